@@ -1,0 +1,25 @@
+// Package benchprof is a Go library for profiling LLM serving engines
+// (vLLM, SGLang, TensorRT-LLM, llama.cpp servers): it re-runs the benchmark
+// recorded in a signed result envelope against a live OpenAI-compatible
+// engine, samples GPU telemetry through NVML and CPU/DRAM energy through
+// RAPL, explains where the throughput and the joules went, and writes a new
+// signed envelope. It is a faithful, stricter Go port of InferenceBench's
+// `bench profile`.
+//
+// The packages, each with one job, and the only direction imports may go:
+//
+//   - envelope: the v1 result envelope — parsing with the reference's
+//     validation, canonical JSON and content hash byte-compatible with the
+//     reference, atomic writing, signing (dev key, Sigstore keyless) and
+//     verification with a trust policy. It imports no other package of ours.
+//   - loadgen: drives the engine (OpenAI-compatible streaming client, closed
+//     and open loop drivers, suites, datasets, latency metrics).
+//   - sampler: telemetry (NVML in one cgo leaf, RAPL, remote Prometheus
+//     endpoints) on absolute-time ticks. Independent of loadgen.
+//   - energy: turns sampler readings into joules and watts.
+//   - report: renders results as tables; never imports profile.
+//   - profile: composes all of the above into Run(ctx, env, opts...).
+//   - examples/bench: a thin CLI over the library; nothing imports it.
+//
+// Shared helpers live under internal/.
+package benchprof

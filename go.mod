@@ -1,0 +1,3 @@
+module github.com/benchprof/benchprof
+
+go 1.26.0
