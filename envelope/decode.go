@@ -382,6 +382,30 @@ func (d *decoder) fingerprint(v Value, hf *HardwareFingerprint) {
 		return
 	}
 	before := len(d.errs)
+	d.fingerprintModel(m, hf)
+	if len(d.errs) > before {
+		return
+	}
+	got, err := hf.Compute()
+	if err != nil {
+		d.fail(path, "%v", err)
+		return
+	}
+	if got != hf.FingerprintSHA256 {
+		d.fail(path+".fingerprint_sha256", "%s: stored=%s, computed=%s", ErrFingerprintMismatch.Error(), hf.FingerprintSHA256, got)
+	}
+}
+
+// fingerprintFields decodes the fingerprint without checking its hash.
+func (d *decoder) fingerprintFields(v Value, hf *HardwareFingerprint) {
+	m, ok := d.model("hardware_fingerprint", v, "fingerprint_sha256", "dmi_uuid", "gpus", "cpu", "memory", "bios", "numa", "driver", "cuda", "nccl")
+	if ok {
+		d.fingerprintModel(m, hf)
+	}
+}
+
+func (d *decoder) fingerprintModel(m *fields, hf *HardwareFingerprint) {
+	path := m.path
 	hf.FingerprintSHA256 = m.hex64("fingerprint_sha256")
 	hf.DMIUUID = m.str("dmi_uuid", 1, -1)
 	if gv, ok := m.get("gpus"); ok {
@@ -433,17 +457,6 @@ func (d *decoder) fingerprint(v Value, hf *HardwareFingerprint) {
 	hf.CUDA = m.optStr("cuda")
 	hf.NCCL = m.optStr("nccl")
 	hf.Extra = m.extra()
-	if len(d.errs) > before {
-		return
-	}
-	got, err := hf.Compute()
-	if err != nil {
-		d.fail(path, "%v", err)
-		return
-	}
-	if got != hf.FingerprintSHA256 {
-		d.fail(path+".fingerprint_sha256", "%s: stored=%s, computed=%s", ErrFingerprintMismatch.Error(), hf.FingerprintSHA256, got)
-	}
 }
 
 // metrics validates dict[str, float | int | str | None] in pydantic's smart

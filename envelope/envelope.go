@@ -23,7 +23,7 @@ const EmptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b785
 // every sub-struct has its own Extra. Unknown fields are kept, written and
 // covered by the content hash, as in the reference.
 //
-// Build one with [NewBuilder] or [Parse]; mutate it freely, then call
+// Build one with [Build] or [Parse]; mutate it freely, then call
 // [Envelope.Validate] (also done by [Envelope.CanonicalJSON] and [Write]).
 type Envelope struct {
 	EnvelopeVersion     string // always "v1"
