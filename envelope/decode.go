@@ -1,7 +1,9 @@
 package envelope
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"strings"
@@ -30,7 +32,7 @@ func Parse(data []byte) (*Envelope, error) {
 func Load(path string) (*Envelope, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("envelope %s: %w", path, err)
+		return nil, fmt.Errorf("envelope %s: %w", path, pathErrCause(err))
 	}
 	e, err := Parse(data)
 	if err != nil {
@@ -50,6 +52,16 @@ func (e *Envelope) Validate() error {
 // validation: strings stripped, defaults filled in, coercions applied.
 func (e *Envelope) normalized() (*Envelope, error) {
 	return fromValue(e.toValue(true))
+}
+
+// pathErrCause drops the *fs.PathError wrapper (whose message repeats the
+// path the caller already names), keeping the cause for errors.Is.
+func pathErrCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
 }
 
 func fromValue(v Value) (*Envelope, error) {

@@ -58,7 +58,7 @@ func LoadDevSigner(path string) (*DevSigner, error) {
 		return nil, fmt.Errorf("dev signing key not found: %s; create one with `bench keygen %s`", path, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dev signing key %s: %w", path, err)
+		return nil, fmt.Errorf("dev signing key %s: %w", path, pathErrCause(err))
 	}
 	key, err := parseDevKey(data, os.Getenv(PasswordEnv))
 	if err != nil {
@@ -252,7 +252,7 @@ func (c *verifyConfig) loadPinnedKeys() ([]pinnedKey, error) {
 	for _, p := range c.keyPaths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("trusted key %s: %w", p, err)
+			return nil, fmt.Errorf("trusted key %s: %w", p, pathErrCause(err))
 		}
 		files := []string{p}
 		if fi.IsDir() {
@@ -268,7 +268,7 @@ func (c *verifyConfig) loadPinnedKeys() ([]pinnedKey, error) {
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {
-				return nil, fmt.Errorf("trusted key %s: %w", f, err)
+				return nil, fmt.Errorf("trusted key %s: %w", f, pathErrCause(err))
 			}
 			k, err := ParsePublicKey(data)
 			if err != nil {

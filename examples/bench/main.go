@@ -1,0 +1,34 @@
+// Command bench is a thin CLI over the benchprof library, shaped after
+// InferenceBench's `bench`. Every subcommand only turns flags into library
+// options and prints results; the work happens in the library.
+//
+//	bench verify <envelope.json> [--key PATH]... [--identity REGEX --issuer URL] [--trusted-root PATH]
+//	bench keygen <path>
+//	bench demo
+//
+// Exit codes: 0 success; 1 the operation failed (verification failed, a
+// required trust policy did not match, a key file exists); 2 unreadable or
+// invalid input, or a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) && ee.silent {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(exitCode(err))
+	}
+}

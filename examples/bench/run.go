@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit codes, as the reference's CLI uses them.
+const (
+	exitFailure = 1 // the operation ran and failed
+	exitUsage   = 2 // unreadable or invalid input, or bad usage
+)
+
+// exitError carries an exit code. A silent one has already been reported
+// on the output streams.
+type exitError struct {
+	code   int
+	err    error
+	silent bool
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error { return &exitError{code: code, err: err} }
+
+func usageErr(format string, args ...any) error {
+	return withCode(exitUsage, fmt.Errorf(format, args...))
+}
+
+// exitCode maps an error from run to the process exit status.
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitFailure
+}
+
+const usage = `usage: bench <command> [arguments]
+
+commands:
+  verify <envelope.json> [--key PATH]... [--identity REGEX --issuer URL] [--trusted-root PATH]
+        check an envelope's signature and whether its signer is trusted
+  keygen <path>
+        write a new ed25519 dev signing key pair (<path> and its .pub)
+  demo
+        verify the embedded sample envelope against its published key
+`
+
+// run is the whole CLI: it parses args, writes results to stdout and
+// diagnostics to stderr, and returns an error carrying the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{code: exitUsage, silent: true}
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "verify":
+		return runVerify(ctx, rest, stdout, stderr)
+	case "keygen":
+		return runKeygen(rest, stdout)
+	case "demo":
+		return runDemo(ctx, rest, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return usageErr("unknown command %q", cmd)
+	}
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// positional arguments (`verify FILE --key K`), returning the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, usageErr("%v", err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are returned, not printed twice
+	return fs
+}
