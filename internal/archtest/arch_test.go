@@ -1,0 +1,110 @@
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/benchprof/benchprof"
+
+type pkg struct {
+	ImportPath string
+	Imports    []string
+	CgoFiles   []string
+}
+
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// rel returns the package path inside the module ("" for the root).
+func rel(path string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(path, module), "/")
+}
+
+func under(path, dir string) bool { return path == dir || strings.HasPrefix(path, dir+"/") }
+
+// forbidden lists, for each top-level package, the module packages it must
+// not import.
+var forbidden = map[string][]string{
+	"envelope": {"loadgen", "sampler", "energy", "report", "profile", "internal", "examples"},
+	"loadgen":  {"sampler", "energy", "report", "profile", "examples"},
+	"sampler":  {"loadgen", "energy", "report", "profile", "examples"},
+	"energy":   {"loadgen", "report", "profile", "examples"},
+	"report":   {"profile", "examples"},
+	"profile":  {"examples"},
+	"internal": {"loadgen", "sampler", "energy", "report", "profile", "examples"},
+}
+
+func TestImportDirections(t *testing.T) {
+	for _, p := range listPackages(t) {
+		from := rel(p.ImportPath)
+		top, _, _ := strings.Cut(from, "/")
+		for _, imp := range p.Imports {
+			if !strings.HasPrefix(imp, module+"/") {
+				continue
+			}
+			to := rel(imp)
+			for _, bad := range forbidden[top] {
+				if under(to, bad) && !under(from, bad) {
+					t.Errorf("%s imports %s: against the one-way streets (%s must not import %s)", from, to, top, bad)
+				}
+			}
+			if under(to, "examples") {
+				t.Errorf("%s imports %s: nothing imports examples/", from, to)
+			}
+		}
+	}
+}
+
+func TestCgoOnlyInTheNVMLLeaf(t *testing.T) {
+	var nvml []string
+	for _, p := range listPackages(t) {
+		uses := len(p.CgoFiles) > 0
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "github.com/NVIDIA/go-nvml") {
+				uses = true
+			}
+		}
+		if uses {
+			nvml = append(nvml, rel(p.ImportPath))
+		}
+	}
+	if len(nvml) > 1 || (len(nvml) == 1 && !under(nvml[0], "sampler")) {
+		t.Errorf("packages using cgo or go-nvml: %v; only one leaf under sampler/ may", nvml)
+	}
+}
+
+func TestBuildsWithoutCgo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the whole module")
+	}
+	cmd := exec.Command("go", "build", "./...")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build ./... failed: %v\n%s", err, out)
+	}
+}
