@@ -1,0 +1,58 @@
+// Package loadgen drives an OpenAI-compatible LLM engine and measures it:
+// a streaming client whose clock a performance engineer can trust, closed-
+// and open-loop drivers, the reference's benchmark suites and datasets, an
+// engine probe, and the latency and throughput metrics computed from the
+// per-request results.
+//
+// # What a request records
+//
+// [Client.Do] sends one streaming request (one user message, max_tokens 128,
+// temperature 0, stream true, as the reference, plus
+// stream_options.include_usage so that the server reports token counts) and
+// fills a [Result] with monotonic offsets from the run's start: when it was
+// due (Scheduled), written (Sent), when the first response byte arrived
+// (FirstByte), when the first non-empty content delta arrived (FirstToken;
+// role-only chunks do not count), when each content chunk arrived (Chunks)
+// and when the stream ended (End).
+//
+// TTFT is FirstToken − Sent. Latencies from Scheduled instead of Sent include
+// the time an open-loop arrival queued for a free slot (Result.QueueTime), so
+// coordinated omission can be corrected. TPOT is the reference's per-request
+// (Total − TTFT) / max(tokens − 1, 1). ITL is per token: the gap between two
+// content chunks is split evenly among the tokens the later chunk carries
+// (Result.ITLs).
+//
+// Output token counts come from the server's usage object when it sends one
+// (TokenSourceUsage) and otherwise from the number of non-empty content
+// chunks (TokenSourceChunks). When usage arrives only at the end and
+// disagrees with the chunk count, the total is spread over the chunks, so a
+// server that sends four tokens per chunk yields four ITL samples per chunk.
+// With usage on every chunk (vLLM's continuous usage stats) each chunk's
+// count is exact.
+//
+// # Outcomes
+//
+// A request is ok (OutcomeOK) when the engine answered HTTP 200 and the
+// event stream was well formed, carried no error object, and ended with
+// "data: [DONE]" — or ended cleanly after a finish_reason. An empty
+// completion and finish_reason "length" are ok. Anything else is classified:
+// OutcomeHTTPStatus (with the status code), OutcomeTransport (connection
+// refused or broken, a stream cut short), OutcomeStreamError (malformed
+// JSON, an error object, an oversized event), OutcomeTimeout (the
+// per-request timeout), OutcomeCutOff (still running when the grace period
+// after the duration ended) and OutcomeCancelled (the caller cancelled). The
+// error text is kept in Result.Error.
+//
+// # Drivers
+//
+// A [Driver] issues requests in a [Mode]: [ClosedLoop] with N workers,
+// [Poisson] arrivals at rate R from a PCG generator seeded with the
+// envelope's seed, or [ConstantRate]. Open-loop arrivals are scheduled on
+// absolute times from the run's start; an arrival that finds the in-flight
+// cap reached waits, and its wait is recorded; arrivals that could not be
+// sent before the end of the duration are counted as dropped. The first
+// requests by issue order are warmup (recorded, excluded from metrics).
+// There are two deadlines: issuing stops at the duration, requests in flight
+// then get a grace period, and the rest are cancelled and counted as cut
+// off. Results go to a caller-owned [Sink].
+package loadgen

@@ -1,0 +1,426 @@
+package loadgen
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// LatencyOrigin is the instant per-request latencies are measured from.
+type LatencyOrigin int
+
+const (
+	// FromSent measures latencies from when the request was written
+	// (Result.Sent), as the reference does. It is the default.
+	FromSent LatencyOrigin = iota
+	// FromScheduled measures them from when the request was due
+	// (Result.Scheduled), so an open-loop arrival's wait for a free slot
+	// counts against the server (coordinated-omission correction). In a
+	// closed loop Scheduled equals Sent and the two origins agree.
+	FromScheduled
+)
+
+// String returns "sent" or "scheduled", the value of the latency_origin
+// metric.
+func (o LatencyOrigin) String() string {
+	switch o {
+	case FromSent:
+		return "sent"
+	case FromScheduled:
+		return "scheduled"
+	}
+	return fmt.Sprintf("LatencyOrigin(%d)", int(o))
+}
+
+// SummaryOption configures [Summarize].
+type SummaryOption interface {
+	applySummary(*summaryConfig)
+}
+
+type summaryOptionFunc func(*summaryConfig)
+
+func (f summaryOptionFunc) applySummary(c *summaryConfig) { f(c) }
+
+type summaryConfig struct {
+	origin LatencyOrigin
+}
+
+// LatencyFromScheduled makes [Summarize] measure TTFT, TPOT and total
+// latency, and test the SLO predicates, from Result.Scheduled instead of
+// Result.Sent (see [FromScheduled]). By default, if this option is not
+// used, latencies are measured from Sent, as the reference does. Repeating
+// it changes nothing.
+func LatencyFromScheduled() SummaryOption {
+	return summaryOptionFunc(func(c *summaryConfig) { c.origin = FromScheduled })
+}
+
+// The percentiles the reference computes (metrics/percentiles.py); only
+// p50 and p99 reach the envelope.
+const (
+	p50  = 50.0
+	p75  = 75.0
+	p90  = 90.0
+	p95  = 95.0
+	p99  = 99.0
+	p999 = 99.9
+)
+
+// minP99Samples is the sample count below which a p99 is reported with a
+// warning: with fewer than 100 values it is an interpolation between the
+// two largest.
+const minP99Samples = 100
+
+// Quantiles summarises one distribution of per-request (or per-token)
+// values in milliseconds, with [Percentile]. N is the number of finite
+// values; N == 0 means there were none, and then every other field is 0 and
+// the distribution's metrics are not emitted.
+type Quantiles struct {
+	N                             int
+	Min, Max                      float64
+	P50, P75, P90, P95, P99, P999 float64
+}
+
+// quantilesOf computes the Quantiles of vs, dropping non-finite values as
+// the reference does.
+func quantilesOf(vs []float64) Quantiles {
+	s := sortedFinite(vs)
+	if len(s) == 0 {
+		return Quantiles{}
+	}
+	return Quantiles{
+		N:   len(s),
+		Min: s[0], Max: s[len(s)-1],
+		P50: Percentile(s, p50), P75: Percentile(s, p75), P90: Percentile(s, p90),
+		P95: Percentile(s, p95), P99: Percentile(s, p99), P999: Percentile(s, p999),
+	}
+}
+
+// PredicatePassRate is how many ok requests met one SLO predicate. The
+// reference computes these (per_slo_pass_rate) but never emits them.
+type PredicatePassRate struct {
+	Predicate Predicate
+	// Passing counts the ok requests that met the predicate.
+	Passing int
+	// Rate is Passing / ok requests (0 without ok requests), as the
+	// reference's per_slo_pass_rate: errors are not an SLO miss here.
+	Rate float64
+}
+
+// Summary is what [Summarize] computes from one run's results. Latencies
+// are in milliseconds; rates are per second of the measurement window.
+type Summary struct {
+	// SLO is the SLO the requests were tested against.
+	SLO SLO
+	// LatencyOrigin is what TTFT, TPOT, Total and the SLO predicates were
+	// measured from.
+	LatencyOrigin LatencyOrigin
+
+	// WindowStart is the earliest Sent and WindowEnd the latest End of the
+	// post-warmup requests; Window is WindowEnd − WindowStart (0 without
+	// post-warmup requests). Every rate divides by Window, and energy and
+	// power code should integrate over the same interval.
+	//
+	// This differs from the reference, which divides by the whole driver
+	// duration: warmup requests, the in-flight tail and sampler start and
+	// stop included (FACTS §5.1, §10.11), so its rates are biased low.
+	WindowStart, WindowEnd, Window time.Duration
+
+	// Requests counts the post-warmup results (warmup ones are ignored
+	// everywhere); OK those with OutcomeOK; Passing those that are ok and
+	// meet every SLO predicate.
+	Requests, OK, Passing int
+	// Outcomes counts the post-warmup results by outcome; outcomes that did
+	// not occur are absent.
+	Outcomes map[Outcome]int
+	// OutputTokens and PromptTokens sum the token counts of ok requests.
+	OutputTokens, PromptTokens int
+	// TokenSource is "usage" or "chunks" when every ok request that
+	// recorded a source used that one, "mixed" when both occur, and ""
+	// when none recorded a source.
+	TokenSource string
+
+	// TTFT, TPOT and Total are over the ok requests' per-request values
+	// (FACTS §6.1): TTFT is FirstToken (End if no token arrived) minus the
+	// origin, Total is End minus the origin, and TPOT is the reference's
+	// (total_ms − ttft_ms) / max(output tokens − 1, 1) in float64 ms.
+	TTFT, TPOT, Total Quantiles
+	// TTFTFromScheduled is TTFT over the ok requests measured from
+	// Scheduled whatever the origin; it is computed only when some
+	// post-warmup request waited (QueueTime > 0), else N is 0.
+	TTFTFromScheduled Quantiles
+	// ITL is over every inter-token latency of the ok requests
+	// (Result.ITLs), not per-request averages.
+	ITL Quantiles
+	// Queue is over the QueueTime of every post-warmup request (all of
+	// them were sent: the driver records no result for a dropped arrival).
+	Queue Quantiles
+
+	// The reference's rate metrics (FACTS §6.2), over Window:
+	// ReqPerSecPassing = Passing/Window, ReqPerSecAll = Requests/Window,
+	// ComplianceRate = Passing/Requests, OKRate = OK/Requests (0 when
+	// Requests is 0), ThroughputTokPerSec = OutputTokens/Window. The
+	// per-second rates are 0 when Window is 0.
+	ReqPerSecPassing, ReqPerSecAll, ComplianceRate, OKRate float64
+	ThroughputTokPerSec                                    float64
+	// GoodputAtSLO is the rate of requests that are ok and meet every SLO
+	// predicate: Passing/Window. With the window as denominator it equals
+	// ReqPerSecPassing; the reference names it in its docs but never emits it.
+	GoodputAtSLO float64
+	// PredicatePassRates has one entry per SLO predicate, in order.
+	PredicatePassRates []PredicatePassRate
+
+	// Warnings are conditions a reader should know about (too few requests
+	// for a meaningful p99, an empty window, requests cut off).
+	Warnings []string
+}
+
+// msOf converts a duration to float64 milliseconds.
+func msOf(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// requestValues are the per-request values the SLO predicates test, in ms.
+type requestValues struct {
+	ttft, tpot, total float64
+}
+
+func (v requestValues) field(name string) (float64, bool) {
+	switch name {
+	case "ttft_ms":
+		return v.ttft, true
+	case "tpot_ms":
+		return v.tpot, true
+	case "total_ms":
+		return v.total, true
+	}
+	return 0, false
+}
+
+// valuesOf computes r's latencies from origin as the reference does
+// (harness client.py): ttft_ms = (first token, or end, − start),
+// total_ms = end − start, tpot_ms = (total_ms − ttft_ms) / max(tokens − 1, 1).
+func valuesOf(r *Result, origin time.Duration) requestValues {
+	tokenAt := r.FirstToken
+	if tokenAt == 0 {
+		tokenAt = r.End
+	}
+	v := requestValues{ttft: msOf(tokenAt - origin), total: msOf(r.End - origin)}
+	v.tpot = (v.total - v.ttft) / float64(max(r.OutputTokens-1, 1))
+	return v
+}
+
+// Summarize computes the run's metrics from its results, in any order.
+// Results marked Warmup are ignored entirely. slo gives the predicates a
+// request must meet to count as passing (see [ResolveSLO]); the zero SLO
+// has none, so passing equals ok.
+//
+// A request passes when it is ok and every predicate holds on its
+// ttft_ms, tpot_ms and total_ms (strict "<" in the reference templates; NaN
+// and unknown fields fail). The latencies are measured from Sent, or from
+// Scheduled with [LatencyFromScheduled]. Summarize does not modify results.
+func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
+	var cfg summaryConfig
+	for _, o := range opts {
+		o.applySummary(&cfg)
+	}
+	s := Summary{SLO: slo, LatencyOrigin: cfg.origin, Outcomes: map[Outcome]int{}}
+	s.PredicatePassRates = make([]PredicatePassRate, len(slo.Predicates))
+	for i, p := range slo.Predicates {
+		s.PredicatePassRates[i].Predicate = p
+	}
+
+	var ttft, tpot, total, ttftSched, itl, queue []float64
+	queued, usage, chunks := false, false, false
+	for i := range results {
+		r := &results[i]
+		if r.Warmup {
+			continue
+		}
+		if s.Requests == 0 || r.Sent < s.WindowStart {
+			s.WindowStart = r.Sent
+		}
+		if s.Requests == 0 || r.End > s.WindowEnd {
+			s.WindowEnd = r.End
+		}
+		s.Requests++
+		s.Outcomes[r.Outcome]++
+		q := r.QueueTime()
+		queued = queued || q > 0
+		queue = append(queue, msOf(q))
+		if !r.OK() {
+			continue
+		}
+
+		s.OK++
+		s.OutputTokens += r.OutputTokens
+		s.PromptTokens += r.PromptTokens
+		switch r.TokenSource {
+		case TokenSourceUsage:
+			usage = true
+		case TokenSourceChunks:
+			chunks = true
+		}
+
+		origin := r.Sent
+		if cfg.origin == FromScheduled {
+			origin = r.Scheduled
+		}
+		v := valuesOf(r, origin)
+		ttft = append(ttft, v.ttft)
+		tpot = append(tpot, v.tpot)
+		total = append(total, v.total)
+		ttftSched = append(ttftSched, valuesOf(r, r.Scheduled).ttft)
+		for _, d := range r.ITLs() {
+			itl = append(itl, msOf(d))
+		}
+
+		pass := true
+		for k, p := range slo.Predicates {
+			x, known := v.field(p.Field)
+			if known && p.Holds(x) {
+				s.PredicatePassRates[k].Passing++
+			} else {
+				pass = false
+			}
+		}
+		if pass {
+			s.Passing++
+		}
+	}
+
+	switch {
+	case usage && chunks:
+		s.TokenSource = "mixed"
+	case usage:
+		s.TokenSource = string(TokenSourceUsage)
+	case chunks:
+		s.TokenSource = string(TokenSourceChunks)
+	}
+
+	s.TTFT, s.TPOT, s.Total = quantilesOf(ttft), quantilesOf(tpot), quantilesOf(total)
+	if queued {
+		s.TTFTFromScheduled = quantilesOf(ttftSched)
+	}
+	s.ITL, s.Queue = quantilesOf(itl), quantilesOf(queue)
+
+	for k := range s.PredicatePassRates {
+		if s.OK > 0 {
+			s.PredicatePassRates[k].Rate = float64(s.PredicatePassRates[k].Passing) / float64(s.OK)
+		}
+	}
+	if s.Requests > 0 {
+		s.ComplianceRate = float64(s.Passing) / float64(s.Requests)
+		s.OKRate = float64(s.OK) / float64(s.Requests)
+	}
+	s.Window = max(s.WindowEnd-s.WindowStart, 0)
+	if sec := s.Window.Seconds(); sec > 0 {
+		s.ReqPerSecPassing = float64(s.Passing) / sec
+		s.ReqPerSecAll = float64(s.Requests) / sec
+		s.ThroughputTokPerSec = float64(s.OutputTokens) / sec
+		s.GoodputAtSLO = s.ReqPerSecPassing
+	}
+
+	switch {
+	case s.Requests == 0:
+		s.Warnings = append(s.Warnings, "no post-warmup requests: every rate is 0")
+	case s.Window == 0:
+		s.Warnings = append(s.Warnings, "the measurement window is empty (every post-warmup request was sent and ended at the same instant): the per-second rates are reported as 0 and throughput is omitted")
+	}
+	if s.OK > 0 && s.OK < minP99Samples {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("p99 latencies come from %d ok requests (fewer than %d): they interpolate between the largest values", s.OK, minP99Samples))
+	}
+	if n := s.Outcomes[OutcomeCutOff]; n > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests were cut off after the grace period; they count as failed requests", n))
+	}
+	return s
+}
+
+// Metric is one envelope metric: a key and a float64, int or string value.
+type Metric struct {
+	Key   string
+	Value any
+}
+
+// knownOutcomes is the order of the n_<outcome> count metrics.
+var knownOutcomes = []Outcome{
+	OutcomeOK, OutcomeHTTPStatus, OutcomeTransport, OutcomeStreamError,
+	OutcomeTimeout, OutcomeCutOff, OutcomeCancelled,
+}
+
+// Metrics renders the summary as envelope metrics, in the reference's
+// insertion order (FACTS §4.9) followed by ours:
+//
+//  1. ttft_p50_ms, ttft_p99_ms, tpot_p50_ms, tpot_p99_ms, total_p50_ms,
+//     total_p99_ms, each pair if there is an ok request (with a finite
+//     value, which durations always are);
+//  2. req_per_s_passing, req_per_s_all, compliance_rate, ok_rate, always;
+//  3. throughput_tok_per_s, if ok requests produced tokens and the window
+//     is not empty;
+//  4. extra, in the order given: this is where the reference puts the cost
+//     and power metrics, which are not computed here;
+//  5. slo_hardware_class, slo_template_resolved, always;
+//  6. ours: ttft_p99_from_scheduled_ms (if some request queued and one is
+//     ok), itl_p50_ms and itl_p99_ms (if there is an inter-token latency),
+//     queue_p99_ms (if there is a request), goodput_at_slo,
+//     measure_window_s, latency_origin, n_requests, n_passing, one
+//     n_<outcome> per outcome class (n_ok, n_http_status,
+//     n_transport_error, n_stream_error, n_timeout, n_cut_off,
+//     n_cancelled), n_other_outcome if a result had another outcome,
+//     output_tokens_total, prompt_tokens_total, and token_source (if
+//     known).
+//
+// Latencies and rates are float64, counts int, and the class, template,
+// origin and token source strings. Unlike the reference, which divides by
+// the whole driver duration, every rate divides by the measurement window
+// (Summary.Window).
+func (s Summary) Metrics(extra ...Metric) []Metric {
+	var m []Metric
+	add := func(k string, v any) { m = append(m, Metric{k, v}) }
+	for _, d := range []struct {
+		name string
+		q    Quantiles
+	}{{"ttft", s.TTFT}, {"tpot", s.TPOT}, {"total", s.Total}} {
+		if d.q.N > 0 {
+			add(d.name+"_p50_ms", d.q.P50)
+			add(d.name+"_p99_ms", d.q.P99)
+		}
+	}
+	add("req_per_s_passing", s.ReqPerSecPassing)
+	add("req_per_s_all", s.ReqPerSecAll)
+	add("compliance_rate", s.ComplianceRate)
+	add("ok_rate", s.OKRate)
+	if s.OutputTokens > 0 && s.Window > 0 {
+		add("throughput_tok_per_s", s.ThroughputTokPerSec)
+	}
+	m = append(m, extra...)
+	add("slo_hardware_class", s.SLO.HardwareClass)
+	add("slo_template_resolved", s.SLO.Resolved())
+
+	if s.TTFTFromScheduled.N > 0 {
+		add("ttft_p99_from_scheduled_ms", s.TTFTFromScheduled.P99)
+	}
+	if s.ITL.N > 0 {
+		add("itl_p50_ms", s.ITL.P50)
+		add("itl_p99_ms", s.ITL.P99)
+	}
+	if s.Queue.N > 0 {
+		add("queue_p99_ms", s.Queue.P99)
+	}
+	add("goodput_at_slo", s.GoodputAtSLO)
+	add("measure_window_s", s.Window.Seconds())
+	add("latency_origin", s.LatencyOrigin.String())
+	add("n_requests", s.Requests)
+	add("n_passing", s.Passing)
+	other := s.Requests
+	for _, o := range knownOutcomes {
+		add("n_"+string(o), s.Outcomes[o])
+		other -= s.Outcomes[o]
+	}
+	if other > 0 {
+		add("n_other_outcome", other)
+	}
+	add("output_tokens_total", s.OutputTokens)
+	add("prompt_tokens_total", s.PromptTokens)
+	if s.TokenSource != "" {
+		add("token_source", s.TokenSource)
+	}
+	return slices.Clip(m)
+}
