@@ -1,9 +1,10 @@
 package loadgen
 
 import (
-	"fmt"
 	"math"
 	"slices"
+
+	"github.com/benchprof/benchprof/internal/stats"
 )
 
 // Percentile returns the p-th percentile (0 ≤ p ≤ 100) of sorted, which must
@@ -38,36 +39,7 @@ import (
 // is NaN or outside [0, 100] (numpy raises ValueError), since that is a
 // programming error rather than a property of the data.
 func Percentile(sorted []float64, p float64) float64 {
-	if !(p >= 0 && p <= 100) {
-		panic(fmt.Sprintf("loadgen.Percentile: p = %v, want 0 <= p <= 100", p))
-	}
-	n := len(sorted)
-	if n == 0 {
-		return math.NaN()
-	}
-	if slices.ContainsFunc(sorted, math.IsNaN) {
-		return math.NaN()
-	}
-	// The float64 conversions round each product before it is added to or
-	// subtracted from anything, which keeps the compiler from fusing them.
-	q := p / 100
-	v := float64(float64(n-1) * q)
-	var lo, hi, prev float64
-	if v >= float64(n-1) {
-		// _get_indexes: at or above the last index both neighbours are
-		// the last element and the previous index becomes -1.
-		lo, hi, prev = sorted[n-1], sorted[n-1], -1
-	} else {
-		prev = math.Floor(v)
-		i := int(prev)
-		lo, hi = sorted[i], sorted[i+1]
-	}
-	t := v - prev
-	d := hi - lo
-	if t >= 0.5 {
-		return hi - float64(d*(1-t))
-	}
-	return lo + float64(d*t)
+	return stats.Percentile(sorted, p)
 }
 
 // PercentileOf returns Percentile of a sorted copy of values; values itself

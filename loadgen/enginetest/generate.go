@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 )
@@ -234,9 +233,6 @@ func (h *Handler) generate(w http.ResponseWriter, r *http.Request, rec *RequestR
 	}
 }
 
-// bufPool holds the event buffers of streams.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
 // maxPooledBuf keeps oversized buffers out of the pool.
 const maxPooledBuf = 64 << 10
 
@@ -248,7 +244,6 @@ type gen struct {
 	rec   *RequestRecord
 	fault faultSpec
 	chat  bool
-	m     *modelInfo
 
 	n, k    int // output tokens, tokens per chunk
 	nchunks int
@@ -270,7 +265,7 @@ type gen struct {
 func newGen(h *Handler, w http.ResponseWriter, rec *RequestRecord, chat bool, m *modelInfo, fs faultSpec) *gen {
 	g := &gen{
 		h: h, w: w, rc: http.NewResponseController(w), rec: rec,
-		fault: fs, chat: chat, m: m,
+		fault: fs, chat: chat,
 		n: rec.OutputTokens, k: h.cfg.tokensPerChunk,
 		eol: "\n", data: "data: ",
 	}
@@ -292,7 +287,7 @@ func newGen(h *Handler, w http.ResponseWriter, rec *RequestRecord, chat bool, m 
 		g.firstAt = rec.Arrival
 	}
 	g.prevDue = rec.Arrival
-	g.bufp = bufPool.Get().(*[]byte)
+	g.bufp = h.bufs.Get().(*[]byte)
 	g.buf = (*g.bufp)[:0]
 
 	id, object := "chatcmpl-", "chat.completion.chunk"
@@ -323,7 +318,7 @@ func (g *gen) release() {
 	}
 	if cap(g.buf) <= maxPooledBuf {
 		*g.bufp = g.buf[:0]
-		bufPool.Put(g.bufp)
+		g.h.bufs.Put(g.bufp)
 	}
 }
 
@@ -364,12 +359,16 @@ func (g *gen) fail(err error) {
 	}
 }
 
+func clientGone(ctx context.Context) error {
+	return fmt.Errorf("enginetest: the client went away: %w", ctx.Err())
+}
+
 // stopped reports, without blocking, whether the client went away or the
 // handler was closed.
 func (g *gen) stopped(ctx context.Context) bool {
 	select {
 	case <-ctx.Done():
-		g.fail(fmt.Errorf("enginetest: the client went away: %w", ctx.Err()))
+		g.fail(clientGone(ctx))
 		return true
 	case <-g.h.done:
 		g.fail(ErrClosed)
@@ -394,7 +393,7 @@ func (g *gen) sleepUntil(ctx context.Context, t time.Time) bool {
 		case <-g.timer.C:
 		case <-ctx.Done():
 			g.timer.Stop()
-			g.fail(fmt.Errorf("enginetest: the client went away: %w", ctx.Err()))
+			g.fail(clientGone(ctx))
 			return false
 		case <-g.h.done:
 			g.timer.Stop()
@@ -415,7 +414,7 @@ func (g *gen) sleepUntil(ctx context.Context, t time.Time) bool {
 func (g *gen) hang(ctx context.Context) {
 	select {
 	case <-ctx.Done():
-		g.fail(fmt.Errorf("enginetest: the client went away: %w", ctx.Err()))
+		g.fail(clientGone(ctx))
 	case <-g.h.done:
 		g.fail(ErrClosed)
 	}

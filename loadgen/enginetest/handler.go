@@ -31,6 +31,7 @@ type Handler struct {
 
 	seq  atomic.Int64
 	done chan struct{} // closed by Close
+	bufs sync.Pool     // *[]byte event buffers
 
 	mu       sync.Mutex
 	closed   bool
@@ -63,6 +64,7 @@ func NewHandler(opts ...Option) (*Handler, error) {
 		idle:    make(chan struct{}),
 	}
 	close(h.idle)
+	h.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	type listModel struct {
 		ID      string  `json:"id"`
 		Object  string  `json:"object"`
