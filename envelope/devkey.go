@@ -335,7 +335,7 @@ func verifyDevKey(sig *Signature, h string, c *verifyConfig, r *Result) error {
 // (line breaks included) and bad padding are errors.
 func decodeBase64Validate(s string) ([]byte, error) {
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		return nil, fmt.Errorf("illegal base64 data at input byte %d", i)
+		return nil, base64.CorruptInputError(i)
 	}
 	return base64.StdEncoding.DecodeString(s)
 }

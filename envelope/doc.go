@@ -35,5 +35,29 @@
 //
 // [Envelope.Bytes] reproduces the reference's file layout byte for byte and
 // [Write] stores it atomically as <prefix>-<hash[:12]>.json, refusing to
-// replace a different existing file.
+// replace a different existing file. [Build] makes a new envelope with a
+// UUIDv7 run_id tied to its timestamp and the fingerprint hash filled in.
+//
+// # Signing
+//
+// [Sign] signs a copy of an envelope with any [Signer] and verifies what it
+// signed before returning it. [DevSigner] is the reference's dev mode:
+// ed25519 over the 64 ASCII bytes of the content hash, with a byte-exact
+// signature block; its key is an unencrypted PKCS#8 PEM file or a cosign or
+// Sigstore encrypted key ($COSIGN_PASSWORD). [GenerateKeyPair] writes a new
+// pair, never overwriting. [KeylessSigner] is Sigstore keyless signing
+// (Fulcio, Rekor, a timestamp authority) over the same bytes as a message
+// signature, so the reference's sigstore-python can verify it; [KeylessSigner.Ready]
+// tells before any work is done whether signing will be possible.
+//
+// # Verification and trust
+//
+// [Verify] separates integrity from trust. Integrity: the signature covers
+// this content. Trust: the signer is one the caller pinned — a public key
+// ([WithTrustedKeys]) for dev-key envelopes, an identity and issuer
+// ([WithIdentity]) checked against the Sigstore trusted root for keyless
+// ones. An intact envelope from anyone else is "integrity ok, signer
+// untrusted" ([TrustUntrusted]), an error only under [RequireTrusted]. The
+// reference trusts any key an envelope carries (FACTS §10.1); this package
+// never does.
 package envelope
