@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv(engineProcessEnv) != "" {
+		serveEngineProcess() // the throughput benchmark's engine, in its own process
+		return
+	}
 	goleak.VerifyTestMain(m)
 }
 
