@@ -1,0 +1,132 @@
+package sampler
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+)
+
+// ErrUnavailable is wrapped by the error of a sampler whose hardware, driver
+// or permission is missing (no NVML library, no GPU, no RAPL zones, energy_uj
+// not readable). The wrapping error says why and, where there is one, what
+// to do. A profile run degrades to a warning on it.
+var ErrUnavailable = errors.New("telemetry unavailable")
+
+// Kind is the kind of device a reading is about.
+type Kind string
+
+// Device kinds. Energy figures add up GPU, CPUPackage and DRAM; other kinds
+// (a platform's psys domain, a CPU core subzone) are informational and never
+// added on top, as they overlap the others.
+const (
+	KindGPU        Kind = "gpu"
+	KindCPUPackage Kind = "cpu_package"
+	KindDRAM       Kind = "dram"
+	KindOther      Kind = "other"
+)
+
+// DeviceReading is one device's values at one tick. A float field that was
+// not measured is NaN (see Absent); use Has to test it.
+type DeviceReading struct {
+	// Device names the device, stable over a run: "gpu0", "package-0",
+	// "dram-0", or "<host>/gpu0" for remote readings.
+	Device string
+	Kind   Kind
+	// PowerW is the power draw in watts (instantaneous where the hardware
+	// offers it; see Info.PowerAveraged).
+	PowerW float64
+	// EnergyJ is a cumulative energy counter in joules, corrected for wraps
+	// and resets so that it never decreases; its origin is arbitrary, only
+	// differences mean something.
+	EnergyJ float64
+	// UtilPct is the GPU utilization (percent of time a kernel ran).
+	UtilPct float64
+	// MemUtilPct is the memory-controller utilization.
+	MemUtilPct float64
+	// MemUsedBytes is the device memory in use.
+	MemUsedBytes float64
+	// SMClockMHz, MemClockMHz and TempC are read on a slower cadence; NaN
+	// on the ticks in between.
+	SMClockMHz  float64
+	MemClockMHz float64
+	TempC       float64
+	// ClockEventReasons is NVML's clock-event (throttle) bitmask; valid when
+	// HasClockEvents.
+	ClockEventReasons uint64
+	HasClockEvents    bool
+}
+
+// Absent is the value of a field that was not measured.
+func Absent() float64 { return math.NaN() }
+
+// Has reports whether a field value was measured.
+func Has(v float64) bool { return !math.IsNaN(v) }
+
+// NewDeviceReading returns a reading of device with every value absent.
+func NewDeviceReading(device string, kind Kind) DeviceReading {
+	nan := math.NaN()
+	return DeviceReading{
+		Device: device, Kind: kind,
+		PowerW: nan, EnergyJ: nan, UtilPct: nan, MemUtilPct: nan, MemUsedBytes: nan,
+		SMClockMHz: nan, MemClockMHz: nan, TempC: nan,
+	}
+}
+
+// Reading is what one sampler read at one tick.
+type Reading struct {
+	// Sampler is the sampler's name.
+	Sampler string
+	// Tick is the scheduled tick index: the tick was due at origin + Tick·interval.
+	Tick int64
+	// At is when the reading was taken, as an offset from the run's origin
+	// on the monotonic clock (the midpoint of the read).
+	At time.Duration
+	// Devices holds one entry per device read.
+	Devices []DeviceReading
+}
+
+// Sampler reads telemetry from one source. Implementations are built by
+// their package's constructor, which discovers the hardware and fails with
+// an error wrapping ErrUnavailable when there is none.
+//
+// The scheduler calls Sample from one goroutine, never concurrently, at
+// every tick. Sample must honour ctx, should return well within the sampling
+// interval, and appends one DeviceReading per device to dst, returning the
+// extended slice (dst is owned by the caller and reused between ticks). An
+// error fails only that tick; the scheduler counts it and goes on.
+// Close releases the sampler's resources; it is idempotent, and Sample is not
+// called after it.
+type Sampler interface {
+	Name() string
+	Sample(ctx context.Context, dst []DeviceReading) ([]DeviceReading, error)
+	Close() error
+}
+
+// Info describes a sampler's devices and the quality of their sensors. A
+// sampler may implement Describer to provide it.
+type Info struct {
+	// Devices lists the devices read, with their models where known.
+	Devices []DeviceInfo
+	// Notes are human-readable remarks on the measurement ("power is a
+	// 1-second average on this GPU", "sensor updates every 100 ms").
+	Notes []string
+}
+
+// DeviceInfo describes one device.
+type DeviceInfo struct {
+	Device string
+	Kind   Kind
+	Model  string
+	// PowerAveraged is set when PowerW is a moving average (NVML's
+	// GetPowerUsage on Ampere and later averages over 1 s).
+	PowerAveraged bool
+	// SensorPeriod is the measured update period of the power reading
+	// (0 when unknown): a trace sampled faster than this repeats values.
+	SensorPeriod time.Duration
+}
+
+// Describer is implemented by samplers that can describe their devices.
+type Describer interface {
+	Describe() Info
+}

@@ -1,0 +1,128 @@
+package sampler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/benchprof/benchprof/internal/stats"
+)
+
+// Stats is the scheduler's account of one sampler over a run: the
+// instrument's own quality, reported beside its readings.
+type Stats struct {
+	Sampler  string
+	Interval time.Duration
+	// Readings counts ticks whose Sample succeeded; Errors those whose
+	// Sample failed; Missed the ticks skipped because a read overran.
+	Readings int64
+	Errors   int64
+	Missed   int64
+	// LastError is the text of the most recent Sample error.
+	LastError string
+	// IntervalMean, IntervalP50 and IntervalP99 describe the achieved
+	// interval between consecutive readings (numpy-linear percentiles).
+	IntervalMean time.Duration
+	IntervalP50  time.Duration
+	IntervalP99  time.Duration
+	// ReadMean and ReadP99 describe how long one Sample call took.
+	ReadMean time.Duration
+	ReadP99  time.Duration
+}
+
+// Run samples s at ticks due at origin + i·interval, i = 0, 1, …, until ctx
+// is done, and passes every reading to sink (from Run's goroutine; sink
+// must not block long). A tick starts when due; if the previous read
+// overran so that a tick is more than half an interval late, that tick is
+// skipped and counted as missed, never queued, so the schedule does not
+// drift. Each reading carries the monotonic offset from origin at the
+// midpoint of its read. A failing Sample counts as an error and sampling
+// goes on. Run returns when ctx is done; it starts no goroutines.
+func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Time, sink func(Reading)) (Stats, error) {
+	st := Stats{Sampler: s.Name(), Interval: interval}
+	if interval <= 0 {
+		return st, fmt.Errorf("sampler %s: interval must be positive, got %v", st.Sampler, interval)
+	}
+	if sink == nil {
+		sink = func(Reading) {}
+	}
+	var (
+		intervals []time.Duration
+		reads     []time.Duration
+		lastAt    time.Duration = -1
+		buf       []DeviceReading
+	)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	<-timer.C
+	tolerance := interval / 2
+	tick := int64(0)
+	// Start at the first tick not already past.
+	if late := time.Since(origin); late > tolerance {
+		tick = int64((late - tolerance + interval - 1) / interval)
+	}
+	for {
+		due := origin.Add(time.Duration(tick) * interval)
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return st.finish(intervals, reads), nil
+			}
+		} else if ctx.Err() != nil {
+			return st.finish(intervals, reads), nil
+		}
+		before := time.Now()
+		var err error
+		buf, err = s.Sample(ctx, buf[:0])
+		after := time.Now()
+		reads = append(reads, after.Sub(before))
+		at := before.Add(after.Sub(before) / 2).Sub(origin)
+		if err != nil {
+			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+				return st.finish(intervals, reads), nil
+			}
+			st.Errors++
+			st.LastError = err.Error()
+		} else {
+			st.Readings++
+			if lastAt >= 0 {
+				intervals = append(intervals, at-lastAt)
+			}
+			lastAt = at
+			sink(Reading{Sampler: st.Sampler, Tick: tick, At: at, Devices: slices.Clone(buf)})
+		}
+		// The next tick that is not more than tolerance late.
+		next := tick + 1
+		if late := after.Sub(origin.Add(time.Duration(next) * interval)); late > tolerance {
+			skip := int64((late - tolerance + interval - 1) / interval)
+			st.Missed += skip
+			next += skip
+		}
+		tick = next
+	}
+}
+
+func (st Stats) finish(intervals, reads []time.Duration) Stats {
+	st.IntervalMean, st.IntervalP50, st.IntervalP99 = summarize(intervals)
+	st.ReadMean, _, st.ReadP99 = summarize(reads)
+	return st
+}
+
+// summarize returns the mean, p50 and p99 of ds.
+func summarize(ds []time.Duration) (mean, p50, p99 time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	fs := make([]float64, len(ds))
+	var sum float64
+	for i, d := range ds {
+		fs[i] = float64(d)
+		sum += fs[i]
+	}
+	slices.Sort(fs)
+	return time.Duration(sum / float64(len(fs))), time.Duration(stats.Percentile(fs, 50)), time.Duration(stats.Percentile(fs, 99))
+}
