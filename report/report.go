@@ -1,0 +1,221 @@
+package report
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/benchprof/benchprof/envelope"
+)
+
+// Default sampling intervals shown in the breakdown notes when a Profile
+// does not say (the reference's profile intervals).
+const (
+	DefaultNVMLInterval = 10 * time.Millisecond
+	DefaultRAPLInterval = 25 * time.Millisecond
+)
+
+// Footer is the closing note printed under the tables, as the reference
+// prints it.
+const Footer = "Profiling overrides telemetry intervals — metrics here are for inspection, not steady-state comparisons."
+
+// Profile is what the report shows: a source envelope, the profile envelope
+// made from it, and why any breakdown figure is missing.
+type Profile struct {
+	// SourcePath and OutputPath name the two envelopes in the summary.
+	SourcePath string
+	OutputPath string
+	Source     *envelope.Envelope
+	Profile    *envelope.Envelope
+	// Unavailable maps a breakdown metric key (gpu_util_avg_pct,
+	// energy_joules_gpu, energy_joules_cpu_dram, power_avg_w_under_load,
+	// nvml_sample_count, rapl_sample_count) to the reason it was not
+	// measured; the row then says "unavailable: <reason>".
+	Unavailable map[string]string
+	// NVMLInterval and RAPLInterval are the sampling intervals used.
+	// Zero means DefaultNVMLInterval / DefaultRAPLInterval.
+	NVMLInterval time.Duration
+	RAPLInterval time.Duration
+	// Warnings are printed after the tables.
+	Warnings []string
+}
+
+// Table is one rendered table: a title, column headers and string cells.
+type Table struct {
+	Title   string     `json:"title"`
+	Columns []string   `json:"columns"`
+	Rows    [][]string `json:"rows"`
+	// Align holds 'l', 'r' or 'c' per column.
+	Align string `json:"-"`
+}
+
+// headlineKeys are the metrics of the headline table, in order (FACTS §8.3).
+var headlineKeys = []string{
+	"throughput_tok_per_s", "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "total_p50_ms",
+	"ok_rate", "compliance_rate", "req_per_s_passing", "cost_usd_per_million_tokens",
+	"power_avg_w", "joules_per_token",
+}
+
+// Tables returns the three tables of the reference's profile output:
+// "Profile summary", "Headline metrics (source vs profile)" and
+// "Profiling breakdown", with its cell formats (FACTS §8.3).
+func Tables(p Profile) []Table {
+	return []Table{summaryTable(p), headlineTable(p), breakdownTable(p)}
+}
+
+func summaryTable(p Profile) Table {
+	t := Table{Title: "Profile summary", Columns: []string{"field", "source", "profile", "match"}, Align: "lllc"}
+	row := func(field, a, b string) {
+		m := "no"
+		if a == b {
+			m = "yes"
+		}
+		t.Rows = append(t.Rows, []string{field, a, b, m})
+	}
+	s, n := p.Source, p.Profile
+	quant := func(e *envelope.Envelope) string {
+		if e.Quantization == nil || e.Quantization.Format == "" {
+			return "-"
+		}
+		return e.Quantization.Format
+	}
+	row("envelope", p.SourcePath, p.OutputPath)
+	row("suite_id", s.SuiteID, n.SuiteID)
+	row("model.id", s.Model.ID, n.Model.ID)
+	row("engine.name", s.Engine.Name, n.Engine.Name)
+	row("quantization", quant(s), quant(n))
+	row("dataset.id", s.Dataset.ID, n.Dataset.ID)
+	row("seed", strconv.FormatInt(s.Seed, 10), strconv.FormatInt(n.Seed, 10))
+	row("slo_template", s.SLOTemplate, n.SLOTemplate)
+	return t
+}
+
+func headlineTable(p Profile) Table {
+	t := Table{Title: "Headline metrics (source vs profile)", Columns: []string{"metric", "source", "profile"}, Align: "lrr"}
+	for _, k := range headlineKeys {
+		_, inS := p.Source.Metrics.Get(k)
+		_, inP := p.Profile.Metrics.Get(k)
+		if !inS && !inP {
+			continue
+		}
+		t.Rows = append(t.Rows, []string{k, headlineValue(p.Source, k), headlineValue(p.Profile, k)})
+	}
+	return t
+}
+
+// headlineValue formats a numeric metric as Python's f"{v:.4g}", else "-".
+func headlineValue(e *envelope.Envelope, key string) string {
+	v, ok := numeric(e, key)
+	if !ok {
+		return "-"
+	}
+	return pyFormat(v, 'g', 4)
+}
+
+func numeric(e *envelope.Envelope, key string) (float64, bool) {
+	v, ok := e.Metrics.Get(key)
+	if !ok {
+		return 0, false
+	}
+	if b, isBool := v.AsBool(); isBool {
+		if b {
+			return 1, true
+		}
+		return 0, true
+	}
+	return v.AsFloat64()
+}
+
+// pyFormat formats like Python's format(v, f".{prec}{verb}"): Go's verbs
+// agree except for the spelling of infinities and NaN.
+func pyFormat(v float64, verb byte, prec int) string {
+	switch {
+	case math.IsNaN(v):
+		return "nan"
+	case math.IsInf(v, 1):
+		return "inf"
+	case math.IsInf(v, -1):
+		return "-inf"
+	}
+	return strconv.FormatFloat(v, verb, prec, 64)
+}
+
+func breakdownTable(p Profile) Table {
+	t := Table{Title: "Profiling breakdown", Columns: []string{"metric", "value", "note"}, Align: "lrl"}
+	n := p.Profile
+	unavail := func(key, fallback string) string {
+		if r, ok := p.Unavailable[key]; ok && r != "" {
+			return "unavailable: " + r
+		}
+		return fallback
+	}
+	add := func(metric, value, note string) { t.Rows = append(t.Rows, []string{metric, value, note}) }
+
+	// % time on host
+	u, ok := numeric(n, "gpu_util_avg_pct")
+	if !ok {
+		if u, ok = numeric(n, "util_gpu_pct_avg"); !ok {
+			u, ok = numeric(n, "util_avg_pct")
+		}
+	}
+	if ok {
+		add("% time on host", pyFormat(math.Max(0, 100-u), 'f', 2)+"%", "100 - avg GPU util ("+pyFormat(u, 'f', 2)+"%)")
+	} else {
+		add("% time on host", "-", unavail("gpu_util_avg_pct", "no gpu_util_avg_pct in envelope"))
+	}
+
+	// Energy GPU vs CPU+DRAM
+	g, gok := numeric(n, "energy_joules_gpu")
+	c, cok := numeric(n, "energy_joules_cpu_dram")
+	total, tok := numeric(n, "energy_joules_total")
+	switch {
+	case gok && cok && c > 0:
+		add("Energy GPU vs CPU+DRAM", pyFormat(g/c, 'f', 3), pyFormat(g, 'g', 4)+" J / "+pyFormat(c, 'g', 4)+" J")
+	case gok:
+		add("Energy GPU vs CPU+DRAM", "-", "GPU="+pyFormat(g, 'g', 4)+" J, CPU+DRAM "+unavail("energy_joules_cpu_dram", "unavailable"))
+	case cok:
+		add("Energy GPU vs CPU+DRAM", "-", "CPU+DRAM="+pyFormat(c, 'g', 4)+" J, GPU "+unavail("energy_joules_gpu", "unavailable"))
+	case tok:
+		// An envelope from the reference: the total is not split.
+		add("Energy GPU vs CPU+DRAM", "-", "total="+pyFormat(total, 'g', 4)+" J, not split into GPU and CPU+DRAM")
+	default:
+		add("Energy GPU vs CPU+DRAM", "-", unavail("energy_joules_gpu", "no energy_joules_* in envelope"))
+	}
+
+	// Avg power under load
+	if pw, ok := numeric(n, "power_avg_w_under_load"); ok {
+		add("Avg power under load", pyFormat(pw, 'f', 2)+" W", "samples where util_gpu > 50%")
+	} else if pw, ok := numeric(n, "power_avg_w"); ok {
+		add("Avg power under load", pyFormat(pw, 'f', 2)+" W", "fallback: power_avg_w (no load filter)")
+	} else {
+		add("Avg power under load", "-", unavail("power_avg_w_under_load", "no power_avg_w_under_load in envelope"))
+	}
+
+	count := func(label, key string, interval, def time.Duration) {
+		if interval <= 0 {
+			interval = def
+		}
+		note := "interval=" + formatInterval(interval)
+		if v, ok := numeric(n, key); ok {
+			add(label, strconv.FormatInt(int64(v), 10), note)
+			return
+		}
+		add(label, "-", note+"; "+unavail(key, "count not aggregated into envelope"))
+	}
+	count("NVML sample count", "nvml_sample_count", p.NVMLInterval, DefaultNVMLInterval)
+	count("RAPL sample count", "rapl_sample_count", p.RAPLInterval, DefaultRAPLInterval)
+	return t
+}
+
+func formatInterval(d time.Duration) string {
+	ms := float64(d) / float64(time.Millisecond)
+	return strings.TrimSuffix(strings.TrimRight(strconv.FormatFloat(ms, 'f', 3, 64), "0"), ".") + " ms"
+}
+
+// String formats a Table as plain aligned text (for debugging).
+func (t Table) String() string {
+	var b strings.Builder
+	_ = writeTable(&b, t, false)
+	return b.String()
+}

@@ -1,0 +1,127 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/benchprof/benchprof/envelope"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+// profiles returns a measured profile (every breakdown figure present) and
+// an unmeasured one (a host without NVML or RAPL).
+func profiles(t *testing.T) (measured, unmeasured Profile) {
+	src, err := envelope.Load("testdata/source.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := src.Clone()
+	full.Signature = nil
+	for _, m := range []envelope.Member{
+		{Key: "gpu_util_avg_pct", Value: envelope.Float(78.5)},
+		{Key: "energy_joules_gpu", Value: envelope.Float(1200)},
+		{Key: "energy_joules_cpu_dram", Value: envelope.Float(300)},
+		{Key: "power_avg_w_under_load", Value: envelope.Float(450.5)},
+		{Key: "nvml_sample_count", Value: envelope.Int(3000)},
+		{Key: "rapl_sample_count", Value: envelope.Int(1200)},
+	} {
+		full.Metrics.Set(m.Key, m.Value)
+	}
+	full.Metrics.Set("ttft_p50_ms", envelope.Float(51.25))
+	measured = Profile{SourcePath: "c16-b91875fdf860.json", OutputPath: "profile-results/profile-0123456789ab.json", Source: src, Profile: full}
+
+	bare := src.Clone()
+	bare.Signature = nil
+	for _, k := range []string{"power_avg_w", "power_peak_w", "energy_joules_total", "joules_per_token"} {
+		bare.Metrics.Delete(k)
+	}
+	bare.Quantization = nil
+	unmeasured = Profile{
+		SourcePath: "c16-b91875fdf860.json", OutputPath: "profile-results/profile-ba9876543210.json", Source: src, Profile: bare,
+		Unavailable: map[string]string{
+			"gpu_util_avg_pct":       "no NVML (libnvidia-ml.so.1 not found)",
+			"energy_joules_gpu":      "no NVML (libnvidia-ml.so.1 not found)",
+			"energy_joules_cpu_dram": "no RAPL zones under /sys/class/powercap",
+			"power_avg_w_under_load": "no NVML (libnvidia-ml.so.1 not found)",
+			"nvml_sample_count":      "no NVML (libnvidia-ml.so.1 not found)",
+			"rapl_sample_count":      "no RAPL zones under /sys/class/powercap",
+		},
+		Warnings: []string{"signer untrusted: pass --trusted-key or --identity/--issuer"},
+	}
+	return measured, unmeasured
+}
+
+func TestGolden(t *testing.T) {
+	measured, unmeasured := profiles(t)
+	for name, p := range map[string]Profile{"measured": measured, "unmeasured": unmeasured} {
+		var txt, color, md, js bytes.Buffer
+		if err := WriteText(&txt, p, TextOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(txt.Bytes(), []byte("\x1b[")) {
+			t.Errorf("%s: plain text holds escape codes", name)
+		}
+		if err := WriteText(&color, p, TextOptions{Color: true}); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(color.Bytes(), []byte(ansiCyan)) {
+			t.Errorf("%s: color text has no colors", name)
+		}
+		if err := WriteMarkdown(&md, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&js, p); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, name+".txt", txt.Bytes())
+		golden(t, name+".md", md.Bytes())
+		golden(t, name+".json", js.Bytes())
+	}
+}
+
+func TestPyFormat(t *testing.T) {
+	tests := []struct {
+		v    float64
+		verb byte
+		prec int
+		want string
+	}{
+		{1842.1, 'g', 4, "1842"},
+		{0.013299752026796341, 'g', 4, "0.0133"},
+		{100000, 'g', 4, "1e+05"},
+		{2.5, 'f', 2, "2.50"},
+		{0.125, 'f', 2, "0.12"}, // round half to even on the binary value, as Python
+		{posInf(), 'g', 4, "inf"},
+	}
+	for _, tt := range tests {
+		if got := pyFormat(tt.v, tt.verb, tt.prec); got != tt.want {
+			t.Errorf("pyFormat(%v, %c, %d) = %q; want %q", tt.v, tt.verb, tt.prec, got, tt.want)
+		}
+	}
+}
+
+func posInf() float64 { var z float64; return 1 / z }
