@@ -1,0 +1,112 @@
+// Package energy turns sampler readings into joules and watts you can
+// defend.
+//
+// [Compute] reads a timeline (the CSV a [sampler.TimelineWriter] writes)
+// once, streaming, in memory proportional to the number of devices, not to
+// the length of the run; an [Accumulator] does the same from readings
+// passed one at a time. Both take a measurement [Window] — offsets from the
+// run's origin, from the first post-warmup send to the last completion, so
+// warmup is excluded — and return a [Report]. A figure that could not be
+// measured is absent, with the reason in its Reason field; it is never 0.
+// Remarks that do not stop a figure from being measured (partial coverage,
+// a fallback, a device left out of a sum) are the report's Warnings.
+//
+// # Notation
+//
+// t0 and t1 are the window's Start and End. Each device is identified by its
+// sampler's name and its device name. A device's readings are the rows of
+// the timeline for it, in time order; a reading at exactly t0 or t1 is inside
+// the window. A tick is one [sampler.Reading]: one sampler reading all of
+// its devices once (one NVML tick reads every GPU). "GPU" means a device of
+// kind [sampler.KindGPU], from any sampler (remote GPUs included); "CPU and
+// DRAM" means kinds [sampler.KindCPUPackage] and [sampler.KindDRAM], from
+// any sampler. Devices of kind [sampler.KindOther] (psys, core subzones)
+// are listed in [Report].Devices with their own figures but never added to
+// a sum, since they overlap the others. A value that was not read (NaN in
+// the reading, an empty cell in the timeline; an infinity is treated the
+// same) is not a zero: the device simply has no point for that quantity at
+// that time.
+//
+// # Per-device rules
+//
+// Counter growth over the window (energy counters, [sampler.DeviceReading]
+// EnergyJ, corrected for wraps by the samplers): C(t1) − C(t0), where the
+// counter's value at an edge is interpolated linearly between the last
+// reading before the edge and the first reading at or after it (a reading
+// on the edge gives its value exactly). Clamping: if the readings start
+// after t0, C(t0) is the first reading's value; if they end before t1, C(t1) is
+// the last reading's value — energy outside the readings is not counted,
+// and a warning gives the coverage. The figure is absent when no two
+// readings span part of the window, or when the counter went down during a
+// step that overlaps the window (a reset the sampler did not correct
+// cannot be trusted).
+//
+// Integral over the window (power, utilization): the trapezoid rule on the
+// linear interpolation between consecutive readings, clipped to the
+// window: a step between readings at ta < tb contributes over
+// [max(ta, t0), min(tb, t1)], with its end values interpolated. The covered
+// time is the total length of those clipped steps; with readings that span
+// the window it is t1 − t0. The time-weighted mean is integral / covered
+// time. Absent when no two readings span part of the window.
+//
+// # The figures
+//
+//   - energy_joules_gpu (J): the sum over GPUs of each GPU's energy of
+//     record: the counter growth of its energy counter; for a GPU without
+//     a counter figure, ∫P dt instead (with a warning). This is the figure
+//     of record: NVML's power reading on A100/H100 is a moving average
+//     sampled about 25 % of the time (Yang et al., "Part-time Power
+//     Measurements", SC'24), so integrating it can be badly off, while the
+//     energy counter accumulates everything.
+//   - energy_joules_gpu_integral (J): the sum over GPUs of ∫P dt over the
+//     window (the integral rule on the power readings). It is the energy
+//     of the power timeline, reported beside the counter.
+//   - energy_gpu_integral_to_counter_ratio: Σ ∫P dt / Σ counter growth, over
+//     the GPUs that have both. 1 when the power trace is faithful; far from
+//     1 when the trace aliases the load.
+//   - energy_joules_cpu_dram (J): the sum over CPU packages and DRAM domains
+//     of their energy of record (the counter growth of their RAPL
+//     counters).
+//   - energy_joules_total (J): energy_joules_gpu + energy_joules_cpu_dram,
+//     or whichever of the two is measured, with a warning naming the part
+//     that is missing.
+//   - power_avg_w (W): the sum over GPUs of each GPU's time-weighted mean
+//     power, ∫P dt / covered time; with readings spanning the window that
+//     is Σ ∫P dt / (t1 − t0). The reference takes a plain mean of ticks
+//     instead, which over-weights densely sampled stretches.
+//   - power_peak_w (W): the largest per-tick sum of GPU power, over the
+//     ticks inside the window whose GPUs all have a power reading.
+//   - power_avg_w_under_load (W): the time-weighted mean of the per-tick sum
+//     of GPU power over the loaded ticks: those whose GPUs all have a power
+//     reading and whose mean utilization (over the GPUs that report one)
+//     exceeds 50 % ([WithLoadThreshold]). Each tick of a sampler weighs the
+//     length of its cell — from the midpoint with the sampler's previous
+//     tick to the midpoint with its next one; the first tick's cell starts
+//     at its own time and the last one's ends at its own time — clipped to
+//     the window. So a tick just outside the window still weighs the part
+//     of its cell inside it. Mean = Σ cell·P / Σ cell over loaded ticks.
+//   - gpu_util_avg_pct (%): the mean over GPUs of each GPU's time-weighted
+//     mean utilization (the integral rule on its utilization readings).
+//   - joules_per_token (J/token): energy_joules_total / output tokens.
+//   - joules_per_token_gpu (J/token): energy_joules_gpu / output tokens.
+//     Both are absent when the energy is absent or there are no output
+//     tokens (the reference emits 0.0 without telemetry).
+//   - <sampler>_sample_count (count): the number of the sampler's ticks
+//     whose time is inside the window, e.g. nvml_sample_count and
+//     rapl_sample_count; absent when the sampler has no reading in the
+//     timeline.
+//
+// When GPUs come from several samplers (local NVML and remote hosts),
+// their ticks are not simultaneous, so power_peak_w and
+// power_avg_w_under_load are computed per sampler and summed (the summed
+// peak is an upper bound), with a warning.
+//
+// A sum over devices leaves out the devices whose figure is absent, and
+// warns; it is absent only when no device has the figure. Readings of a
+// sampler or device that are not later than its previous one are ignored,
+// with a warning.
+//
+// Times are handled as float64 nanoseconds, exact for integer-nanosecond
+// offsets below 104 days, and areas are divided into joules once, so that
+// round inputs give exact figures (100 W over 10 s is exactly 1000 J).
+package energy
