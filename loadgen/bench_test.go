@@ -88,7 +88,11 @@ func ttftAccuracyRun(b *testing.B, concurrency int, duration time.Duration) {
 	if len(cli) == 0 {
 		b.Fatal("no matched requests")
 	}
-	p := func(v []float64, q float64) float64 { s := slices.Clone(v); slices.Sort(s); return loadgen.Percentile(s, q) }
+	p := func(v []float64, q float64) float64 {
+		s := slices.Clone(v)
+		slices.Sort(s)
+		return loadgen.Percentile(s, q)
+	}
 	b.ReportMetric(float64(len(cli)), "requests")
 	b.ReportMetric(p(cli, 50), "client_p50_ms")
 	b.ReportMetric(p(srvT, 50), "server_p50_ms")

@@ -5,31 +5,74 @@ import (
 	_ "embed"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen/enginetest"
+	"github.com/benchprof/benchprof/profile"
 )
 
-// The demo's embedded default: a real envelope from the reference's
-// 2026-05-18 H100 marathon and the key its authors published.
-var (
-	//go:embed demodata/sample-envelope.json
-	demoEnvelope []byte
-	//go:embed demodata/cosign-2026-05-18-marathon.pub
-	demoKey []byte
+// demoSourceName is the bundled source envelope: a real reference run
+// (Qwen2.5-72B on 8×H100, chatbot-short at concurrency 16).
+const demoSourceName = "2026-06-13-llm-h100_c16-b91875fdf860.json"
+
+//go:embed demodata/2026-06-13-llm-h100_c16-b91875fdf860.json
+var demoSource []byte
+
+// Demo defaults: a short run against a fake engine with vLLM-like latencies.
+const (
+	demoDuration = 5 * time.Second
+	demoTTFT     = 40 * time.Millisecond
+	demoITL      = 8 * time.Millisecond
+	demoJitter   = 4 * time.Millisecond
+	demoTokens   = 96
 )
 
+// runDemo profiles the bundled envelope against loadgen/enginetest on
+// 127.0.0.1 with an ephemeral dev key, and prints the report.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) != 0 {
+	fs := newFlagSet("demo")
+	output := fs.String("output", profile.DefaultOutputDir, "output directory")
+	duration := fs.Duration("duration", demoDuration, "how long to profile")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
 		return usageErr("demo: takes no arguments")
 	}
-	e, err := envelope.Parse(demoEnvelope)
+	src, err := envelope.Parse(demoSource)
 	if err != nil {
-		return fmt.Errorf("demo: embedded envelope: %w", err)
+		return fmt.Errorf("demo: bundled envelope: %w", err)
 	}
-	key, err := envelope.ParsePublicKey(demoKey)
+	srv, err := enginetest.Start(enginetest.WithModels(src.Model.ID), enginetest.WithVersion("0.22.1-enginetest"),
+		enginetest.WithTTFT(demoTTFT), enginetest.WithITL(demoITL), enginetest.WithJitter(demoJitter), enginetest.WithOutputTokens(demoTokens))
 	if err != nil {
-		return fmt.Errorf("demo: embedded key: %w", err)
+		return fmt.Errorf("demo: start the fake engine: %w", err)
 	}
-	fmt.Fprintln(stdout, "Verifying the embedded sample envelope against the key its authors published:")
-	return verifyEnvelope(ctx, "embedded:sample-envelope.json", e, []envelope.VerifyOption{envelope.WithTrustedPublicKeys(key)}, stdout, stderr)
+	defer srv.Close()
+	keyDir, err := os.MkdirTemp("", "benchprof-demo-key-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(keyDir)
+	key := filepath.Join(keyDir, "cosign.key")
+	if _, err := envelope.GenerateKeyPair(key); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "demo: profiling the bundled %s against a fake engine at %s for %v (ephemeral dev key)\n", demoSourceName, srv.URL(), *duration)
+	opts := []profile.Option{
+		profile.WithBaseURL(srv.URL() + "/v1"),
+		profile.WithSourcePath(demoSourceName),
+		profile.WithDuration(*duration),
+		profile.WithGrace(*duration),
+		profile.WithDevKey(key),
+		profile.WithOutputDir(*output),
+	}
+	if isTerminal(stderr) {
+		opts = append(opts, profile.WithProgress(progressLine(stderr)))
+	}
+	return profileAndReport(ctx, src, demoSourceName, opts, false, false, stdout, stderr)
 }

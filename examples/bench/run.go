@@ -54,13 +54,27 @@ commands:
         check an envelope's signature and whether its signer is trusted
   keygen <path>
         write a new ed25519 dev signing key pair (<path> and its .pub)
-  demo
-        verify the embedded sample envelope against its published key
+  profile <envelope.json> --base-url URL [--duration SECONDS] [--output DIR]
+          [--signing-mode dev|keyless] [--dev-key PATH] [--verify|--no-verify] [more: bench profile -h]
+        re-run the envelope's benchmark against a live engine with GPU/CPU telemetry
+        and write a new signed envelope profile-<hash12>.json
+  demo [--output DIR] [--duration D]
+        profile a bundled real envelope against a built-in fake engine for 5 s
 `
 
 // run is the whole CLI: it parses args, writes results to stdout and
 // diagnostics to stderr, and returns an error carrying the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, stdout, stderr)
+	var help *helpRequest
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &exitError{code: exitUsage, silent: true}
@@ -70,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runVerify(ctx, rest, stdout, stderr)
 	case "keygen":
 		return runKeygen(rest, stdout)
+	case "profile":
+		return runProfile(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
 	case "-h", "-help", "--help", "help":
@@ -86,7 +102,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			var b strings.Builder
+			fmt.Fprintf(&b, "usage of bench %s:\n", fs.Name())
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			fs.SetOutput(io.Discard)
+			return nil, &helpRequest{text: b.String()}
+		} else if err != nil {
 			return nil, usageErr("%v", err)
 		}
 		args = fs.Args()
@@ -100,6 +123,11 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 }
+
+// helpRequest is returned by parseInterspersed for -h; run prints it.
+type helpRequest struct{ text string }
+
+func (h *helpRequest) Error() string { return h.text }
 
 // stringList is a repeatable string flag.
 type stringList []string

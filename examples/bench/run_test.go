@@ -47,7 +47,6 @@ func TestCLI(t *testing.T) {
 		{"verify-no-args", []string{"verify"}, 2},
 		{"verify-identity-alone", []string{"verify", marathon, "--identity", ".*"}, 2},
 		{"verify-missing-key", []string{"verify", marathon, "--key", filepath.Join(dir, "none.pub")}, 2},
-		{"demo", []string{"demo"}, 0},
 		{"unknown-command", []string{"frobnicate"}, 2},
 	}
 	for _, tt := range tests {

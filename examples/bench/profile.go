@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/profile"
+	"github.com/benchprof/benchprof/report"
+)
+
+// exitInterrupted is the status of a run stopped by Ctrl-C (128 + SIGINT).
+const exitInterrupted = 130
+
+// minOKRate is the ok_rate below which profile exits 1 (the envelope is
+// still written).
+const minOKRate = 0.5
+
+// profileFlags are the parsed flags of `bench profile`.
+type profileFlags struct {
+	baseURL        string
+	duration       int
+	output         string
+	signingMode    string
+	devKey         string
+	verify         bool
+	trustedKeys    stringList
+	identity       string
+	issuer         string
+	trustedRoot    string
+	requireTrusted bool
+	concurrency    int
+	rps            float64
+	gpus           string
+	apiKeyEnv      string
+	dataset        string
+	model          string
+	jsonOut        bool
+	quiet          bool
+}
+
+func parseProfileFlags(args []string) (*profileFlags, string, error) {
+	f := &profileFlags{verify: true}
+	fs := newFlagSet("profile")
+	fs.StringVar(&f.baseURL, "base-url", "", "the running engine's OpenAI-compatible URL, e.g. http://localhost:8000/v1 (required)")
+	fs.IntVar(&f.duration, "duration", int(profile.DefaultDuration/time.Second), "seconds of load; 0 uses the suite's own duration")
+	fs.StringVar(&f.output, "output", "", "output directory (default ./"+profile.DefaultOutputDir+")")
+	fs.StringVar(&f.signingMode, "signing-mode", "dev", "dev or keyless")
+	fs.StringVar(&f.devKey, "dev-key", "", "dev signing key (default ./"+profile.DefaultDevKeyPath+"; make one with `bench keygen cosign.key`)")
+	fs.BoolVar(&f.verify, "verify", true, "verify the source envelope's signature (default)")
+	fs.BoolFunc("no-verify", "do not verify the source envelope (unsigned local fixtures)", func(string) error { f.verify = false; return nil })
+	fs.Var(&f.trustedKeys, "trusted-key", "pin a public key (file or directory of .pub) the source's dev-key signer must match (repeatable)")
+	fs.StringVar(&f.identity, "identity", "", "trust keyless sources whose identity matches this regular expression (with --issuer)")
+	fs.StringVar(&f.issuer, "issuer", "", "the OIDC issuer keyless sources must have (with --identity)")
+	fs.StringVar(&f.trustedRoot, "trusted-root", "", "a Sigstore trusted_root.json for keyless verification (default: public-good via TUF)")
+	fs.BoolVar(&f.requireTrusted, "require-trusted", false, "refuse a source whose signer is not pinned or matched")
+	fs.IntVar(&f.concurrency, "concurrency", 0, "override the sweep point: closed loop at N concurrent requests")
+	fs.Float64Var(&f.rps, "rps", 0, "override the sweep point: Poisson arrivals at R requests per second")
+	fs.StringVar(&f.gpus, "gpus", "", "GPUs to sample, comma-separated indexes or UUIDs (default all)")
+	fs.StringVar(&f.apiKeyEnv, "api-key-env", "", "name of the environment variable holding the engine's API key")
+	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset (file:// JSONL or ShareGPT JSON)")
+	fs.StringVar(&f.model, "model", "", "the name the engine serves the model under (default the source's model.id)")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of tables")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only the paths of the files written")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pos) == 0 {
+		return nil, "", usageErr("profile: Missing argument 'ENVELOPE_PATH'")
+	}
+	if len(pos) > 1 {
+		return nil, "", usageErr("profile: expected one envelope path, got %d arguments", len(pos))
+	}
+	return f, pos[0], nil
+}
+
+// loadSource loads the source envelope as the reference does: remote URIs
+// are refused with a hint, a missing or invalid file is a usage error.
+func loadSource(path string) (*envelope.Envelope, error) {
+	for _, scheme := range []string{"hf://", "https://", "http://", "s3://"} {
+		if strings.HasPrefix(path, scheme) {
+			return nil, withCode(exitUsage, fmt.Errorf("URI scheme not supported: %s; envelopes are read from local files only — download the envelope first", scheme))
+		}
+	}
+	if fi, err := os.Stat(path); err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("Envelope not found: %s", path))
+	} else if fi.IsDir() {
+		return nil, withCode(exitUsage, fmt.Errorf("envelope %s is a directory, not a file", path))
+	}
+	e, err := envelope.Load(path)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	return e, nil
+}
+
+func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, path, err := parseProfileFlags(args)
+	if err != nil {
+		return err
+	}
+	src, err := loadSource(path)
+	if err != nil {
+		return err
+	}
+	opts, err := f.options(src, path)
+	if err != nil {
+		return err
+	}
+	if !f.quiet && isTerminal(stderr) {
+		opts = append(opts, profile.WithProgress(progressLine(stderr)))
+	}
+	return profileAndReport(ctx, src, path, opts, f.jsonOut, f.quiet, stdout, stderr)
+}
+
+// options turns the flags into library options.
+func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.Option, error) {
+	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path)}
+	switch {
+	case f.duration < 0:
+		return nil, withCode(exitFailure, fmt.Errorf("profile: --duration must not be negative, got %d", f.duration))
+	case f.duration == 0:
+		if s, err := loadgen.LookupSuite(src.SuiteID); err == nil {
+			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec
+		}
+	default:
+		opts = append(opts, profile.WithDuration(time.Duration(f.duration)*time.Second))
+	}
+	if f.output != "" {
+		opts = append(opts, profile.WithOutputDir(f.output))
+	}
+	switch f.signingMode {
+	case "dev":
+		if f.devKey != "" {
+			opts = append(opts, profile.WithDevKey(f.devKey))
+		}
+	case "keyless":
+		opts = append(opts, profile.WithKeyless())
+	default:
+		return nil, withCode(exitFailure, fmt.Errorf("Unknown --signing-mode: %s (expected 'dev' or 'keyless')", f.signingMode))
+	}
+	if !f.verify {
+		opts = append(opts, profile.WithoutVerificationUnsafe())
+	}
+	if len(f.trustedKeys) > 0 {
+		opts = append(opts, profile.WithTrustedKeys(f.trustedKeys...))
+	}
+	if (f.identity == "") != (f.issuer == "") {
+		return nil, usageErr("profile: --identity and --issuer go together")
+	}
+	if f.identity != "" {
+		opts = append(opts, profile.WithIdentity(f.identity, f.issuer))
+	}
+	if f.trustedRoot != "" {
+		opts = append(opts, profile.WithTrustedRootFile(f.trustedRoot))
+	}
+	if f.requireTrusted {
+		opts = append(opts, profile.WithRequireTrusted())
+	}
+	switch {
+	case f.concurrency != 0 && f.rps != 0:
+		return nil, usageErr("profile: --concurrency and --rps are exclusive")
+	case f.concurrency != 0:
+		opts = append(opts, profile.WithPoint(loadgen.Point{Concurrency: f.concurrency}))
+	case f.rps != 0:
+		opts = append(opts, profile.WithPoint(loadgen.Point{RPS: f.rps}))
+	}
+	if f.gpus != "" {
+		opts = append(opts, profile.WithGPUs(strings.Split(f.gpus, ",")...))
+	}
+	if f.apiKeyEnv != "" {
+		key, ok := os.LookupEnv(f.apiKeyEnv)
+		if !ok || key == "" {
+			return nil, usageErr("profile: --api-key-env %s: that environment variable is not set", f.apiKeyEnv)
+		}
+		opts = append(opts, profile.WithAPIKey(key))
+	}
+	if f.dataset != "" {
+		opts = append(opts, profile.WithDataset(f.dataset))
+	}
+	if f.model != "" {
+		opts = append(opts, profile.WithServedModel(f.model))
+	}
+	return opts, nil
+}
+
+// profileAndReport runs the profile and prints the report, mapping library
+// errors to the reference's exit codes (FACTS §8.2).
+func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, opts []profile.Option, jsonOut, quiet bool, stdout, stderr io.Writer) error {
+	res, err := profile.Run(ctx, src, opts...)
+	if isTerminal(stderr) {
+		fmt.Fprint(stderr, "\r\x1b[K") // clear the progress line
+	}
+	if err != nil {
+		return profileError(err)
+	}
+	p := report.Profile{
+		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope,
+		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval, Warnings: res.Warnings,
+	}
+	switch {
+	case quiet:
+	case jsonOut:
+		if err := report.WriteJSON(stdout, p); err != nil {
+			return err
+		}
+	default:
+		if err := report.WriteText(stdout, p, report.TextOptions{Color: isTerminal(stdout) && os.Getenv("NO_COLOR") == ""}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout)
+	}
+	if !jsonOut {
+		fmt.Fprintf(stdout, "envelope: %s\nrequests: %s\ntimeline: %s\n", res.Path, res.TracePath, res.TimelinePath)
+	}
+	if ok := res.OKRate(); ok < minOKRate {
+		return withCode(exitFailure, fmt.Errorf("ok_rate %.2f is below %.2f: most requests failed (see %s); the envelope was still written to %s",
+			ok, minOKRate, res.TracePath, res.Path))
+	}
+	return nil
+}
+
+func profileError(err error) error {
+	switch {
+	case errors.Is(err, profile.ErrNoBaseURL):
+		return withCode(exitUsage, err)
+	case errors.Is(err, profile.ErrInterrupted):
+		return withCode(exitInterrupted, err)
+	case errors.Is(err, profile.ErrSourceUnverified):
+		return withCode(exitFailure, fmt.Errorf("FAIL %w", err))
+	}
+	return withCode(exitFailure, fmt.Errorf("Profile run failed: %w", err))
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressLine renders progress as one rewritten line on w.
+func progressLine(w io.Writer) func(profile.Progress) {
+	return func(p profile.Progress) {
+		power := "-"
+		if !math.IsNaN(p.GPUPowerW) {
+			power = strconv.FormatFloat(p.GPUPowerW, 'f', 0, 64) + " W"
+		}
+		fmt.Fprintf(w, "\r\x1b[Kprofiling %4.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s",
+			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, power)
+	}
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen/enginetest"
+)
+
+const sourceC16 = "demodata/2026-06-13-llm-h100_c16-b91875fdf860.json"
+
+type cliRun struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCLI(t *testing.T, args ...string) cliRun {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, &stdout, &stderr)
+	r := cliRun{stdout: stdout.String(), stderr: stderr.String()}
+	if err != nil {
+		r.code = exitCode(err)
+		r.stderr += err.Error()
+	}
+	return r
+}
+
+// profileEnv starts a fake engine serving the c16 source's model and makes a
+// dev key and an unsigned copy of the source.
+func profileEnv(t *testing.T, opts ...enginetest.Option) (url, key, unsigned, out string) {
+	t.Helper()
+	src, err := envelope.Load(sourceC16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := enginetest.MustStart(t, append([]enginetest.Option{enginetest.WithModels(src.Model.ID), enginetest.WithOutputTokens(8),
+		enginetest.WithTTFT(2 * time.Millisecond)}, opts...)...)
+	dir := t.TempDir()
+	key = filepath.Join(dir, "cosign.key")
+	if _, err := envelope.GenerateKeyPair(key); err != nil {
+		t.Fatal(err)
+	}
+	src.Signature = nil
+	unsigned, err = envelope.Write(dir, "c16", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL() + "/v1", key, unsigned, filepath.Join(dir, "out")
+}
+
+// TestProfileExitCodes pins the reference's behaviour (FACTS §8.2, §9).
+func TestProfileExitCodes(t *testing.T) {
+	url, key, unsigned, out := profileEnv(t)
+	unknownSuite := filepath.Join(t.TempDir(), "unknown.json")
+	e, _ := envelope.Load(unsigned)
+	e.SuiteID = "llm.inference.does-not-exist"
+	b, _ := e.Bytes()
+	os.WriteFile(unknownSuite, b, 0o644)
+	tests := []struct {
+		name  string
+		args  []string
+		code  int
+		texts []string
+	}{
+		{"no base url, no verify", []string{"profile", unsigned, "--no-verify"}, 2, []string{"--base-url", "host-agnostic"}},
+		{"no base url, unsigned source verified first", []string{"profile", unsigned}, 1, []string{"verif"}},
+		{"missing argument", []string{"profile"}, 2, []string{"Missing argument", "ENVELOPE_PATH"}},
+		{"not found", []string{"profile", "nope.json", "--base-url", url}, 2, []string{"not found"}},
+		{"hf uri", []string{"profile", "hf://org/x.json", "--base-url", url}, 2, []string{"hf://", "local file"}},
+		{"unsigned with verify", []string{"profile", unsigned, "--base-url", url, "--dev-key", key}, 1, []string{"verif"}},
+		{"unknown suite", []string{"profile", unknownSuite, "--no-verify", "--base-url", url, "--dev-key", key}, 1, []string{"llm.inference.does-not-exist", "no longer ships"}},
+		{"missing dev key", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", filepath.Join(out, "none.key")}, 1, []string{"bench keygen"}},
+		{"bad signing mode", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--signing-mode", "pgp"}, 1, []string{"Unknown --signing-mode"}},
+		{"negative duration", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "-1"}, 1, []string{"--duration"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runCLI(t, tt.args...)
+			if r.code != tt.code {
+				t.Fatalf("exit %d; want %d\nstdout: %s\nstderr: %s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			for _, s := range tt.texts {
+				if !strings.Contains(r.stdout+r.stderr, s) {
+					t.Errorf("output lacks %q:\n%s%s", s, r.stdout, r.stderr)
+				}
+			}
+			if m, _ := filepath.Glob(filepath.Join(out, "*.json")); len(m) != 0 {
+				t.Errorf("an envelope was written: %v", m)
+			}
+		})
+	}
+}
+
+func TestProfileHappyPath(t *testing.T) {
+	url, key, unsigned, out := profileEnv(t)
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range []string{unsigned, "Profile summary", "Headline metrics (source vs profile)", "Profiling breakdown", "% time on host",
+		"Energy GPU vs CPU+DRAM", "Avg power under load", "NVML sample count", "RAPL sample count", "interval=10 ms", "interval=25 ms"} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("output lacks %q", s)
+		}
+	}
+	if strings.Contains(r.stdout, "\x1b[") {
+		t.Error("escape codes in output that is not a terminal")
+	}
+	matches, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(matches) != 1 || !strings.HasPrefix(filepath.Base(matches[0]), "profile-") {
+		t.Fatalf("envelopes written: %v; want exactly one profile-*.json", matches)
+	}
+	if v := runCLI(t, "verify", matches[0]); v.code != 0 {
+		t.Errorf("bench verify of the new envelope: exit %d\n%s", v.code, v.stderr)
+	}
+	// --json prints a document with the tables.
+	j := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--json")
+	var doc map[string]any
+	if j.code != 0 || json.Unmarshal([]byte(j.stdout), &doc) != nil || doc["tables"] == nil {
+		t.Errorf("--json: exit %d, output %q", j.code, j.stdout)
+	}
+}
+
+// TestProfileLowOKRate: a run where most requests fail still writes its
+// envelope but exits 1 and says why.
+func TestProfileLowOKRate(t *testing.T) {
+	url, key, unsigned, out := profileEnv(t, enginetest.WithFault(func(enginetest.Request) enginetest.Fault { return enginetest.HTTPStatus{Code: 503} }))
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--quiet")
+	if r.code != 1 || !strings.Contains(r.stderr, "ok_rate") {
+		t.Fatalf("exit %d, stderr %s; want 1 naming ok_rate", r.code, r.stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "profile-*.json")); len(m) != 1 {
+		t.Errorf("envelope not written: %v", m)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	out := t.TempDir()
+	r := runCLI(t, "demo", "--output", out, "--duration", "1s")
+	if r.code != 0 {
+		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range []string{"Profile summary", "Headline metrics", "Profiling breakdown", "unavailable:", "envelope: ", "timeline: "} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("demo output lacks %q", s)
+		}
+	}
+	matches, _ := filepath.Glob(filepath.Join(out, "profile-*.json"))
+	if len(matches) != 1 {
+		t.Fatalf("demo wrote %v", matches)
+	}
+	if v := runCLI(t, "verify", matches[0]); v.code != 0 {
+		t.Errorf("bench verify of the demo envelope: exit %d\n%s", v.code, v.stderr)
+	}
+}

@@ -1,0 +1,201 @@
+package profile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/benchprof/benchprof/energy"
+	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/sampler"
+)
+
+// Placeholders the reference writes for fields it does not measure
+// (FACTS §1.8).
+const (
+	modelRevision = "unknown00"
+	zeroCommit    = "0000000000000000000000000000000000000000"
+)
+
+// SoftwareProvenance describes the running binary: pip_freeze_hash is the
+// SHA-256 of the Go build information's module list (one "path version sum"
+// line per dependency, sorted), the Go counterpart of the reference's
+// `pip freeze` hash; git_commit is the build's VCS revision (vcs.revision),
+// or forty zeros when the binary carries none (go run, -buildvcs=false), as
+// the reference writes on failure.
+func SoftwareProvenance() envelope.SoftwareProvenance {
+	sp := envelope.SoftwareProvenance{PipFreezeHash: envelope.EmptySHA256, GitCommit: zeroCommit, Extra: &envelope.Object{}}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return sp
+	}
+	lines := []string{bi.Main.Path + " " + bi.Main.Version}
+	for _, d := range bi.Deps {
+		m := d
+		if d.Replace != nil {
+			m = d.Replace
+		}
+		lines = append(lines, m.Path+" "+m.Version+" "+m.Sum)
+	}
+	sort.Strings(lines[1:])
+	sum := sha256.Sum256([]byte(strings.Join(lines, "\n") + "\n"))
+	sp.PipFreezeHash = hex.EncodeToString(sum[:])
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 7 {
+			sp.GitCommit = s.Value[:min(40, len(s.Value))]
+		}
+	}
+	return sp
+}
+
+// metricValue converts a loadgen metric value to an envelope value.
+func metricValue(v any) (envelope.Value, bool) {
+	switch v := v.(type) {
+	case float64:
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return envelope.Value{}, false
+		}
+		return envelope.Float(v), true
+	case int:
+		return envelope.Int(int64(v)), true
+	case int64:
+		return envelope.Int(v), true
+	case string:
+		return envelope.String(v), true
+	}
+	return envelope.Value{}, false
+}
+
+// buildEnvelope assembles the new envelope (unsigned).
+func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds loadgen.Dataset, info *loadgen.EngineInfo,
+	fp envelope.HardwareFingerprint, sum loadgen.Summary, rep *energy.Report, res *Result, stats []sampler.Stats) (*envelope.Envelope, error) {
+
+	metrics := &envelope.Object{}
+	set := func(key string, v any) {
+		if ev, ok := metricValue(v); ok {
+			metrics.Set(key, ev)
+		}
+	}
+	fig := func(f energy.Figure) any {
+		if v, ok := f.Get(); ok {
+			return v
+		}
+		return nil
+	}
+	// Power and energy go where the reference puts them: after throughput,
+	// before the SLO keys (FACTS §4.9).
+	var mid []loadgen.Metric
+	for _, kv := range []struct {
+		key string
+		f   energy.Figure
+	}{
+		{energy.KeyPowerAvgW, rep.PowerAvgW},
+		{energy.KeyPowerPeakW, rep.PowerPeakW},
+		{energy.KeyEnergyJoulesTotal, rep.EnergyJoulesTotal},
+		{energy.KeyJoulesPerToken, rep.JoulesPerToken},
+	} {
+		if v := fig(kv.f); v != nil {
+			mid = append(mid, loadgen.Metric{Key: kv.key, Value: v})
+		}
+	}
+	for _, m := range sum.Metrics(mid...) {
+		set(m.Key, m.Value)
+	}
+	// The breakdown keys the reference's tables read, and the rest of ours.
+	for _, kv := range []struct {
+		key string
+		f   energy.Figure
+	}{
+		{energy.KeyGPUUtilAvgPct, rep.GPUUtilAvgPct},
+		{energy.KeyEnergyJoulesGPU, rep.EnergyJoulesGPU},
+		{energy.KeyEnergyJoulesCPUDRAM, rep.EnergyJoulesCPUDRAM},
+		{energy.KeyPowerAvgWUnderLoad, rep.PowerAvgWUnderLoad},
+		{energy.KeyEnergyJoulesGPUIntegral, rep.EnergyJoulesGPUIntegral},
+		{energy.KeyGPUIntegralCounterRatio, rep.GPUIntegralCounterRatio},
+		{energy.KeyJoulesPerTokenGPU, rep.JoulesPerTokenGPU},
+	} {
+		set(kv.key, fig(kv.f))
+	}
+	for _, s := range rep.Samplers {
+		if f := rep.SampleCount(s.Name); f.Measured {
+			set(energy.SampleCountKey(s.Name), int64(f.Value))
+		}
+	}
+	for _, st := range stats {
+		if st.Sampler == "nvml" && st.Readings > 1 {
+			set("nvml_interval_p99_ms", float64(st.IntervalP99)/1e6)
+		}
+	}
+
+	driver := &envelope.Object{}
+	p := res.Point.Point
+	driver.Set("driver", envelope.String(string(p.Driver())))
+	if p.Driver() == loadgen.DriverClosedLoop {
+		driver.Set("concurrency", envelope.Int(int64(p.Concurrency)))
+	} else {
+		driver.Set("rps", envelope.Float(p.RPS))
+		driver.Set("arrival", envelope.String("poisson"))
+	}
+	driver.Set("point_source", envelope.String(res.Point.Source))
+	driver.Set("duration_s", envelope.Float(c.duration.Seconds()))
+	driver.Set("grace_s", envelope.Float(c.grace.Seconds()))
+	driver.Set("warmup_requests", envelope.Int(int64(suite.WarmupRequests)))
+	driver.Set("max_tokens", envelope.Int(int64(suite.MaxTokens)))
+	driver.Set("token_source", envelope.String(sum.TokenSource))
+	driver.Set("nvml_interval_ms", envelope.Float(float64(c.nvmlInterval)/1e6))
+	driver.Set("rapl_interval_ms", envelope.Float(float64(c.raplInterval)/1e6))
+	if res.Run != nil {
+		driver.Set("issued", envelope.Int(int64(res.Run.Issued)))
+		driver.Set("dropped", envelope.Int(int64(res.Run.Dropped)))
+		driver.Set("cut_off", envelope.Int(int64(res.Run.CutOff)))
+	}
+
+	dist := &envelope.Object{}
+	for key, path := range map[string]string{"requests": res.TracePath, "timeline": res.TimelinePath} {
+		h, err := fileSHA256(path)
+		if err != nil {
+			return nil, fmt.Errorf("hash %s: %w", path, err)
+		}
+		dist.Set(key, envelope.String(filepath.Base(path)+"#sha256="+h))
+	}
+	// Keep a stable order: requests, then timeline.
+	ordered := &envelope.Object{}
+	for _, k := range []string{"requests", "timeline"} {
+		v, _ := dist.Get(k)
+		ordered.Set(k, v)
+	}
+
+	var quant *envelope.Quantization
+	if src.Quantization != nil && src.Quantization.Format != "" {
+		quant = &envelope.Quantization{Format: src.Quantization.Format, Method: "", Extra: &envelope.Object{}}
+	}
+	warnings := append([]string{}, res.Warnings...)
+	template := &envelope.Envelope{
+		SuiteID:      suite.ID,
+		SuiteVersion: suite.Version,
+		Model: envelope.Model{
+			ID: src.Model.ID, Revision: modelRevision, Provider: src.Engine.Name, EndpointHash: envelope.ZeroHash, Extra: &envelope.Object{},
+		},
+		Engine: envelope.Engine{
+			Name: src.Engine.Name, Version: orElse(info.Version, "unknown"), ConfigHash: envelope.ZeroHash, Extra: &envelope.Object{},
+		},
+		Quantization:        quant,
+		HardwareFingerprint: fp,
+		SoftwareProvenance:  SoftwareProvenance(),
+		Dataset:             envelope.Dataset{ID: ds.ID, Hash: ds.Hash, Extra: &envelope.Object{}},
+		Seed:                src.Seed,
+		DriverOptions:       driver,
+		Metrics:             metrics,
+		Distributions:       ordered,
+		SLOTemplate:         orElse(src.SLOTemplate, suite.SLOTemplate),
+		Warnings:            warnings,
+		Extra:               &envelope.Object{},
+	}
+	return envelope.Build(template, envelope.WithNow(c.now))
+}

@@ -1,0 +1,62 @@
+// Package profile re-runs the benchmark recorded in a signed envelope
+// against a live OpenAI-compatible engine, samples GPU and CPU/DRAM
+// telemetry while it runs, and writes a new signed envelope that says where
+// the throughput and the joules went: the Go port of InferenceBench's
+// `bench profile`.
+//
+//	res, err := profile.Run(ctx, src,
+//		profile.WithBaseURL("http://localhost:8000/v1"),
+//		profile.WithNVMLInterval(10*time.Millisecond))
+//
+// # What Run does
+//
+// In the reference's order: verify the source envelope (a bad signature
+// refuses to run; an intact one from an unpinned signer runs with a loud
+// warning recorded in the new envelope, or fails under WithRequireTrusted);
+// require a base URL; find the suite; check the engine name. Then, before
+// any load is sent, everything that could fail later: the signer (a dev
+// key's validity, keyless readiness), the dataset, the sweep point, the
+// engine (version probe, served model). Samplers start before the load and
+// stop after it; the load runs for the duration plus a grace period.
+//
+// # Definitions
+//
+// The measurement window runs from the first post-warmup request's send to
+// the last post-warmup request's end. Every rate, power and energy figure
+// refers to it (the reference divides by the whole driver time, warmup and
+// sampler start-up included).
+//
+//   - measure_window_s: the window's length in seconds.
+//   - nvml_sample_count / rapl_sample_count: sampler ticks inside the
+//     window; one NVML tick reads every selected GPU (30 s at 10 ms ≈ 3000).
+//   - nvml_interval_p99_ms: p99 of the achieved interval between NVML ticks.
+//   - power_avg_w / power_peak_w: GPU power summed over the selected GPUs
+//     (as the reference), the average time-weighted.
+//   - energy_joules_gpu: the GPUs' energy counters' difference over the
+//     window, summed; energy_joules_gpu_integral: ∫P dt of the same trace.
+//   - energy_joules_cpu_dram: RAPL package and DRAM energy over the window.
+//   - energy_joules_total: GPU + CPU/DRAM; joules_per_token: that over the
+//     output tokens of ok requests.
+//   - gpu_util_avg_pct, power_avg_w_under_load: see package energy.
+//   - token_source: where output token counts came from (usage, chunks or mixed).
+//
+// A figure that was not measured is absent from the envelope, never 0, and
+// a warning says why.
+//
+// # Files
+//
+// The envelope is written atomically as profile-<content_hash[:12]>.json in
+// the output directory, beside two side files named after the run's start
+// time: <stem>.requests.jsonl (one loadgen.Result per request) and
+// <stem>.timeline.csv (sampler.TimelineColumns). The envelope's
+// distributions name both with their SHA-256, so the signature covers them.
+// If the run is interrupted, the side files written so far stay and no
+// envelope is written.
+//
+// # Provenance
+//
+// software_provenance.pip_freeze_hash is the SHA-256 of the Go build
+// information's module list; git_commit is the build's VCS revision, or
+// forty zeros when the binary has none. model.revision, endpoint_hash and
+// config_hash keep the reference's placeholders.
+package profile

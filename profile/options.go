@@ -1,0 +1,308 @@
+package profile
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/sampler"
+)
+
+// Defaults, as the reference's `bench profile` uses them (FACTS §11). The
+// CLI uses them as its flag defaults.
+const (
+	DefaultDuration     = 30 * time.Second
+	DefaultNVMLInterval = 10 * time.Millisecond
+	DefaultRAPLInterval = 25 * time.Millisecond
+	DefaultOutputDir    = "profile-results"
+	DefaultGrace        = loadgen.DefaultGrace
+	// DefaultDevKeyPath is the dev signing key used when no signer is
+	// chosen: ./cosign.key, as the reference falls back to.
+	DefaultDevKeyPath = envelope.DefaultDevKeyPath
+	// FilePrefix starts the names of the files a profile writes.
+	FilePrefix = "profile"
+)
+
+// Option configures [Run]. Options only record values; Run validates them
+// all at once before doing anything, so their order never matters.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type extraSampler struct {
+	s        sampler.Sampler
+	interval time.Duration
+}
+
+type config struct {
+	baseURL      string
+	duration     time.Duration
+	grace        time.Duration
+	nvmlInterval time.Duration
+	raplInterval time.Duration
+	outputDir    string
+
+	devKeyPath string
+	keyless    []envelope.KeylessOption
+	useKeyless bool
+	signer     envelope.Signer
+
+	verify         bool
+	verifyOpts     []envelope.VerifyOption
+	requireTrusted bool
+
+	samplers        []extraSampler
+	defaultSamplers bool
+	gpus            []string
+	nvmlLibrary     string
+	sysRoot         string
+
+	generator   loadgen.Generator
+	point       loadgen.Point
+	servedModel string
+	datasetURI  string
+	apiKey      string
+	httpClient  *http.Client
+	now         func() time.Time
+	progress    func(Progress)
+	logger      *slog.Logger
+	sourcePath  string
+}
+
+func defaults() *config {
+	return &config{
+		duration:        DefaultDuration,
+		grace:           DefaultGrace,
+		nvmlInterval:    DefaultNVMLInterval,
+		raplInterval:    DefaultRAPLInterval,
+		outputDir:       DefaultOutputDir,
+		devKeyPath:      DefaultDevKeyPath,
+		verify:          true,
+		defaultSamplers: true,
+		sysRoot:         "/",
+		now:             time.Now,
+	}
+}
+
+// WithBaseURL points the profile at a running OpenAI-compatible engine
+// ("http://localhost:8000/v1"; with or without /v1). It is required:
+// envelopes are host-agnostic and do not store the engine's URL.
+func WithBaseURL(url string) Option { return optionFunc(func(c *config) { c.baseURL = url }) }
+
+// WithDuration sets how long load is issued. By default it is
+// DefaultDuration (30 s, the reference's --duration default).
+func WithDuration(d time.Duration) Option { return optionFunc(func(c *config) { c.duration = d }) }
+
+// WithGrace sets how long requests in flight at the end of the duration may
+// finish before they are cut off. By default it is DefaultGrace (30 s).
+func WithGrace(d time.Duration) Option { return optionFunc(func(c *config) { c.grace = d }) }
+
+// WithNVMLInterval sets the GPU sampling interval. By default it is
+// DefaultNVMLInterval (10 ms). It must be positive; to sample no GPU use
+// WithoutDefaultSamplers.
+func WithNVMLInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.nvmlInterval = d })
+}
+
+// WithRAPLInterval sets the CPU/DRAM energy sampling interval. By default
+// it is DefaultRAPLInterval (25 ms). It must be positive.
+func WithRAPLInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.raplInterval = d })
+}
+
+// WithOutputDir sets where the envelope and its side files are written. By
+// default it is DefaultOutputDir ("profile-results", relative to the
+// working directory).
+func WithOutputDir(dir string) Option { return optionFunc(func(c *config) { c.outputDir = dir }) }
+
+// WithDevKey signs in dev mode with the ed25519 key file at path (PKCS#8
+// PEM, or a cosign/Sigstore encrypted key with $COSIGN_PASSWORD). By
+// default, if no signing option is used, DefaultDevKeyPath (./cosign.key)
+// is used. The key is loaded and checked before any load is sent.
+func WithDevKey(path string) Option {
+	return optionFunc(func(c *config) { c.devKeyPath, c.useKeyless, c.signer = path, false, nil })
+}
+
+// WithKeyless signs with Sigstore keyless signing; opts configure the
+// signer (token, signing config, trusted root). Its readiness (a token that
+// will not expire during the run, loadable Sigstore configuration) is
+// checked before any load is sent. A later signing option replaces it.
+func WithKeyless(opts ...envelope.KeylessOption) Option {
+	return optionFunc(func(c *config) { c.useKeyless, c.keyless, c.signer = true, opts, nil })
+}
+
+// WithSigner signs with any Signer. A later signing option replaces it.
+func WithSigner(s envelope.Signer) Option {
+	return optionFunc(func(c *config) { c.signer, c.useKeyless = s, false })
+}
+
+// WithTrustedKeys pins dev-key public keys (files or directories of .pub
+// files) that the source envelope's signer must match to be trusted.
+// Repeated uses add keys. By default no key is pinned, and a valid source
+// signature runs with a loud "signer untrusted" warning.
+func WithTrustedKeys(paths ...string) Option {
+	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithTrustedKeys(paths...)) })
+}
+
+// WithIdentity trusts keyless source envelopes whose certificate identity
+// matches the regular expression and whose issuer equals issuer. Repeated
+// uses add alternatives. By default no keyless signer is trusted.
+func WithIdentity(identity, issuer string) Option {
+	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithIdentity(identity, issuer)) })
+}
+
+// WithTrustedRootFile verifies keyless sources against a local Sigstore
+// trusted_root.json. By default the public-good root is fetched through TUF.
+func WithTrustedRootFile(path string) Option {
+	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithTrustedRootFile(path)) })
+}
+
+// WithVerifyOptions passes further options to envelope.Verify for the
+// source envelope. Repeated uses add options.
+func WithVerifyOptions(opts ...envelope.VerifyOption) Option {
+	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, opts...) })
+}
+
+// WithRequireTrusted refuses to profile a source whose signer is not
+// trusted. By default an untrusted but intact source runs with a warning
+// that is also recorded in the new envelope.
+func WithRequireTrusted() Option { return optionFunc(func(c *config) { c.requireTrusted = true }) }
+
+// WithoutVerificationUnsafe profiles the source without checking its
+// signature at all (for unsigned local fixtures). By default the source
+// must carry an intact signature.
+func WithoutVerificationUnsafe() Option { return optionFunc(func(c *config) { c.verify = false }) }
+
+// WithSampler adds a telemetry sampler read every interval, beside the
+// default NVML and RAPL samplers. Repeated uses add samplers. Run closes it
+// when done.
+func WithSampler(s sampler.Sampler, interval time.Duration) Option {
+	return optionFunc(func(c *config) { c.samplers = append(c.samplers, extraSampler{s, interval}) })
+}
+
+// WithoutDefaultSamplers skips the built-in NVML and RAPL samplers (the
+// breakdown then has only what WithSampler provides). By default both are
+// opened; a missing one degrades to a warning.
+func WithoutDefaultSamplers() Option {
+	return optionFunc(func(c *config) { c.defaultSamplers = false })
+}
+
+// WithGPUs selects the GPUs NVML samples, by index ("0") or UUID. By
+// default all GPUs are sampled, as the reference does.
+func WithGPUs(selectors ...string) Option {
+	return optionFunc(func(c *config) { c.gpus = append([]string(nil), selectors...) })
+}
+
+// WithNVMLLibrary loads NVML from path instead of the system's
+// libnvidia-ml.so.1 (a fake library for tests).
+func WithNVMLLibrary(path string) Option { return optionFunc(func(c *config) { c.nvmlLibrary = path }) }
+
+// WithSystemRoot reads /sys and /proc (RAPL zones, DMI, NUMA, CPU) under
+// root instead of "/". By default root is "/".
+func WithSystemRoot(root string) Option { return optionFunc(func(c *config) { c.sysRoot = root }) }
+
+// WithLoadGenerator replaces the built-in load (the suite's driver against
+// the base URL) with g; the engine is still probed. By default the suite's
+// driver is used.
+func WithLoadGenerator(g loadgen.Generator) Option {
+	return optionFunc(func(c *config) { c.generator = g })
+}
+
+// WithPoint overrides the sweep point (concurrency or rate). By default the
+// source's point is used (driver_options, else the file name prefix, else
+// the suite's first point).
+func WithPoint(p loadgen.Point) Option { return optionFunc(func(c *config) { c.point = p }) }
+
+// WithServedModel sends requests for name instead of the source's model.id
+// (when the engine serves the model under another name). By default the
+// source's model.id is used.
+func WithServedModel(name string) Option { return optionFunc(func(c *config) { c.servedModel = name }) }
+
+// WithDataset replaces the suite's dataset with uri (file:// JSONL or a
+// ShareGPT JSON file). By default the suite's dataset is used; suites whose
+// dataset lives on the Hugging Face hub (sharegpt-v3) need this offline.
+func WithDataset(uri string) Option { return optionFunc(func(c *config) { c.datasetURI = uri }) }
+
+// WithAPIKey sends key as a bearer token to the engine. It is never
+// written to the envelope or a log. By default no key is sent.
+func WithAPIKey(key string) Option { return optionFunc(func(c *config) { c.apiKey = key }) }
+
+// WithHTTPClient uses hc to reach the engine (probe and load). By default a
+// client with a connection pool sized to the concurrency is built.
+func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(c *config) { c.httpClient = hc }) }
+
+// WithClock sets the wall clock of the new envelope's timestamp and run_id.
+// By default it is time.Now. Durations are always measured on the
+// monotonic clock.
+func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
+
+// WithProgress calls fn with the run's progress at most four times a
+// second while load runs, from a goroutine Run owns; fn must return
+// quickly. By default there are no progress reports.
+func WithProgress(fn func(Progress)) Option { return optionFunc(func(c *config) { c.progress = fn }) }
+
+// WithLogger logs the run's steps and warnings. By default nothing is logged.
+func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
+
+// WithSourcePath names the file the source envelope came from: its name
+// may carry the sweep point (c16-…json) and it appears in the report. By
+// default the source has no path.
+func WithSourcePath(path string) Option { return optionFunc(func(c *config) { c.sourcePath = path }) }
+
+// ErrNoBaseURL is returned when WithBaseURL is missing.
+var ErrNoBaseURL = errors.New("a base URL is required (--base-url): envelopes are host-agnostic and do not store the live engine URL — " +
+	"point the profile at a running engine, e.g. --base-url http://localhost:8000/v1")
+
+// validate checks the values that do not need the source envelope.
+func (c *config) validate() error {
+	var errs []error
+	if c.duration <= 0 {
+		errs = append(errs, fmt.Errorf("duration must be positive, got %v", c.duration))
+	}
+	if c.grace < 0 {
+		errs = append(errs, fmt.Errorf("grace period must not be negative, got %v", c.grace))
+	}
+	if c.nvmlInterval <= 0 {
+		errs = append(errs, fmt.Errorf("NVML interval must be positive, got %v", c.nvmlInterval))
+	}
+	if c.raplInterval <= 0 {
+		errs = append(errs, fmt.Errorf("RAPL interval must be positive, got %v", c.raplInterval))
+	}
+	if c.outputDir == "" {
+		errs = append(errs, errors.New("output directory is empty"))
+	}
+	for _, s := range c.samplers {
+		if s.s == nil || s.interval <= 0 {
+			errs = append(errs, fmt.Errorf("WithSampler needs a sampler and a positive interval"))
+		}
+	}
+	if c.now == nil {
+		errs = append(errs, errors.New("WithClock needs a clock"))
+	}
+	if !c.point.IsZero() {
+		if err := c.point.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Progress is a snapshot of a running profile.
+type Progress struct {
+	Elapsed  time.Duration
+	Duration time.Duration
+	OK       int
+	Failed   int
+	// TokensPerSec is the output token rate of the last second.
+	TokensPerSec float64
+	// GPUPowerW is the latest summed GPU power, NaN when not sampled.
+	GPUPowerW float64
+}

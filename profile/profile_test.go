@@ -1,0 +1,201 @@
+package profile_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen/enginetest"
+	"github.com/benchprof/benchprof/profile"
+	"github.com/benchprof/benchprof/sampler/samplertest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const source = "testdata/2026-06-13-llm-h100_c16-b91875fdf860.json"
+
+type fixture struct {
+	src  *envelope.Envelope
+	srv  *enginetest.Server
+	key  string
+	pub  string
+	out  string
+	opts []profile.Option
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	src, err := envelope.Load(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := enginetest.MustStart(t, enginetest.WithModels(src.Model.ID), enginetest.WithVersion("0.22.1-fake"),
+		enginetest.WithTTFT(5*time.Millisecond), enginetest.WithITL(time.Millisecond), enginetest.WithOutputTokens(16))
+	dir := t.TempDir()
+	key := filepath.Join(dir, "cosign.key")
+	pub, err := envelope.GenerateKeyPair(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{src: src, srv: srv, key: key, pub: pub, out: filepath.Join(dir, "out")}
+	f.opts = []profile.Option{
+		profile.WithBaseURL(srv.URL() + "/v1"),
+		profile.WithSourcePath(source),
+		profile.WithDuration(time.Second),
+		profile.WithGrace(time.Second),
+		profile.WithDevKey(key),
+		profile.WithOutputDir(f.out),
+		profile.WithoutDefaultSamplers(),
+		profile.WithSampler(&samplertest.GPU{Devices: 2, PowerW: 300, UtilPct: 80}, 10*time.Millisecond),
+	}
+	return f
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	f := newFixture(t)
+	res, err := profile.Run(context.Background(), f.src, f.opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(filepath.Base(res.Path), "profile-") {
+		t.Errorf("envelope written as %s", res.Path)
+	}
+	back, err := envelope.Load(res.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vr, err := envelope.Verify(context.Background(), back, envelope.WithTrustedKeys(f.pub))
+	if err != nil || !vr.Trusted() {
+		t.Fatalf("new envelope does not verify as ours: %+v %v", vr, err)
+	}
+	if res.Point.Point.Concurrency != 16 {
+		t.Errorf("point %+v; want concurrency 16 from the c16- file name", res.Point)
+	}
+	for _, k := range []string{"ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "total_p50_ms", "ok_rate", "throughput_tok_per_s",
+		"itl_p50_ms", "goodput_at_slo", "measure_window_s", "energy_joules_gpu", "energy_joules_gpu_integral", "power_avg_w",
+		"gpu_util_avg_pct", "power_avg_w_under_load", "nvml_sample_count", "joules_per_token", "token_source", "nvml_interval_p99_ms"} {
+		if _, ok := back.Metrics.Get(k); !ok {
+			t.Errorf("metric %s missing", k)
+		}
+	}
+	for _, k := range []string{"energy_joules_cpu_dram", "rapl_sample_count"} {
+		if _, ok := back.Metrics.Get(k); ok {
+			t.Errorf("metric %s present without RAPL", k)
+		}
+		if res.Unavailable[k] == "" {
+			t.Errorf("no reason recorded for the missing %s", k)
+		}
+	}
+	if ok, _ := back.Metric("ok_rate"); ok != 1 {
+		t.Errorf("ok_rate %v", ok)
+	}
+	window, _ := back.Metric("measure_window_s")
+	gpuJ, _ := back.Metric("energy_joules_gpu")
+	if want := 2 * 300 * window; gpuJ < 0.97*want || gpuJ > 1.03*want {
+		t.Errorf("GPU energy %.1f J over %.3f s; want about %.1f J (2 GPUs × 300 W)", gpuJ, window, want)
+	}
+	if back.Engine.Version != "0.22.1-fake" || back.Seed != f.src.Seed || back.Dataset.Hash != "6f4b1f68fc3a813baa983cbe70cd9ef57f8c86e6b2e6ccc9aaa2a498e588d510" {
+		t.Errorf("engine %q seed %d dataset %s", back.Engine.Version, back.Seed, back.Dataset.Hash)
+	}
+	if c, _ := back.DriverOptions.Get("concurrency"); c.GoString() != "16" {
+		t.Errorf("driver_options.concurrency = %#v", c)
+	}
+	if !strings.Contains(strings.Join(back.Warnings, "\n"), "signer untrusted") {
+		t.Errorf("the untrusted-source warning is not in the envelope: %v", back.Warnings)
+	}
+	// The side files are covered by the signature.
+	for _, k := range []string{"requests", "timeline"} {
+		v, ok := back.Distributions.Get(k)
+		s, _ := v.AsString()
+		name, sum, found := strings.Cut(s, "#sha256=")
+		if !ok || !found {
+			t.Fatalf("distributions.%s = %q", k, s)
+		}
+		if _, err := os.Stat(filepath.Join(f.out, name)); err != nil || len(sum) != 64 {
+			t.Errorf("side file %s: %v", name, err)
+		}
+	}
+}
+
+func TestRunRefuses(t *testing.T) {
+	f := newFixture(t)
+	tampered := f.src.Clone()
+	tampered.Seed++
+	unsigned := f.src.Clone()
+	unsigned.Signature = nil
+	tests := []struct {
+		name string
+		src  *envelope.Envelope
+		opts []profile.Option
+		want error
+	}{
+		{"tampered", tampered, nil, profile.ErrSourceUnverified},
+		{"unsigned", unsigned, nil, profile.ErrSourceUnverified},
+		{"require trusted", f.src, []profile.Option{profile.WithRequireTrusted()}, profile.ErrSourceUnverified},
+		{"no base url", f.src, []profile.Option{profile.WithBaseURL("")}, profile.ErrNoBaseURL},
+		{"missing key", f.src, []profile.Option{profile.WithDevKey(filepath.Join(t.TempDir(), "none.key"))}, profile.ErrSigner},
+		{"zero interval", f.src, []profile.Option{profile.WithNVMLInterval(0)}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := append(append([]profile.Option{}, f.opts...), tt.opts...)
+			_, err := profile.Run(context.Background(), tt.src, opts...)
+			if err == nil || (tt.want != nil && !errors.Is(err, tt.want)) {
+				t.Fatalf("Run = %v; want %v", err, tt.want)
+			}
+			if entries, _ := os.ReadDir(f.out); len(entries) != 0 {
+				t.Errorf("files written before the refusal: %v", entries)
+			}
+		})
+	}
+}
+
+func TestRunUnknownSuiteAndEngine(t *testing.T) {
+	f := newFixture(t)
+	for name, mutate := range map[string]func(*envelope.Envelope){
+		"suite":  func(e *envelope.Envelope) { e.SuiteID = "llm.inference.does-not-exist" },
+		"engine": func(e *envelope.Envelope) { e.Engine.Name = "tgi" },
+	} {
+		e := f.src.Clone()
+		e.Signature = nil
+		mutate(e)
+		_, err := profile.Run(context.Background(), e, append(f.opts, profile.WithoutVerificationUnsafe())...)
+		want := map[string]error{"suite": profile.ErrUnknownSuite, "engine": profile.ErrUnknownEngine}[name]
+		if !errors.Is(err, want) {
+			t.Errorf("%s: %v; want %v", name, err, want)
+		}
+	}
+}
+
+// TestRunInterrupted: cancelling mid-run keeps the side files, writes no
+// envelope and says where the files are.
+func TestRunInterrupted(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	res, err := profile.Run(ctx, f.src, append(f.opts, profile.WithDuration(10*time.Second))...)
+	if !errors.Is(err, profile.ErrInterrupted) {
+		t.Fatalf("Run = %v; want ErrInterrupted", err)
+	}
+	if time.Since(start) > 3*time.Second {
+		t.Errorf("took %v to stop", time.Since(start))
+	}
+	if !strings.Contains(err.Error(), res.TracePath) || !strings.Contains(err.Error(), res.TimelinePath) {
+		t.Errorf("error does not say where the partial files are: %v", err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(f.out, "profile-*.json"))
+	if len(matches) != 0 {
+		t.Errorf("an envelope was written: %v", matches)
+	}
+	if fi, err := os.Stat(res.TracePath); err != nil || fi.Size() == 0 {
+		t.Errorf("partial trace missing or empty: %v", err)
+	}
+}

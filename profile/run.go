@@ -1,0 +1,464 @@
+package profile
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/benchprof/benchprof/energy"
+	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/sampler"
+)
+
+// Errors Run returns for a source it cannot profile (the CLI maps them to
+// exit status 1, as the reference does).
+var (
+	// ErrSourceUnverified wraps the verification failure of the source.
+	ErrSourceUnverified = errors.New("source envelope failed verification; refusing to profile an unverified envelope (pass --no-verify to bypass, e.g. for unsigned local fixtures)")
+	// ErrUnknownSuite: the source's suite_id is not a benchmark this
+	// version ships.
+	ErrUnknownSuite = errors.New("suite not available")
+	// ErrUnknownEngine: the source's engine.name is not a known engine.
+	ErrUnknownEngine = errors.New("unknown engine in source envelope")
+	// ErrSigner: the signing key or keyless setup is not usable.
+	ErrSigner = errors.New("signer not ready")
+	// ErrInterrupted: ctx was cancelled during the run; no envelope was
+	// written, the partial side files were kept.
+	ErrInterrupted = errors.New("profile interrupted")
+)
+
+// Result is a finished profile.
+type Result struct {
+	// Envelope is the new signed envelope; Path is where it was written.
+	Envelope *envelope.Envelope
+	Path     string
+	// TracePath and TimelinePath are the side files: the per-request trace
+	// (JSONL, see loadgen.Result) and the telemetry timeline (CSV, see
+	// sampler.TimelineColumns). Both are covered by the signature through
+	// the envelope's distributions.
+	TracePath    string
+	TimelinePath string
+	// Verification is the source's verification result (nil with
+	// WithoutVerificationUnsafe).
+	Verification *envelope.Result
+	Engine       *loadgen.EngineInfo
+	Point        loadgen.PointResolution
+	Summary      loadgen.Summary
+	Energy       *energy.Report
+	Samplers     []sampler.Stats
+	Run          *loadgen.RunInfo
+	// Unavailable maps breakdown metric keys to why they were not measured.
+	Unavailable map[string]string
+	Warnings    []string
+	// Interval settings used, for the report.
+	NVMLInterval time.Duration
+	RAPLInterval time.Duration
+}
+
+// OKRate returns the new envelope's ok_rate (0 when absent).
+func (r *Result) OKRate() float64 {
+	v, _ := r.Envelope.Metric("ok_rate")
+	return v
+}
+
+// Run profiles the benchmark recorded in src against a live engine and
+// returns the new signed envelope, written to the output directory as
+// profile-<hash12>.json beside its side files.
+//
+// The checks run in the reference's order — verify the source, require a
+// base URL, find the suite, check the engine name — and then, before any
+// load is sent, the signer (a dev key's validity, keyless readiness), the
+// dataset, the sweep point and the engine itself (probe: version, served
+// model). Telemetry samplers start before the load and stop after it;
+// every goroutine has ended when Run returns. If ctx is cancelled, the load
+// stops (in-flight requests are cancelled), the trace and timeline written
+// so far are kept, no envelope is written, and the error (wrapping
+// ErrInterrupted) says where the partial files are.
+func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, error) {
+	c := defaults()
+	for _, o := range opts {
+		o.apply(c)
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	log := c.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	res := &Result{Unavailable: map[string]string{}, NVMLInterval: c.nvmlInterval, RAPLInterval: c.raplInterval}
+	warn := func(msg string) {
+		res.Warnings = append(res.Warnings, msg)
+		log.Warn(msg)
+	}
+
+	// 1. Verify the source.
+	if c.verify {
+		vr, err := envelope.Verify(ctx, src, c.verifyOpts...)
+		res.Verification = vr
+		var ve *envelope.VerificationError
+		switch {
+		case errors.As(err, &ve):
+			return res, fmt.Errorf("%w: %s", ErrSourceUnverified, ve.Reason)
+		case err != nil:
+			return res, fmt.Errorf("profile: verify source: %w", err)
+		case vr.Trust != envelope.TrustTrusted && c.requireTrusted:
+			return res, fmt.Errorf("%w: %s", ErrSourceUnverified, vr.TrustReason)
+		case vr.Trust != envelope.TrustTrusted:
+			who := vr.SignerKey
+			if vr.SignerIdentity != "" {
+				who = vr.SignerIdentity + " (" + vr.SignerIssuer + ")"
+			}
+			warn("signer untrusted: the source's signature is intact but its signer " + who +
+				" matches no pinned key or identity; pass --trusted-key or --identity/--issuer")
+		}
+	} else {
+		warn("source signature not verified (--no-verify)")
+	}
+	// 2. Base URL.
+	if c.baseURL == "" {
+		return res, ErrNoBaseURL
+	}
+	if _, err := loadgen.NormalizeBaseURL(c.baseURL); err != nil {
+		return res, fmt.Errorf("profile: --base-url: %w", err)
+	}
+	// 3. Suite.
+	suite, err := loadgen.LookupSuite(src.SuiteID)
+	if err != nil {
+		return res, fmt.Errorf("%w: this version no longer ships benchmark id %q: %w", ErrUnknownSuite, src.SuiteID, err)
+	}
+	// 4. Engine kind.
+	if !contains(loadgen.EngineKinds(), src.Engine.Name) {
+		return res, fmt.Errorf("%w: %q (known: %v)", ErrUnknownEngine, src.Engine.Name, loadgen.EngineKinds())
+	}
+	// 5. Signer, ready before any load is sent.
+	signer, err := c.buildSigner(ctx)
+	if err != nil {
+		return res, fmt.Errorf("%w: %w", ErrSigner, err)
+	}
+	// 6. Dataset and sweep point.
+	ds, err := loadDataset(ctx, suite, c.datasetURI)
+	if err != nil {
+		return res, fmt.Errorf("profile: dataset: %w", err)
+	}
+	for _, w := range ds.Warnings() {
+		warn("dataset: " + w)
+	}
+	point, err := loadgen.ResolvePoint(suite, src, c.sourcePath, c.point)
+	if err != nil {
+		return res, fmt.Errorf("profile: sweep point: %w", err)
+	}
+	res.Point = point
+	for _, w := range point.Warnings {
+		warn("sweep point: " + w)
+	}
+	log.Info("sweep point", "point", point.Point.String(), "source", point.Source)
+	// 7. The engine.
+	model := src.Model.ID
+	if c.servedModel != "" {
+		model = c.servedModel
+	}
+	hc := c.httpClient
+	if hc == nil {
+		conns := max(point.Point.Concurrency, 8, int(point.Point.RPS*8))
+		tr := &http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: 90 * time.Second, DisableCompression: true}
+		defer tr.CloseIdleConnections()
+		hc = &http.Client{Transport: tr}
+	}
+	info, err := loadgen.Probe(ctx, hc, c.baseURL, src.Engine.Name, model, c.apiKey)
+	if err != nil {
+		return res, fmt.Errorf("profile: engine: %w", err)
+	}
+	res.Engine = info
+	log.Info("engine", "kind", info.Kind, "version", info.Version)
+	gen := c.generator
+	if gen == nil {
+		gen, err = c.buildDriver(suite, src, ds, point.Point, model, hc)
+		if err != nil {
+			return res, fmt.Errorf("profile: %w", err)
+		}
+	}
+
+	// 8. Telemetry.
+	tel := c.openTelemetry(ctx)
+	defer tel.close()
+	for _, w := range tel.warnings {
+		warn(w)
+	}
+	for k, v := range tel.unavailable {
+		res.Unavailable[k] = v
+	}
+
+	// 9. Side files.
+	if err := os.MkdirAll(c.outputDir, 0o755); err != nil {
+		return res, fmt.Errorf("profile: output directory: %w", err)
+	}
+	stem, err := sideFileStem(c.now())
+	if err != nil {
+		return res, err
+	}
+	res.TracePath = filepath.Join(c.outputDir, stem+".requests.jsonl")
+	res.TimelinePath = filepath.Join(c.outputDir, stem+".timeline.csv")
+	traceFile, err := createNew(res.TracePath)
+	if err != nil {
+		return res, err
+	}
+	defer traceFile.Close()
+	timelineFile, err := createNew(res.TimelinePath)
+	if err != nil {
+		return res, err
+	}
+	defer timelineFile.Close()
+	trace := loadgen.NewJSONLWriter(traceFile)
+	timeline := sampler.NewTimelineWriter(timelineFile)
+
+	// 10. Run: samplers first, then the load, then stop the samplers.
+	results, runInfo, stats, runErr := c.orchestrate(ctx, gen, tel, trace, timeline)
+	res.Run, res.Samplers = runInfo, stats
+	flushErr := errors.Join(trace.Flush(), timeline.Flush(), traceFile.Sync(), timelineFile.Sync())
+	if runErr != nil || ctx.Err() != nil {
+		return res, fmt.Errorf("%w: no envelope was written; partial per-request trace in %s, telemetry timeline in %s: %w",
+			ErrInterrupted, res.TracePath, res.TimelinePath, errors.Join(runErr, context.Cause(ctx)))
+	}
+	if flushErr != nil {
+		return res, fmt.Errorf("profile: writing side files: %w", flushErr)
+	}
+
+	// 11. Metrics.
+	fp, gpuModels, fpWarn := c.fingerprint(ctx, tel)
+	for _, w := range fpWarn {
+		warn(w)
+	}
+	slo, err := resolveSLO(src, suite, gpuModels, fp.CPU.Model)
+	if err != nil {
+		warn(err.Error())
+	}
+	summary := loadgen.Summarize(results, slo)
+	res.Summary = summary
+	for _, w := range summary.Warnings {
+		warn("metrics: " + w)
+	}
+	offset := time.Duration(0)
+	if runInfo != nil {
+		offset = runInfo.Start.Sub(tel.origin)
+	}
+	window := energy.Window{Start: offset + summary.WindowStart, End: offset + summary.WindowEnd}
+	rep, err := energyReport(res.TimelinePath, window, summary.OutputTokens)
+	if err != nil {
+		return res, fmt.Errorf("profile: energy: %w", err)
+	}
+	res.Energy = rep
+	for _, w := range rep.Warnings {
+		warn("energy: " + w)
+	}
+	noteUnavailable(res, rep, tel)
+
+	// 12. The new envelope: build, sign, write.
+	env, err := c.buildEnvelope(src, suite, ds, info, fp, summary, rep, res, stats)
+	if err != nil {
+		return res, fmt.Errorf("profile: build envelope: %w", err)
+	}
+	signed, err := envelope.Sign(ctx, env, signer)
+	if err != nil {
+		return res, fmt.Errorf("profile: %w", err)
+	}
+	path, err := envelope.Write(c.outputDir, FilePrefix, signed)
+	if err != nil {
+		return res, fmt.Errorf("profile: %w", err)
+	}
+	res.Envelope, res.Path = signed, path
+	log.Info("wrote envelope", "path", path)
+	return res, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// buildSigner returns the configured signer after checking it can sign.
+func (c *config) buildSigner(ctx context.Context) (envelope.Signer, error) {
+	switch {
+	case c.signer != nil:
+		return c.signer, nil
+	case c.useKeyless:
+		opts := append([]envelope.KeylessOption{envelope.WithIDTokenMinValidity(c.duration + c.grace + 5*time.Minute)}, c.keyless...)
+		s, err := envelope.NewKeylessSigner(opts...)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Ready(ctx); err != nil {
+			return nil, err
+		}
+		return s, nil
+	default:
+		s, err := envelope.LoadDevSigner(c.devKeyPath)
+		if err != nil {
+			return nil, fmt.Errorf("dev signing mode requires --dev-key (or ./cosign.key) to exist and hold an ed25519 key: %w", err)
+		}
+		return s, nil
+	}
+}
+
+func loadDataset(ctx context.Context, suite loadgen.Suite, uri string) (loadgen.Dataset, error) {
+	if uri == "" {
+		return suite.LoadDataset(ctx)
+	}
+	return loadgen.LoadPrompts(ctx, uri, suite.N)
+}
+
+func (c *config) buildDriver(suite loadgen.Suite, src *envelope.Envelope, ds loadgen.Dataset, p loadgen.Point, model string, hc *http.Client) (*loadgen.Driver, error) {
+	copts := []loadgen.ClientOption{loadgen.WithHTTPClient(hc), loadgen.WithMaxTokens(suite.MaxTokens)}
+	if c.apiKey != "" {
+		copts = append(copts, loadgen.WithAPIKey(c.apiKey))
+	}
+	client, err := loadgen.NewClient(c.baseURL, model, copts...)
+	if err != nil {
+		return nil, err
+	}
+	var mode loadgen.Mode
+	if p.Driver() == loadgen.DriverClosedLoop {
+		mode = loadgen.ClosedLoop{Concurrency: p.Concurrency}
+	} else {
+		mode = loadgen.Poisson{RPS: p.RPS, Seed: uint64(src.Seed)}
+	}
+	return loadgen.NewDriver(client, ds.Prompts, mode,
+		loadgen.WithDuration(c.duration), loadgen.WithGrace(c.grace), loadgen.WithWarmup(suite.WarmupRequests))
+}
+
+// sideFileStem names the side files before the envelope's hash is known:
+// profile-<UTC time>-<random>.
+func sideFileStem(now time.Time) (string, error) {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return FilePrefix + "-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
+}
+
+func createNew(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("profile: create %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// orchestrate runs the samplers around the load. Samplers start before the
+// load and are stopped after it; every goroutine has ended on return.
+func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *telemetry, trace *loadgen.JSONLWriter, timeline *sampler.TimelineWriter) ([]loadgen.Result, *loadgen.RunInfo, []sampler.Stats, error) {
+	sampCtx, stopSamplers := context.WithCancel(ctx)
+	defer stopSamplers()
+	var lastPower atomic.Uint64 // float64 bits of the latest summed GPU power
+	lastPower.Store(math.Float64bits(math.NaN()))
+
+	g, gctx := errgroup.WithContext(sampCtx)
+	stats := make([]sampler.Stats, len(tel.samplers))
+	for i, s := range tel.samplers {
+		g.Go(func() error {
+			st, err := sampler.Run(gctx, s.s, s.interval, tel.origin, func(r sampler.Reading) {
+				if err := timeline.Write(r); err != nil {
+					return // the first error is kept by the writer and reported at Flush
+				}
+				if s.kind == "nvml" {
+					sum, n := 0.0, 0
+					for _, d := range r.Devices {
+						if sampler.Has(d.PowerW) {
+							sum += d.PowerW
+							n++
+						}
+					}
+					if n > 0 {
+						lastPower.Store(math.Float64bits(sum))
+					}
+				}
+			})
+			stats[i] = st
+			return err
+		})
+	}
+
+	var (
+		mu      sync.Mutex
+		results []loadgen.Result
+		okN     atomic.Int64
+		failN   atomic.Int64
+		tokens  atomic.Int64
+	)
+	progressDone := make(chan struct{})
+	var progressWG sync.WaitGroup
+	if c.progress != nil {
+		progressWG.Go(func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			start := time.Now()
+			lastTokens, lastAt := int64(0), start
+			rate := 0.0
+			for {
+				select {
+				case <-progressDone:
+					return
+				case now := <-t.C:
+					if now.Sub(lastAt) >= time.Second {
+						n := tokens.Load()
+						rate = float64(n-lastTokens) / now.Sub(lastAt).Seconds()
+						lastTokens, lastAt = n, now
+					}
+					c.progress(Progress{Elapsed: now.Sub(start), Duration: c.duration, OK: int(okN.Load()), Failed: int(failN.Load()),
+						TokensPerSec: rate, GPUPowerW: math.Float64frombits(lastPower.Load())})
+				}
+			}
+		})
+	}
+	info, runErr := gen.Run(ctx, func(r loadgen.Result) {
+		_ = trace.Write(&r) // the first error is kept and reported at Flush
+		if r.OK() {
+			okN.Add(1)
+			tokens.Add(int64(r.OutputTokens))
+		} else {
+			failN.Add(1)
+		}
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
+	})
+	close(progressDone)
+	progressWG.Wait()
+	stopSamplers()
+	if err := g.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
+		runErr = err
+	}
+	return results, info, stats, runErr
+}

@@ -1,0 +1,284 @@
+//go:build linux && cgo
+
+package nvml
+
+import (
+	"context"
+	"encoding/binary"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/benchprof/benchprof/sampler"
+)
+
+// fastLib is a minimal NVML in Go for benchmarks and the memory test: unlike
+// go-nvml's generated mocks, it records nothing per call, so whatever
+// memory grows is the sampler's. Methods it does not implement panic (the
+// embedded interfaces are nil).
+type fastLib struct {
+	gonvml.Interface
+	devs []*fastDevice
+}
+
+type fastDevice struct {
+	gonvml.Device
+	index  int
+	energy uint64
+	delay  time.Duration // every sampling call takes this long
+}
+
+func (d *fastDevice) wait() {
+	if d.delay > 0 {
+		time.Sleep(d.delay)
+	}
+}
+
+type fastExt struct{}
+
+func (fastExt) LookupSymbol(string) error { return nil }
+
+func newFastLib(n int) *fastLib {
+	l := &fastLib{}
+	for i := range n {
+		l.devs = append(l.devs, &fastDevice{index: i, energy: 1e9})
+	}
+	return l
+}
+
+func (l *fastLib) Init() gonvml.Return                  { return gonvml.SUCCESS }
+func (l *fastLib) Shutdown() gonvml.Return              { return gonvml.SUCCESS }
+func (l *fastLib) Extensions() gonvml.ExtendedInterface { return fastExt{} }
+func (l *fastLib) DeviceGetCount() (int, gonvml.Return) { return len(l.devs), gonvml.SUCCESS }
+func (l *fastLib) SystemGetDriverVersion() (string, gonvml.Return) {
+	return "550.54.15", gonvml.SUCCESS
+}
+func (l *fastLib) SystemGetCudaDriverVersion() (int, gonvml.Return) { return 12040, gonvml.SUCCESS }
+func (l *fastLib) DeviceGetHandleByIndex(i int) (gonvml.Device, gonvml.Return) {
+	return l.devs[i], gonvml.SUCCESS
+}
+
+func (d *fastDevice) GetUUID() (string, gonvml.Return) {
+	return "GPU-00000000-0000-0000-0000-00000000000" + strconv.Itoa(d.index), gonvml.SUCCESS
+}
+func (d *fastDevice) GetName() (string, gonvml.Return) { return "fast", gonvml.SUCCESS }
+func (d *fastDevice) GetPciInfo() (gonvml.PciInfo, gonvml.Return) {
+	return gonvml.PciInfo{}, gonvml.SUCCESS
+}
+func (d *fastDevice) GetSerial() (string, gonvml.Return)       { return "1", gonvml.SUCCESS }
+func (d *fastDevice) GetVbiosVersion() (string, gonvml.Return) { return "1", gonvml.SUCCESS }
+func (d *fastDevice) GetFieldValues(vs []gonvml.FieldValue) gonvml.Return {
+	d.wait()
+	for i := range vs {
+		v := &vs[i]
+		v.NvmlReturn = 0
+		switch v.FieldId {
+		case gonvml.FI_DEV_POWER_INSTANT:
+			v.ValueType = uint32(gonvml.VALUE_TYPE_UNSIGNED_INT)
+			binary.NativeEndian.PutUint32(v.Value[:], 300_000)
+		case gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION:
+			d.energy += 3000
+			v.ValueType = uint32(gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG)
+			binary.NativeEndian.PutUint64(v.Value[:], d.energy)
+		}
+	}
+	return gonvml.SUCCESS
+}
+func (d *fastDevice) GetUtilizationRates() (gonvml.Utilization, gonvml.Return) {
+	d.wait()
+	return gonvml.Utilization{Gpu: 90, Memory: 40}, gonvml.SUCCESS
+}
+func (d *fastDevice) GetMemoryInfo() (gonvml.Memory, gonvml.Return) {
+	d.wait()
+	return gonvml.Memory{Total: 80 << 30, Used: 60 << 30}, gonvml.SUCCESS
+}
+func (d *fastDevice) GetClockInfo(gonvml.ClockType) (uint32, gonvml.Return) {
+	d.wait()
+	return 1980, gonvml.SUCCESS
+}
+func (d *fastDevice) GetTemperature(gonvml.TemperatureSensors) (uint32, gonvml.Return) {
+	d.wait()
+	return 60, gonvml.SUCCESS
+}
+func (d *fastDevice) GetCurrentClocksEventReasons() (uint64, gonvml.Return) {
+	d.wait()
+	return 0, gonvml.SUCCESS
+}
+
+// TestGPUsReadInParallel checks, in fake time, that a tick costs one GPU's
+// calls, not eight: with 100 µs per call, a tick of 3 calls per GPU takes
+// 300 µs (2.4 ms if the GPUs were read one after the other), and a tick on
+// which some GPU adds its 4 slow calls 700 µs: all GPUs at 0 ms, gpu1
+// (due at 12.5 ms) at 20 ms.
+func TestGPUsReadInParallel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lib := newFastLib(8)
+		for _, d := range lib.devs {
+			d.delay = 100 * time.Microsecond
+		}
+		s, err := Open(WithInterface(lib), WithSensorProbe(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var dst []sampler.DeviceReading
+		for i, want := range []time.Duration{700 * time.Microsecond, 300 * time.Microsecond, 700 * time.Microsecond} {
+			start := time.Now()
+			if dst, err = s.Sample(context.Background(), dst[:0]); err != nil {
+				t.Fatal(err)
+			}
+			if took := time.Since(start); took != want {
+				t.Errorf("tick %d took %v, want %v", i, took, want)
+			}
+			time.Sleep(10*time.Millisecond - want)
+		}
+	})
+}
+
+// cpuTime is the process's user plus system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchSample measures Sample per tick: wall time, CPU time of the whole
+// process (workers included) and allocations.
+func benchSample(b *testing.B, s *Sampler) {
+	ctx := context.Background()
+	var dst []sampler.DeviceReading
+	var err error
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if dst, err = s.Sample(ctx, dst[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkSample8GPUs is the sampler's own cost per tick with 8 GPUs and
+// NVML calls that take no time (an in-Go fake).
+func BenchmarkSample8GPUs(b *testing.B) {
+	for _, slow := range []time.Duration{DefaultSlowInterval, 0} {
+		b.Run("slow="+slow.String(), func(b *testing.B) {
+			s, err := Open(WithInterface(newFastLib(8)), WithSensorProbe(0), WithSlowInterval(slow))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			benchSample(b, s)
+		})
+	}
+}
+
+// BenchmarkSampleFakeLibrary8GPUs is the same through cgo and the fake
+// libnvidia-ml.so.1, with calls that take no time and 100 µs.
+func BenchmarkSampleFakeLibrary8GPUs(b *testing.B) {
+	lib := buildFake(b)
+	for _, latency := range []string{"0", "100"} {
+		b.Run("latency="+latency+"us", func(b *testing.B) {
+			b.Setenv("FAKENVML_GPUS", "8")
+			b.Setenv("FAKENVML_LATENCY_US", latency)
+			s, err := Open(WithLibraryPath(lib), WithSensorProbe(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			benchSample(b, s)
+		})
+	}
+}
+
+// heapInUse is the live heap after a full collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// runTicks samples n ticks into a reused buffer and hands each reading to
+// a sink that keeps nothing, as a streaming timeline writer would.
+func runTicks(tb testing.TB, s *Sampler, n int) {
+	ctx := context.Background()
+	var dst []sampler.DeviceReading
+	var err error
+	var sink float64
+	for range n {
+		if dst, err = s.Sample(ctx, dst[:0]); err != nil {
+			tb.Fatal(err)
+		}
+		for _, d := range dst {
+			sink += d.EnergyJ
+		}
+	}
+	if sink == 0 {
+		tb.Fatal("no energy")
+	}
+}
+
+// TestNoPerTickAccumulation checks that the sampler keeps no per-tick
+// history: Sample allocates nothing, and the heap does not grow over six
+// simulated minutes of 10 ms ticks on 8 GPUs (BenchmarkHourAt10ms8GPUs
+// runs the whole hour).
+func TestNoPerTickAccumulation(t *testing.T) {
+	s, err := Open(WithInterface(newFastLib(8)), WithSensorProbe(0), WithSlowInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runTicks(t, s, 100) // warm up
+	dst := make([]sampler.DeviceReading, 0, 8)
+	if !raceEnabled {
+		allocs := testing.AllocsPerRun(1000, func() {
+			dst, _ = s.Sample(context.Background(), dst[:0])
+		})
+		if allocs != 0 {
+			t.Errorf("Sample allocates %v times per tick, want 0", allocs)
+		}
+	}
+	ticks := 36_000
+	if testing.Short() || raceEnabled {
+		ticks = 3_600
+	}
+	before := heapInUse()
+	runTicks(t, s, ticks)
+	after := heapInUse()
+	growth := int64(after) - int64(before)
+	t.Logf("%d ticks × 8 GPUs: heap %d → %d bytes (%+d)", ticks, before, after, growth)
+	if growth > 64<<10 {
+		t.Errorf("heap grew by %d bytes over %d ticks", growth, ticks)
+	}
+}
+
+// BenchmarkHourAt10ms8GPUs samples one hour's worth of 10 ms ticks
+// (360,000) on 8 GPUs as fast as it can and reports the heap growth and
+// the process CPU time it took. Run with -benchtime=1x.
+func BenchmarkHourAt10ms8GPUs(b *testing.B) {
+	s, err := Open(WithInterface(newFastLib(8)), WithSensorProbe(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const ticks = 360_000
+	for b.Loop() {
+		before := heapInUse()
+		cpu0 := cpuTime()
+		runTicks(b, s, ticks)
+		cpu := cpuTime() - cpu0
+		growth := int64(heapInUse()) - int64(before)
+		b.ReportMetric(float64(growth), "heap-growth-B")
+		b.ReportMetric(cpu.Seconds(), "cpu-s/hour")
+	}
+}

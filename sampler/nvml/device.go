@@ -1,0 +1,473 @@
+//go:build linux && cgo
+
+package nvml
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/benchprof/benchprof/sampler"
+)
+
+// The NVML calls, as named in errors and notes.
+const (
+	callFieldValues  = "nvmlDeviceGetFieldValues"
+	callPowerUsage   = "nvmlDeviceGetPowerUsage"
+	callTotalEnergy  = "nvmlDeviceGetTotalEnergyConsumption"
+	callUtilization  = "nvmlDeviceGetUtilizationRates"
+	callMemoryInfo   = "nvmlDeviceGetMemoryInfo"
+	callClockInfo    = "nvmlDeviceGetClockInfo"
+	callTemperature  = "nvmlDeviceGetTemperature"
+	callEventReasons = "nvmlDeviceGetCurrentClocksEventReasons"
+	callThrottle     = "nvmlDeviceGetCurrentClocksThrottleReasons"
+)
+
+type powerSource int
+
+const (
+	powerNone  powerSource = iota
+	powerField             // FI_DEV_POWER_INSTANT
+	powerUsage             // nvmlDeviceGetPowerUsage (averaged on Ampere and later)
+)
+
+type energySource int
+
+const (
+	energyNone    energySource = iota
+	energyField                // FI_DEV_TOTAL_ENERGY_CONSUMPTION
+	energyCounter              // nvmlDeviceGetTotalEnergyConsumption
+)
+
+type eventSource int
+
+const (
+	eventsNone     eventSource = iota
+	eventsCurrent              // nvmlDeviceGetCurrentClocksEventReasons
+	eventsThrottle             // nvmlDeviceGetCurrentClocksThrottleReasons (older drivers)
+)
+
+// request asks a worker to read its GPU once.
+type request struct {
+	seq  uint64
+	slow bool
+}
+
+// maxProbeReads bounds the sensor probe when reads take no time (mocks).
+const maxProbeReads = 100_000
+
+// device is one sampled GPU and the state of its worker goroutine.
+//
+// Set at Open and then read-only: index … events, fieldIDs. Owned by the
+// worker (and by Sample between a request's completion and the next
+// request): fv, on, energy state, out, tick*. Atomic or under mu: the
+// health counters.
+type device struct {
+	index int
+	name  string // "gpu0"
+	model string
+	h     gonvml.Device
+
+	power     powerSource
+	powerWhy  string // why the power is not FI_DEV_POWER_INSTANT
+	energy    energySource
+	events    eventSource
+	fv        []gonvml.FieldValue // the per-tick field request
+	fvField   []Field             // the Field of each fv entry
+	probeFV   []gonvml.FieldValue // the sensor probe's request (power only)
+	sensor    time.Duration       // measured sensor update period, 0 unknown
+	probed    bool                // the sensor probe ran
+	probeDiff int                 // value changes the probe saw
+
+	on [numFields]bool // separate calls still worth making
+
+	lastRaw  uint64 // last raw energy counter, mJ
+	offset   uint64 // added to the raw counter to keep it monotonic, mJ
+	haveRaw  bool
+	got      int // values read this tick
+	failed   int // failed reads this tick
+	tickCall string
+	tickRet  gonvml.Return
+	out      sampler.DeviceReading
+
+	req chan request
+
+	reads       atomic.Int64
+	empty       atomic.Int64
+	resets      atomic.Int64
+	fieldErrs   [numFields]atomic.Int64
+	unsupported [numFields]atomic.Bool
+
+	mu       sync.Mutex
+	lastCall string
+	lastRet  gonvml.Return
+}
+
+// setup decides, once, where each value comes from: the field call when the
+// GPU supports it, else the older calls.
+func (d *device) setup(sym symbols) {
+	for f := range d.on {
+		d.on[f] = true
+	}
+	if sym.fieldValues {
+		fv := []gonvml.FieldValue{
+			{FieldId: gonvml.FI_DEV_POWER_INSTANT},
+			{FieldId: gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION},
+		}
+		if ret := d.h.GetFieldValues(fv); ret != gonvml.SUCCESS {
+			d.powerWhy = callFieldValues + ": " + returnName(ret)
+		} else {
+			if ret := gonvml.Return(fv[0].NvmlReturn); ret == gonvml.SUCCESS {
+				d.power = powerField
+			} else {
+				d.powerWhy = "FI_DEV_POWER_INSTANT: " + returnName(ret)
+			}
+			if gonvml.Return(fv[1].NvmlReturn) == gonvml.SUCCESS {
+				d.energy = energyField
+			}
+		}
+	} else {
+		d.powerWhy = "the driver's NVML lacks " + callFieldValues
+	}
+	if d.power != powerField {
+		if _, ret := d.h.GetPowerUsage(); absent(ret) {
+			d.powerWhy += "; " + callPowerUsage + ": " + returnName(ret)
+		} else {
+			d.power = powerUsage
+		}
+	}
+	if d.energy != energyField && sym.totalEnergy {
+		if _, ret := d.h.GetTotalEnergyConsumption(); !absent(ret) {
+			d.energy = energyCounter
+		}
+	}
+	if d.power == powerField {
+		d.fv = append(d.fv, gonvml.FieldValue{FieldId: gonvml.FI_DEV_POWER_INSTANT})
+		d.fvField = append(d.fvField, FieldPower)
+		d.probeFV = []gonvml.FieldValue{{FieldId: gonvml.FI_DEV_POWER_INSTANT}}
+	}
+	if d.energy == energyField {
+		d.fv = append(d.fv, gonvml.FieldValue{FieldId: gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION})
+		d.fvField = append(d.fvField, FieldEnergy)
+	}
+	switch {
+	case sym.eventReasons:
+		d.events = eventsCurrent
+	case sym.throttleReasons:
+		d.events = eventsThrottle
+	}
+	d.on[FieldClockEvents] = d.events != eventsNone
+	if d.power == powerNone {
+		d.unsupported[FieldPower].Store(true)
+	}
+	if d.energy == energyNone {
+		d.unsupported[FieldEnergy].Store(true)
+	}
+	if d.events == eventsNone {
+		d.unsupported[FieldClockEvents].Store(true)
+	}
+}
+
+// probeSensor reads the power back to back for window and keeps the median
+// time between two changes of the value as the sensor's update period. The
+// median, unlike the shortest gap, holds when a read is delayed (which
+// makes one gap short and the next long) and when an update happens to
+// repeat the value. Fewer than two gaps leave the period unknown (0).
+func (d *device) probeSensor(window time.Duration) {
+	if window <= 0 || d.power == powerNone {
+		return
+	}
+	d.probed = true
+	deadline := time.Now().Add(window)
+	var (
+		last       float64
+		have       bool
+		lastChange time.Time
+		gaps       []time.Duration
+	)
+	for n := 0; n < maxProbeReads; n++ {
+		before := time.Now()
+		if !before.Before(deadline) {
+			break
+		}
+		p, ok := d.readPower()
+		if !ok {
+			continue
+		}
+		at := before.Add(time.Since(before) / 2)
+		if !have {
+			last, have = p, true
+			continue
+		}
+		if p == last {
+			continue
+		}
+		if d.probeDiff > 0 {
+			gaps = append(gaps, at.Sub(lastChange))
+		}
+		d.probeDiff++
+		last, lastChange = p, at
+	}
+	if len(gaps) >= 2 {
+		slices.Sort(gaps)
+		d.sensor = gaps[len(gaps)/2]
+	}
+}
+
+// readPower reads the power alone, for the sensor probe.
+func (d *device) readPower() (float64, bool) {
+	switch d.power {
+	case powerField:
+		d.probeFV[0] = gonvml.FieldValue{FieldId: gonvml.FI_DEV_POWER_INSTANT}
+		if d.h.GetFieldValues(d.probeFV) != gonvml.SUCCESS || gonvml.Return(d.probeFV[0].NvmlReturn) != gonvml.SUCCESS {
+			return 0, false
+		}
+		return fieldFloat(&d.probeFV[0])
+	case powerUsage:
+		mw, ret := d.h.GetPowerUsage()
+		return float64(mw), ret == gonvml.SUCCESS
+	}
+	return 0, false
+}
+
+// run is the worker: it reads the GPU on every request until quit closes.
+func (d *device) run(quit <-chan struct{}, done chan<- uint64, wg *sync.WaitGroup) {
+	defer wg.Done()
+	for {
+		select {
+		case <-quit:
+			return
+		case r := <-d.req:
+			d.read(r.slow)
+			select {
+			case done <- r.seq:
+			case <-quit:
+				return
+			}
+		}
+	}
+}
+
+// read reads the GPU once into d.out. It allocates nothing.
+func (d *device) read(slow bool) {
+	r := sampler.NewDeviceReading(d.name, sampler.KindGPU)
+	d.got, d.failed = 0, 0
+	d.reads.Add(1)
+
+	if len(d.fv) > 0 {
+		for i := range d.fv {
+			d.fv[i] = gonvml.FieldValue{FieldId: d.fv[i].FieldId}
+		}
+		if ret := d.h.GetFieldValues(d.fv); ret != gonvml.SUCCESS {
+			for _, f := range d.fvField {
+				d.miss(f, callFieldValues, ret, false)
+			}
+		} else {
+			for i := range d.fv {
+				v, f := &d.fv[i], d.fvField[i]
+				if ret := gonvml.Return(v.NvmlReturn); ret != gonvml.SUCCESS {
+					d.miss(f, callFieldValues, ret, false)
+					continue
+				}
+				switch f {
+				case FieldPower:
+					if mw, ok := fieldFloat(v); ok {
+						r.PowerW = mw / 1000
+						d.got++
+					} else {
+						d.miss(f, callFieldValues, gonvml.ERROR_UNKNOWN, false)
+					}
+				case FieldEnergy:
+					if mj, ok := fieldUint(v); ok {
+						r.EnergyJ = d.monotonic(mj)
+						d.got++
+					} else {
+						d.miss(f, callFieldValues, gonvml.ERROR_UNKNOWN, false)
+					}
+				}
+			}
+		}
+	}
+	if d.power == powerUsage {
+		if mw, ret := d.h.GetPowerUsage(); ret == gonvml.SUCCESS {
+			r.PowerW = float64(mw) / 1000
+			d.got++
+		} else {
+			d.miss(FieldPower, callPowerUsage, ret, false)
+		}
+	}
+	if d.energy == energyCounter {
+		if mj, ret := d.h.GetTotalEnergyConsumption(); ret == gonvml.SUCCESS {
+			r.EnergyJ = d.monotonic(mj)
+			d.got++
+		} else {
+			d.miss(FieldEnergy, callTotalEnergy, ret, false)
+		}
+	}
+	if d.on[FieldUtilization] {
+		if u, ret := d.h.GetUtilizationRates(); ret == gonvml.SUCCESS {
+			r.UtilPct, r.MemUtilPct = float64(u.Gpu), float64(u.Memory)
+			d.got++
+		} else {
+			d.miss(FieldUtilization, callUtilization, ret, true)
+		}
+	}
+	if d.on[FieldMemory] {
+		if m, ret := d.h.GetMemoryInfo(); ret == gonvml.SUCCESS {
+			r.MemUsedBytes = float64(m.Used)
+			d.got++
+		} else {
+			d.miss(FieldMemory, callMemoryInfo, ret, true)
+		}
+	}
+	if slow {
+		d.readSlow(&r)
+	}
+	d.out = r
+	if d.got == 0 && d.failed > 0 {
+		d.empty.Add(1)
+	}
+}
+
+// readSlow reads the values of the slower cadence.
+func (d *device) readSlow(r *sampler.DeviceReading) {
+	if d.on[FieldSMClock] {
+		if c, ret := d.h.GetClockInfo(gonvml.CLOCK_SM); ret == gonvml.SUCCESS {
+			r.SMClockMHz = float64(c)
+			d.got++
+		} else {
+			d.miss(FieldSMClock, callClockInfo, ret, true)
+		}
+	}
+	if d.on[FieldMemClock] {
+		if c, ret := d.h.GetClockInfo(gonvml.CLOCK_MEM); ret == gonvml.SUCCESS {
+			r.MemClockMHz = float64(c)
+			d.got++
+		} else {
+			d.miss(FieldMemClock, callClockInfo, ret, true)
+		}
+	}
+	if d.on[FieldTemperature] {
+		if t, ret := d.h.GetTemperature(gonvml.TEMPERATURE_GPU); ret == gonvml.SUCCESS {
+			r.TempC = float64(t)
+			d.got++
+		} else {
+			d.miss(FieldTemperature, callTemperature, ret, true)
+		}
+	}
+	if d.on[FieldClockEvents] {
+		var (
+			bits uint64
+			ret  gonvml.Return
+			call string
+		)
+		if d.events == eventsCurrent {
+			bits, ret = d.h.GetCurrentClocksEventReasons()
+			call = callEventReasons
+		} else {
+			bits, ret = d.h.GetCurrentClocksThrottleReasons()
+			call = callThrottle
+		}
+		if ret == gonvml.SUCCESS {
+			r.ClockEventReasons, r.HasClockEvents = bits, true
+			d.got++
+		} else {
+			d.miss(FieldClockEvents, call, ret, true)
+		}
+	}
+}
+
+// miss records a value that could not be read. ERROR_NOT_SUPPORTED (or a
+// missing function) means the value does not exist: it is not a failure,
+// and a separate call (stop) is not made again.
+func (d *device) miss(f Field, call string, ret gonvml.Return, stop bool) {
+	if absent(ret) {
+		d.unsupported[f].Store(true)
+		if stop {
+			d.on[f] = false
+		}
+		return
+	}
+	d.failed++
+	d.tickCall, d.tickRet = call, ret
+	d.fieldErrs[f].Add(1)
+	d.mu.Lock()
+	d.lastCall, d.lastRet = call, ret
+	d.mu.Unlock()
+}
+
+// monotonic turns NVML's energy counter (mJ since the driver loaded) into
+// joules that never decrease: after a decrease it continues from the last
+// value.
+func (d *device) monotonic(raw uint64) float64 {
+	if d.haveRaw && raw < d.lastRaw {
+		d.offset += d.lastRaw - raw
+		d.resets.Add(1)
+	}
+	d.lastRaw, d.haveRaw = raw, true
+	return float64(raw+d.offset) / 1000
+}
+
+// health returns the device's account.
+func (d *device) health() DeviceHealth {
+	h := DeviceHealth{
+		Device:       d.name,
+		Reads:        d.reads.Load(),
+		EmptyReads:   d.empty.Load(),
+		EnergyResets: d.resets.Load(),
+	}
+	for f := range d.fieldErrs {
+		if n := d.fieldErrs[f].Load(); n > 0 {
+			if h.FieldErrors == nil {
+				h.FieldErrors = make(map[Field]int64)
+			}
+			h.FieldErrors[Field(f)] = n
+		}
+	}
+	d.mu.Lock()
+	if d.lastCall != "" {
+		h.LastError = &callError{device: d.name, call: d.lastCall, ret: d.lastRet}
+	}
+	d.mu.Unlock()
+	return h
+}
+
+// fieldFloat decodes a field value as a number.
+func fieldFloat(v *gonvml.FieldValue) (float64, bool) {
+	b := v.Value[:]
+	switch gonvml.ValueType(v.ValueType) {
+	case gonvml.VALUE_TYPE_DOUBLE:
+		return math.Float64frombits(binary.NativeEndian.Uint64(b)), true
+	case gonvml.VALUE_TYPE_UNSIGNED_INT:
+		return float64(binary.NativeEndian.Uint32(b)), true
+	case gonvml.VALUE_TYPE_UNSIGNED_LONG, gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG:
+		return float64(binary.NativeEndian.Uint64(b)), true
+	case gonvml.VALUE_TYPE_SIGNED_LONG_LONG:
+		return float64(int64(binary.NativeEndian.Uint64(b))), true
+	case gonvml.VALUE_TYPE_SIGNED_INT:
+		return float64(int32(binary.NativeEndian.Uint32(b))), true
+	case gonvml.VALUE_TYPE_UNSIGNED_SHORT:
+		return float64(binary.NativeEndian.Uint16(b)), true
+	}
+	return 0, false
+}
+
+// fieldUint decodes a field value as an exact unsigned counter.
+func fieldUint(v *gonvml.FieldValue) (uint64, bool) {
+	b := v.Value[:]
+	switch gonvml.ValueType(v.ValueType) {
+	case gonvml.VALUE_TYPE_UNSIGNED_LONG, gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG:
+		return binary.NativeEndian.Uint64(b), true
+	case gonvml.VALUE_TYPE_UNSIGNED_INT:
+		return uint64(binary.NativeEndian.Uint32(b)), true
+	}
+	if f, ok := fieldFloat(v); ok && f >= 0 {
+		return uint64(f), true
+	}
+	return 0, false
+}

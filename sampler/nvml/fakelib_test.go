@@ -1,0 +1,534 @@
+//go:build linux && cgo
+
+package nvml
+
+// Tests of the real cgo path: go-nvml loads testdata/fakenvml, a fake
+// libnvidia-ml.so.1 built here with the C compiler, through WithLibraryPath.
+//
+// The fake is built once per test process: go-nvml's calls bind lazily
+// into this binary, and once bound the library stays loaded (glibc does
+// not unload a library that the main program has bound symbols to), so the
+// first library loaded serves every later Open and a second variant could
+// not be swapped in. Tests configure it through FAKENVML_* variables, which
+// it reads at each nvmlInit, and a variant lacking symbols runs in a child
+// process (TestRealLibraryLegacyDriver).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/benchprof/benchprof/sampler"
+)
+
+var fakeBuild struct {
+	sync.Mutex
+	dir   string
+	libs  map[string]string
+	errs  map[string]error
+	skips map[string]string
+}
+
+// buildFake compiles the fake library with extra C flags (-D…) and returns
+// its path; it skips the test when there is no C compiler.
+func buildFake(t testing.TB, cflags ...string) string {
+	t.Helper()
+	fakeBuild.Lock()
+	defer fakeBuild.Unlock()
+	key := strings.Join(cflags, " ")
+	if p, ok := fakeBuild.libs[key]; ok {
+		return p
+	}
+	if msg, ok := fakeBuild.skips[key]; ok {
+		t.Skip(msg)
+	}
+	if err, ok := fakeBuild.errs[key]; ok {
+		t.Fatal(err)
+	}
+	if fakeBuild.libs == nil {
+		fakeBuild.libs, fakeBuild.errs, fakeBuild.skips = map[string]string{}, map[string]error{}, map[string]string{}
+	}
+	cc := os.Getenv("CC")
+	if cc == "" {
+		cc = "gcc"
+	}
+	if _, err := exec.LookPath(cc); err != nil {
+		fakeBuild.skips[key] = fmt.Sprintf("no C compiler (%s) to build the fake libnvidia-ml.so.1, so the real cgo path is untested: %v", cc, err)
+		t.Skip(fakeBuild.skips[key])
+	}
+	if fakeBuild.dir == "" {
+		dir, err := os.MkdirTemp("", "fakenvml-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		fakeBuild.dir = dir
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+	}
+	sub := filepath.Join(fakeBuild.dir, strconv.Itoa(len(fakeBuild.libs)))
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lib := filepath.Join(sub, "libnvidia-ml.so.1")
+	args := append([]string{"-shared", "-fPIC", "-O2", "-Wall", "-o", lib}, cflags...)
+	args = append(args, filepath.Join("testdata", "fakenvml", "fakenvml.c"), "-lm")
+	if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+		fakeBuild.errs[key] = fmt.Errorf("building the fake NVML: %s %s: %v\n%s", cc, strings.Join(args, " "), err, out)
+		t.Fatal(fakeBuild.errs[key])
+	}
+	fakeBuild.libs[key] = lib
+	return lib
+}
+
+// fakeEnv sets every FAKENVML_ variable: the given values, and empty (the
+// fake's default) for the others.
+func fakeEnv(t *testing.T, vars map[string]string) {
+	for _, k := range []string{"GPUS", "LATENCY_US", "LATENCY_SPIN", "POWER", "GPU_STEP_W", "EPOCH_UNIX_NS",
+		"SENSOR_PERIOD_US", "ENERGY_OFFSET_MJ", "ENERGY_RESET_MS", "UNSUPPORTED", "FAIL", "FAIL_RETURN",
+		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG"} {
+		t.Setenv("FAKENVML_"+k, "")
+	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+}
+
+// squareWave is the true power of the fake: segments of (watts, duration)
+// repeated from the epoch, plus stepW per GPU index.
+type squareWave struct {
+	segs  []struct{ w, ms float64 }
+	stepW float64
+}
+
+func (q squareWave) String() string {
+	var parts []string
+	for _, s := range q.segs {
+		parts = append(parts, fmt.Sprintf("%g:%g", s.w, s.ms))
+	}
+	return strings.Join(parts, ",")
+}
+
+// energy is the exact integral of GPU gpu's power over [0, t], in joules.
+func (q squareWave) energy(gpu int, t time.Duration) float64 {
+	var cycle, cycleJ float64
+	for _, s := range q.segs {
+		cycle += s.ms / 1000
+		cycleJ += s.w * s.ms / 1000
+	}
+	sec := t.Seconds()
+	n := math.Floor(sec / cycle)
+	e := n * cycleJ
+	rest := sec - n*cycle
+	for _, s := range q.segs {
+		d := math.Min(rest, s.ms/1000)
+		e += s.w * d
+		rest -= d
+		if rest <= 0 {
+			break
+		}
+	}
+	return e + q.stepW*float64(gpu)*sec
+}
+
+// percentile is numpy's linear percentile of sorted xs.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	pos := p / 100 * float64(len(xs)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(xs)-1)
+	return xs[lo] + (pos-float64(lo))*(xs[hi]-xs[lo])
+}
+
+// TestRealLibraryEightGPUsAt10ms runs the scheduler at 10 ms for 2 s over 8
+// fake GPUs whose every NVML call takes 100 µs, and checks the sample rate,
+// the achieved interval, and the energy against the scripted truth.
+func TestRealLibraryEightGPUsAt10ms(t *testing.T) {
+	lib := buildFake(t)
+	wave := squareWave{segs: []struct{ w, ms float64 }{{150, 50}, {400, 50}}, stepW: 10}
+	epoch := time.Now()
+	fakeEnv(t, map[string]string{
+		"FAKENVML_GPUS":             "8",
+		"FAKENVML_LATENCY_US":       "100",
+		"FAKENVML_POWER":            wave.String(),
+		"FAKENVML_GPU_STEP_W":       "10",
+		"FAKENVML_SENSOR_PERIOD_US": "20000",
+		"FAKENVML_EPOCH_UNIX_NS":    strconv.FormatInt(epoch.UnixNano(), 10),
+	})
+	opened := time.Now()
+	s, err := Open(WithLibraryPath(lib)) // default 300 ms probe, 100 ms slow interval
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	t.Logf("Open took %v (300 ms of it the sensor probe)", time.Since(opened).Round(time.Millisecond))
+
+	const (
+		interval = 10 * time.Millisecond
+		duration = 2 * time.Second
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
+	defer cancel()
+	origin := time.Now()
+	var rs []sampler.Reading
+	st, err := sampler.Run(ctx, s, interval, origin, func(r sampler.Reading) { rs = append(rs, r) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := origin.Sub(epoch) // reading At → the fake's time
+
+	// The instrument.
+	want := int64(duration / interval)
+	ratio := float64(st.Readings) / float64(want)
+	var ivs []float64
+	for i := 1; i < len(rs); i++ {
+		ivs = append(ivs, float64(rs[i].At-rs[i-1].At))
+	}
+	slices.Sort(ivs)
+	t.Logf("readings %d of %d (%.1f%%), missed %d, errors %d; interval mean %v p50 %v p99 %v max %v; read mean %v p99 %v",
+		st.Readings, want, 100*ratio, st.Missed, st.Errors, st.IntervalMean, st.IntervalP50, st.IntervalP99,
+		time.Duration(ivs[len(ivs)-1]), st.ReadMean, st.ReadP99)
+	if st.Errors != 0 {
+		t.Errorf("%d failed ticks: %s", st.Errors, st.LastError)
+	}
+
+	// Energy: the counter against the scripted truth, and the integral of
+	// the power readings.
+	first, last := rs[0], rs[len(rs)-1]
+	var worstCounter, worstPower float64
+	for g := range 8 {
+		truth := wave.energy(g, offset+last.At) - wave.energy(g, offset+first.At)
+		counter := last.Devices[g].EnergyJ - first.Devices[g].EnergyJ
+		var integral float64
+		for i := 1; i < len(rs); i++ {
+			a, b := rs[i-1].Devices[g].PowerW, rs[i].Devices[g].PowerW
+			integral += (a + b) / 2 * (rs[i].At - rs[i-1].At).Seconds()
+		}
+		ce, pe := (counter-truth)/truth, (integral-truth)/truth
+		worstCounter, worstPower = max(worstCounter, math.Abs(ce)), max(worstPower, math.Abs(pe))
+		if g == 0 || g == 7 {
+			t.Logf("gpu%d: truth %.2f J, counter %.2f J (%+.3f%%), power integral %.2f J (%+.3f%%)", g, truth, counter, 100*ce, integral, 100*pe)
+		}
+		if math.Abs(ce) > 0.01 {
+			t.Errorf("gpu%d: counter energy %.2f J vs truth %.2f J: %+.2f%%", g, counter, truth, 100*ce)
+		}
+		// The power trace is a 20 ms sensor average, held, and sampled every
+		// 10 ms: its integral carries an error at every change of the held
+		// value (about ±1 % over 2 s, measured) where the counter is exact.
+		if math.Abs(pe) > 0.05 {
+			t.Errorf("gpu%d: power integral %.2f J vs truth %.2f J: %+.2f%%", g, integral, truth, 100*pe)
+		}
+	}
+	t.Logf("worst over 8 GPUs: counter %.3f%%, power integral %.3f%%", 100*worstCounter, 100*worstPower)
+
+	// Values, cadence and description.
+	slowTicks := 0
+	for _, r := range rs {
+		if len(r.Devices) != 8 {
+			t.Fatalf("tick %d: %d devices", r.Tick, len(r.Devices))
+		}
+		if sampler.Has(r.Devices[0].SMClockMHz) {
+			slowTicks++
+		}
+		for g, d := range r.Devices {
+			if d.Device != fmt.Sprintf("gpu%d", g) || !sampler.Has(d.PowerW) || !sampler.Has(d.EnergyJ) ||
+				!sampler.Has(d.UtilPct) || d.MemUsedBytes != float64(uint64(g+1)<<30) {
+				t.Fatalf("tick %d: reading %+v", r.Tick, d)
+			}
+			if sampler.Has(d.SMClockMHz) && (d.SMClockMHz != 1980 || d.MemClockMHz != 2619 || d.TempC != float64(40+g) || !d.HasClockEvents) {
+				t.Fatalf("tick %d: slow values %+v", r.Tick, d)
+			}
+		}
+	}
+	if slowTicks < 17 || slowTicks > 22 {
+		t.Errorf("%d slow reads in 2 s at 100 ms", slowTicks)
+	}
+	for _, d := range s.Describe().Devices {
+		if d.PowerAveraged || d.SensorPeriod < 17*time.Millisecond || d.SensorPeriod > 23*time.Millisecond {
+			t.Errorf("%+v: want instant power and a ~20 ms sensor period", d)
+		}
+	}
+	t.Logf("notes: %q", s.Describe().Notes)
+	for _, h := range s.Health() {
+		if h.FieldErrors != nil || h.EnergyResets != 0 {
+			t.Errorf("health %+v", h)
+		}
+	}
+
+	// The schedule. The p99 is 11-12 ms on the 2-core development machine
+	// (GOMAXPROCS=2, other builds running), where a no-op sampler gets
+	// about the same; the bound is looser so that a shared CI machine
+	// passes. When it is missed, a no-op sampler tells whether the machine
+	// could hold a 10 ms schedule at all; if it could not, the test skips.
+	// (That the GPUs are read in parallel is TestGPUsReadInParallel's job.)
+	if ratio >= 0.95 && st.IntervalP99 <= 15*time.Millisecond {
+		return
+	}
+	ctl := controlRun(t, interval, time.Second)
+	if ctl.IntervalP99 > 11*time.Millisecond || ctl.Missed > 0 {
+		t.Skipf("this machine is too loaded for a 10 ms schedule: a no-op sampler got p99 %v and %d missed ticks "+
+			"(the NVML run: %.1f%% of the samples, p99 %v)", ctl.IntervalP99, ctl.Missed, 100*ratio, st.IntervalP99)
+	}
+	if ratio < 0.95 {
+		t.Errorf("%d readings in %v at %v: %.1f%% < 95%% (a no-op sampler: p99 %v)", st.Readings, duration, interval, 100*ratio, ctl.IntervalP99)
+	}
+	if st.IntervalP99 > 15*time.Millisecond {
+		t.Errorf("achieved interval p99 %v > 15ms (a no-op sampler: p99 %v)", st.IntervalP99, ctl.IntervalP99)
+	}
+}
+
+// noopSampler returns at once; it measures what the machine's scheduling
+// allows.
+type noopSampler struct{}
+
+func (noopSampler) Name() string { return "noop" }
+func (noopSampler) Close() error { return nil }
+func (noopSampler) Sample(_ context.Context, dst []sampler.DeviceReading) ([]sampler.DeviceReading, error) {
+	return append(dst, sampler.NewDeviceReading("noop", sampler.KindOther)), nil
+}
+
+func controlRun(t *testing.T, interval, d time.Duration) sampler.Stats {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	st, err := sampler.Run(ctx, noopSampler{}, interval, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("control (no-op sampler): %d readings, missed %d, interval p99 %v", st.Readings, st.Missed, st.IntervalP99)
+	return st
+}
+
+func TestRealLibraryInventoryFallbacksAndResets(t *testing.T) {
+	lib := buildFake(t)
+	wave := squareWave{segs: []struct{ w, ms float64 }{{200, 1000}}}
+	epoch := time.Now()
+	fakeEnv(t, map[string]string{
+		"FAKENVML_GPUS":            "4",
+		"FAKENVML_POWER":           wave.String(),
+		"FAKENVML_EPOCH_UNIX_NS":   strconv.FormatInt(epoch.UnixNano(), 10),
+		"FAKENVML_ENERGY_RESET_MS": "250",
+		"FAKENVML_UNSUPPORTED":     "power_instant,energy_field@1,temperature@0,serial@2,handle@3",
+		"FAKENVML_FAIL":            "clock_mem@1,name@2,pci@2,vbios@2",
+		"FAKENVML_DRIVER":          "580.65.06",
+		"FAKENVML_CUDA":            "13000",
+	})
+	s, err := Open(WithLibraryPath(lib), WithSensorProbe(0), WithSlowInterval(0), WithDevices("GPU-FA4E0000-0000-4000-8000-000000000001", "0", "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	inv := s.Inventory()
+	wantInv := Inventory{Driver: "580.65.06", CUDA: "13.0", GPUs: []GPU{
+		{0, "GPU-fa4e0000-0000-4000-8000-000000000000", "Fake NVIDIA H100 80GB HBM3", "00000000:18:00.0", "FAKE01650000", "96.00.99.00.00"},
+		{1, "GPU-fa4e0000-0000-4000-8000-000000000001", "Fake NVIDIA H100 80GB HBM3", "00000000:28:00.0", "FAKE01650001", "96.00.99.00.01"},
+		{2, "GPU-fa4e0000-0000-4000-8000-000000000002", "NVIDIA-GPU-2", "0000:00:02.0", "unknown", "unknown"},
+	}}
+	if fmt.Sprint(inv) != fmt.Sprint(wantInv) {
+		t.Fatalf("inventory\n got %+v\nwant %+v", inv, wantInv)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	origin := time.Now()
+	var rs []sampler.Reading
+	if _, err := sampler.Run(ctx, s, 10*time.Millisecond, origin, func(r sampler.Reading) { rs = append(rs, r) }); err != nil {
+		t.Fatal(err)
+	}
+	// Close first, so that no read cut off by the end of the run is still
+	// counting; Describe and Health work after Close.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h := s.Health()
+	for _, r := range rs {
+		d0, d1 := r.Devices[0], r.Devices[1]
+		if r.Devices[2].Device != "gpu2" || sampler.Has(d0.TempC) || !sampler.Has(d1.TempC) || sampler.Has(d1.MemClockMHz) || !sampler.Has(d0.MemClockMHz) {
+			t.Fatalf("tick %d: readings %+v", r.Tick, r.Devices)
+		}
+		// The fallback power is the 1-second average: 200 W after the first
+		// second, and the average since the epoch before that (200 W too).
+		if math.Abs(d0.PowerW-200) > 0.01 {
+			t.Fatalf("tick %d: power %v", r.Tick, d0.PowerW)
+		}
+	}
+	info := s.Describe()
+	for _, d := range info.Devices {
+		if !d.PowerAveraged {
+			t.Errorf("%s: PowerAveraged false with FI_DEV_POWER_INSTANT unsupported", d.Device)
+		}
+	}
+	notes := strings.Join(info.Notes, "\n")
+	for _, want := range []string{
+		"GPU 3 left out: nvmlDeviceGetHandleByIndex: ERROR_NOT_SUPPORTED",
+		"gpu0, gpu1, gpu2: power is nvmlDeviceGetPowerUsage",
+		"gpu1: energy from nvmlDeviceGetTotalEnergyConsumption",
+		"gpu0: not supported, so absent: temperature",
+		"gpu1: " + strconv.FormatInt(h[1].Reads, 10) + " failed read(s) of " + strconv.FormatInt(h[1].Reads, 10) + " ticks (mem_clock",
+		"gpu0: the energy counter went backwards 1 time(s)",
+		"gpu1: the energy counter went backwards 1 time(s)",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	if h[1].FieldErrors[FieldMemClock] != h[1].Reads || h[1].Reads < int64(len(rs)) || !errors.Is(h[1].LastError, gonvml.ERROR_UNKNOWN) {
+		t.Errorf("gpu1 health %+v", h[1])
+	}
+	// Monotonic across the reset; what is lost is at most one tick's energy.
+	for g := range 3 {
+		prev := math.Inf(-1)
+		for _, r := range rs {
+			if e := r.Devices[g].EnergyJ; e < prev {
+				t.Fatalf("gpu%d: energy decreased at tick %d", g, r.Tick)
+			} else {
+				prev = e
+			}
+		}
+		first, last := rs[0], rs[len(rs)-1]
+		truth := (last.At - first.At).Seconds() * 200
+		got := last.Devices[g].EnergyJ - first.Devices[g].EnergyJ
+		if got > truth+0.5 || got < truth-200*0.03 {
+			t.Errorf("gpu%d: %.2f J across a reset, truth %.2f J", g, got, truth)
+		}
+		if h[g].EnergyResets != 1 {
+			t.Errorf("gpu%d: %d resets", g, h[g].EnergyResets)
+		}
+	}
+}
+
+func TestRealLibraryFailedInitCallsNothingElse(t *testing.T) {
+	lib := buildFake(t)
+	log := filepath.Join(t.TempDir(), "calls")
+	fakeEnv(t, map[string]string{"FAKENVML_INIT_RETURN": "9", "FAKENVML_CALL_LOG": log})
+	s, err := Open(WithLibraryPath(lib))
+	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, gonvml.ERROR_DRIVER_NOT_LOADED) {
+		t.Fatalf("Open = %v, %v", s, err)
+	}
+	t.Logf("error: %v", err)
+	if calls, _ := os.ReadFile(log); string(calls) != "nvmlInit_v2\n" {
+		t.Fatalf("calls after a failed init:\n%s", calls)
+	}
+
+	// The library stays usable; a good Open/Close calls Shutdown once.
+	fakeEnv(t, map[string]string{"FAKENVML_CALL_LOG": log, "FAKENVML_GPUS": "2"})
+	s, err = Open(WithLibraryPath(lib), WithSensorProbe(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Sample(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls, _ := os.ReadFile(log)
+	if n := strings.Count(string(calls), "nvmlShutdown\n"); n != 1 {
+		t.Fatalf("%d nvmlShutdown calls:\n%s", n, calls)
+	}
+}
+
+func TestRealLibraryMissing(t *testing.T) {
+	s, err := Open(WithLibraryPath(filepath.Join(t.TempDir(), "libnvidia-ml.so.1")))
+	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, gonvml.ERROR_LIBRARY_NOT_FOUND) {
+		t.Fatalf("Open = %v, %v", s, err)
+	}
+	if !strings.Contains(err.Error(), "--gpus") {
+		t.Fatalf("no hint in %q", err)
+	}
+}
+
+// TestRealLibraryReopen opens and closes the library repeatedly. Open after
+// Close is safe only because the library stays mapped after nvmlShutdown
+// and dlclose (glibc keeps a library that the program has bound symbols
+// to), so that the calls bound before stay valid; the test checks that.
+func TestRealLibraryReopen(t *testing.T) {
+	lib := buildFake(t)
+	fakeEnv(t, map[string]string{"FAKENVML_GPUS": "3"})
+	for i := range 5 {
+		s, err := Open(WithLibraryPath(lib), WithSensorProbe(0))
+		if err != nil {
+			t.Fatalf("Open %d: %v", i, err)
+		}
+		rs, err := s.Sample(context.Background(), nil)
+		if err != nil || len(rs) != 3 {
+			t.Fatalf("Sample %d: %d readings, %v", i, len(rs), err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		maps, err := os.ReadFile("/proc/self/maps")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(maps), lib) {
+			t.Fatalf("Close %d unmapped %s", i, lib)
+		}
+	}
+}
+
+// TestRealLibraryLegacyDriver runs, in a child process, a fake library
+// that lacks nvmlDeviceGetFieldValues, nvmlDeviceGetTotalEnergyConsumption
+// and nvmlDeviceGetCurrentClocksEventReasons, as an old driver would.
+// Calling a missing function would kill the process; the sampler must look
+// them up and fall back.
+func TestRealLibraryLegacyDriver(t *testing.T) {
+	if lib := os.Getenv("BENCHPROF_FAKENVML_LEGACY"); lib != "" {
+		legacyChild(t, lib)
+		return
+	}
+	lib := buildFake(t, "-DFAKENVML_NO_FIELD_VALUES", "-DFAKENVML_NO_TOTAL_ENERGY", "-DFAKENVML_NO_EVENT_REASONS")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRealLibraryLegacyDriver$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), "BENCHPROF_FAKENVML_LEGACY="+lib)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestRealLibraryLegacyDriver") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+}
+
+func legacyChild(t *testing.T, lib string) {
+	fakeEnv(t, map[string]string{"FAKENVML_GPUS": "2", "FAKENVML_POWER": "250:1000"})
+	s, err := Open(WithLibraryPath(lib), WithSensorProbe(50*time.Millisecond), WithSlowInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rs, err := s.Sample(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range rs {
+		if math.Abs(d.PowerW-250) > 0.01 || sampler.Has(d.EnergyJ) || !d.HasClockEvents || d.ClockEventReasons != 0 {
+			t.Fatalf("reading %+v", d)
+		}
+	}
+	notes := strings.Join(s.Describe().Notes, "\n")
+	for _, want := range []string{
+		"gpu0, gpu1: power is nvmlDeviceGetPowerUsage, which Ampere and later GPUs average over 1 s (NVML documentation), so it lags and smooths the load; the energy counter is not affected (the driver's NVML lacks nvmlDeviceGetFieldValues)",
+		"gpu0, gpu1: no energy counter",
+		"gpu0, gpu1: clock-event reasons from the older nvmlDeviceGetCurrentClocksThrottleReasons",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	for _, d := range s.Describe().Devices {
+		if !d.PowerAveraged {
+			t.Errorf("%+v", d)
+		}
+	}
+}

@@ -1,0 +1,501 @@
+//go:build linux && cgo
+
+package nvml
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/benchprof/benchprof/sampler"
+)
+
+// Sampler samples NVIDIA GPUs through NVML. Make one with Open.
+//
+// Sample must not be called concurrently with itself or after Close (the
+// sampler.Sampler contract); Describe, Inventory and Health are safe to
+// call at any time, from any goroutine, also after Close.
+type Sampler struct {
+	lib   gonvml.Interface
+	devs  []*device
+	inv   Inventory
+	notes []string // remarks fixed at Open (GPUs left out, …)
+
+	slowEvery time.Duration
+	probe     time.Duration
+	nextSlow  []time.Time // per GPU: when its slow values are next due
+	ticked    bool        // a tick has been requested
+	seq       uint64
+
+	done     chan uint64
+	quit     chan struct{}
+	wg       sync.WaitGroup
+	closed   atomic.Bool
+	once     sync.Once
+	closeErr error
+}
+
+var (
+	_ sampler.Sampler   = (*Sampler)(nil)
+	_ sampler.Describer = (*Sampler)(nil)
+)
+
+var errClosed = errors.New("nvml: Sample after Close")
+
+// WithInterface samples through iface, an implementation of go-nvml's
+// nvml.Interface such as its generated mocks (pkg/nvml/mock, or a whole
+// server from pkg/nvml/mock/dgxh100), instead of loading the library. Open
+// calls iface.Init and Close iface.Shutdown; optional functions are looked
+// up through iface.Extensions().LookupSymbol, which must therefore work.
+// By default, if this option is not used, Open loads the library named by
+// WithLibraryPath. A repeated use replaces the earlier one. It cannot be
+// combined with WithLibraryPath, and it exists only in Linux cgo builds.
+func WithInterface(iface gonvml.Interface) Option {
+	return optionFunc(func(c *config) {
+		c.ifaceSet = true
+		c.iface = nil
+		if iface != nil {
+			c.iface = iface
+		}
+	})
+}
+
+// symbols records which optional NVML functions the library has. Calling
+// a function the library lacks would end the process (go-nvml binds them
+// lazily), so every newer function is looked up before use.
+type symbols struct {
+	fieldValues     bool
+	totalEnergy     bool
+	eventReasons    bool
+	throttleReasons bool
+	cudaVersion     bool
+}
+
+// Open initializes NVML, takes the inventory, selects the GPUs to sample,
+// decides where each value comes from, probes the power sensors' update
+// period (see WithSensorProbe) and starts one worker goroutine per GPU.
+//
+// When the library is missing or nvmlInit fails, Open returns an error
+// wrapping sampler.ErrUnavailable and the NVML status, with a hint at the
+// usual causes, and calls nothing else in NVML (not even nvmlShutdown or
+// nvmlErrorString). When NVML finds no GPU, or gives a handle for none, the
+// error wraps sampler.ErrUnavailable too. Invalid options, and selectors
+// that match no GPU, give other errors. Every error after a successful
+// nvmlInit is preceded by nvmlShutdown.
+
+func Open(opts ...Option) (*Sampler, error) {
+	c := newConfig(opts)
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	var lib gonvml.Interface
+	desc := c.libraryPath
+	if c.ifaceSet {
+		lib = c.iface.(gonvml.Interface)
+		desc = "the interface given by WithInterface"
+	} else {
+		lib = gonvml.New(gonvml.WithLibraryPath(c.libraryPath))
+	}
+	if ret := lib.Init(); ret != gonvml.SUCCESS {
+		// Nothing else may be called now, not even Shutdown.
+		return nil, initError(desc, ret)
+	}
+	s, err := open(lib, desc, &c)
+	if err != nil {
+		if ret := lib.Shutdown(); ret != gonvml.SUCCESS {
+			err = errors.Join(err, &callError{call: "nvmlShutdown", ret: ret})
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// open does Open's work after a successful nvmlInit.
+func open(lib gonvml.Interface, desc string, c *config) (*Sampler, error) {
+	ext := lib.Extensions()
+	has := func(name string) bool { return ext.LookupSymbol(name) == nil }
+	sym := symbols{
+		fieldValues:     has("nvmlDeviceGetFieldValues"),
+		totalEnergy:     has("nvmlDeviceGetTotalEnergyConsumption"),
+		eventReasons:    has("nvmlDeviceGetCurrentClocksEventReasons"),
+		throttleReasons: has("nvmlDeviceGetCurrentClocksThrottleReasons"),
+		cudaVersion:     has("nvmlSystemGetCudaDriverVersion"),
+	}
+
+	n, ret := lib.DeviceGetCount()
+	if ret != gonvml.SUCCESS {
+		return nil, fmt.Errorf("%w: %w", sampler.ErrUnavailable, &callError{call: "nvmlDeviceGetCount", ret: ret})
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: nvml: NVML (%s) found no GPU (in a container, was it started with --gpus?)", sampler.ErrUnavailable, desc)
+	}
+
+	s := &Sampler{lib: lib, slowEvery: c.slowInterval, probe: c.sensorProbe}
+	handles := make(map[int]gonvml.Device, n)
+	s.inv, s.notes = inventory(lib, n, sym, handles)
+	if len(s.inv.GPUs) == 0 {
+		return nil, fmt.Errorf("%w: nvml: NVML (%s) counts %d GPUs but gave a handle for none: %s",
+			sampler.ErrUnavailable, desc, n, strings.Join(s.notes, "; "))
+	}
+
+	selected, err := selectGPUs(s.inv.GPUs, c)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range selected {
+		s.devs = append(s.devs, &device{
+			index: g.Index,
+			name:  "gpu" + strconv.Itoa(g.Index),
+			model: g.Name,
+			h:     handles[g.Index],
+			req:   make(chan request, 1),
+		})
+	}
+	for _, d := range s.devs {
+		d.setup(sym)
+	}
+	if s.probe > 0 {
+		var wg sync.WaitGroup
+		for _, d := range s.devs {
+			wg.Go(func() { d.probeSensor(s.probe) })
+		}
+		wg.Wait()
+	}
+
+	s.nextSlow = make([]time.Time, len(s.devs))
+	s.done = make(chan uint64, 2*len(s.devs))
+	s.quit = make(chan struct{})
+	for _, d := range s.devs {
+		s.wg.Add(1)
+		go d.run(s.quit, s.done, &s.wg)
+	}
+	return s, nil
+}
+
+// inventory lists every GPU with a handle, with the reference's fallbacks,
+// and the driver and CUDA versions. It fills handles and returns notes on
+// the GPUs left out.
+func inventory(lib gonvml.Interface, n int, sym symbols, handles map[int]gonvml.Device) (Inventory, []string) {
+	var (
+		inv   Inventory
+		notes []string
+	)
+	if v, ret := lib.SystemGetDriverVersion(); ret == gonvml.SUCCESS {
+		inv.Driver = v
+	}
+	if sym.cudaVersion {
+		if v, ret := lib.SystemGetCudaDriverVersion(); ret == gonvml.SUCCESS {
+			inv.CUDA = cudaVersion(v)
+		}
+	}
+	for i := range n {
+		h, ret := lib.DeviceGetHandleByIndex(i)
+		if ret != gonvml.SUCCESS {
+			notes = append(notes, fmt.Sprintf("GPU %d left out: nvmlDeviceGetHandleByIndex: %s", i, returnName(ret)))
+			continue
+		}
+		handles[i] = h
+		g := GPU{Index: i, Name: fallbackName(i), PCIBusID: fallbackPCIID(i), Serial: unknown, VBIOS: unknown}
+		if v, ret := h.GetUUID(); ret == gonvml.SUCCESS {
+			g.UUID = v
+		}
+		if v, ret := h.GetName(); ret == gonvml.SUCCESS {
+			g.Name = v
+		}
+		if p, ret := h.GetPciInfo(); ret == gonvml.SUCCESS {
+			g.PCIBusID = cString(p.BusId[:])
+		}
+		if v, ret := h.GetSerial(); ret == gonvml.SUCCESS {
+			g.Serial = v
+		}
+		if v, ret := h.GetVbiosVersion(); ret == gonvml.SUCCESS {
+			g.VBIOS = v
+		}
+		inv.GPUs = append(inv.GPUs, g)
+	}
+	return inv, notes
+}
+
+func cString(b []int8) string {
+	s := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		s = append(s, byte(c))
+	}
+	return string(s)
+}
+
+// selectGPUs applies WithDevices; the result is in index order.
+func selectGPUs(gpus []GPU, c *config) ([]GPU, error) {
+	if !c.selectorsSet {
+		return gpus, nil
+	}
+	chosen := make(map[int]string)
+	var out []GPU
+	for _, sel := range c.selectors {
+		index, uuid, _ := parseSelector(sel) // validated already
+		pos := slices.IndexFunc(gpus, func(g GPU) bool {
+			if uuid != "" {
+				return g.UUID != "" && strings.EqualFold(g.UUID, uuid)
+			}
+			return g.Index == index
+		})
+		if pos < 0 {
+			return nil, fmt.Errorf("nvml: WithDevices: no GPU matches %q; available: %s", sel, describeGPUs(gpus))
+		}
+		g := gpus[pos]
+		if prev, dup := chosen[g.Index]; dup {
+			return nil, fmt.Errorf("nvml: WithDevices: %q and %q both select GPU %d", prev, sel, g.Index)
+		}
+		chosen[g.Index] = sel
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b GPU) int { return a.Index - b.Index })
+	return out, nil
+}
+
+// Name returns "nvml".
+func (s *Sampler) Name() string { return "nvml" }
+
+// Sample reads every sampled GPU once, in parallel on the workers, and
+// appends one reading per GPU, in index order, to dst. Clocks, temperature
+// and clock-event reasons are read on the first tick and then every slow
+// interval (see WithSlowInterval); they are NaN on the other ticks. Sample
+// waits for all GPUs unless ctx is done first, in which case it returns
+// ctx's error (the GPUs still being read finish in the background, and
+// their late results are discarded). A value that fails to read is NaN and
+// counted in Health; Sample fails only when every GPU failed every read,
+// with an error joining each GPU's last failure. It allocates nothing
+// beyond growing dst.
+func (s *Sampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sampler.DeviceReading, error) {
+	if s.closed.Load() {
+		return dst, errClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return dst, err
+	}
+	s.seq++
+	now := time.Now()
+	first := !s.ticked
+	s.ticked = true
+	for i, d := range s.devs {
+		select {
+		case d.req <- request{seq: s.seq, slow: s.slowDue(i, now, first)}:
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		case <-s.quit:
+			return dst, errClosed
+		}
+	}
+	for pending := len(s.devs); pending > 0; {
+		select {
+		case seq := <-s.done:
+			if seq == s.seq {
+				pending--
+			}
+		case <-ctx.Done():
+			return dst, ctx.Err()
+		case <-s.quit:
+			return dst, errClosed
+		}
+	}
+	empty := 0
+	for _, d := range s.devs {
+		dst = append(dst, d.out)
+		if d.got == 0 && d.failed > 0 {
+			empty++
+		}
+	}
+	if empty == len(s.devs) {
+		errs := make([]error, len(s.devs))
+		for i, d := range s.devs {
+			errs[i] = &callError{device: d.name, call: d.tickCall, ret: d.tickRet}
+		}
+		return dst, fmt.Errorf("nvml: no GPU yielded a value: %w", errors.Join(errs...))
+	}
+	return dst, nil
+}
+
+// slowDue reports whether GPU i reads its slow values at this tick, and
+// schedules its next slow read. Every GPU reads them on the first tick;
+// afterwards GPU i is due at first + i·S/n + k·S (S the slow interval, n the
+// number of GPUs), so that the GPUs' slow reads, which take twice as many
+// NVML calls, spread over the ticks instead of lengthening one tick in ten.
+// A GPU more than S late restarts its schedule from now.
+func (s *Sampler) slowDue(i int, now time.Time, first bool) bool {
+	if s.slowEvery == 0 {
+		return true
+	}
+	if first {
+		if i == 0 {
+			s.nextSlow[i] = now.Add(s.slowEvery)
+		} else {
+			s.nextSlow[i] = now.Add(time.Duration(i) * (s.slowEvery / time.Duration(len(s.devs))))
+		}
+		return true
+	}
+	if now.Before(s.nextSlow[i]) {
+		return false
+	}
+	s.nextSlow[i] = s.nextSlow[i].Add(s.slowEvery)
+	if !s.nextSlow[i].After(now) {
+		s.nextSlow[i] = now.Add(s.slowEvery)
+	}
+	return true
+}
+
+// Close stops the workers, waits for them, and shuts NVML down (once). It
+// is idempotent: later calls return the first call's result.
+func (s *Sampler) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.quit)
+		s.wg.Wait()
+		if ret := s.lib.Shutdown(); ret != gonvml.SUCCESS {
+			s.closeErr = &callError{call: "nvmlShutdown", ret: ret}
+		}
+	})
+	return s.closeErr
+}
+
+// Inventory returns the GPUs of the host and the driver and CUDA versions,
+// as taken at Open. The caller owns the result.
+func (s *Sampler) Inventory() Inventory { return s.inv.clone() }
+
+// Health returns, per sampled GPU in index order, the counts of reads,
+// failures and energy-counter resets since Open.
+func (s *Sampler) Health() []DeviceHealth {
+	out := make([]DeviceHealth, len(s.devs))
+	for i, d := range s.devs {
+		out[i] = d.health()
+	}
+	return out
+}
+
+// Describe describes the sampled GPUs and the quality of their readings:
+// whether the power is a 1-second average (the nvmlDeviceGetPowerUsage
+// fallback), the measured sensor update period, the slow cadence, values
+// the GPUs do not support, and failures and energy-counter resets so far.
+func (s *Sampler) Describe() sampler.Info {
+	var info sampler.Info
+	var notes noteSet
+	for _, d := range s.devs {
+		info.Devices = append(info.Devices, sampler.DeviceInfo{
+			Device:        d.name,
+			Kind:          sampler.KindGPU,
+			Model:         d.model,
+			PowerAveraged: d.power == powerUsage,
+			SensorPeriod:  d.sensor,
+		})
+		switch d.power {
+		case powerUsage:
+			notes.add(d.name, "power is "+callPowerUsage+", which Ampere and later GPUs average over 1 s (NVML documentation), "+
+				"so it lags and smooths the load; the energy counter is not affected ("+d.powerWhy+")")
+		case powerNone:
+			notes.add(d.name, "no power reading ("+d.powerWhy+")")
+		}
+		if d.energy == energyNone {
+			notes.add(d.name, "no energy counter: energy can only be integrated from the power readings")
+		}
+		if d.energy == energyCounter {
+			notes.add(d.name, "energy from "+callTotalEnergy+" (FI_DEV_TOTAL_ENERGY_CONSUMPTION unavailable)")
+		}
+		if d.events == eventsThrottle {
+			notes.add(d.name, "clock-event reasons from the older "+callThrottle+" (the driver lacks "+callEventReasons+")")
+		}
+		switch {
+		case d.probed && d.sensor > 0:
+			notes.add(d.name, fmt.Sprintf("power sensor updates every ~%v (the median gap between changes in a %v probe at Open): "+
+				"a trace sampled more often repeats values", roundPeriod(d.sensor), s.probe))
+		case d.probed:
+			notes.add(d.name, fmt.Sprintf("power sensor update period unknown: the reading changed %d time(s) in the %v probe at Open",
+				d.probeDiff, s.probe))
+		}
+		var unsup []string
+		for f := FieldUtilization; f < numFields; f++ {
+			if d.unsupported[f].Load() {
+				unsup = append(unsup, f.String())
+			}
+		}
+		if len(unsup) > 0 {
+			notes.add(d.name, "not supported, so absent: "+strings.Join(unsup, ", "))
+		}
+	}
+	if len(s.devs) > 0 {
+		if s.slowEvery > 0 {
+			notes.add("", fmt.Sprintf("clocks, temperature and clock-event reasons are read every %v; NaN on the ticks in between", s.slowEvery))
+		}
+	}
+	info.Notes = append(slices.Clone(s.notes), notes.list()...)
+	for _, d := range s.devs {
+		h := d.health()
+		if len(h.FieldErrors) > 0 {
+			var parts []string
+			var total int64
+			for f := range numFields {
+				if n := h.FieldErrors[f]; n > 0 {
+					parts = append(parts, fmt.Sprintf("%s %d", f, n))
+					total += n
+				}
+			}
+			info.Notes = append(info.Notes, fmt.Sprintf("%s: %d failed read(s) of %d ticks (%s); %d tick(s) with no value at all; last: %v",
+				d.name, total, h.Reads, strings.Join(parts, ", "), h.EmptyReads, h.LastError))
+		}
+		if h.EnergyResets > 0 {
+			info.Notes = append(info.Notes, fmt.Sprintf("%s: the energy counter went backwards %d time(s) (driver reload or GPU reset); "+
+				"EnergyJ continued from its last value, so the energy in between is missing", d.name, h.EnergyResets))
+		}
+	}
+	return info
+}
+
+// roundPeriod rounds a measured period for a note: to 1 ms above 10 ms, to
+// 0.1 ms below.
+func roundPeriod(d time.Duration) time.Duration {
+	if d >= 10*time.Millisecond {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}
+
+// noteSet gathers notes, merging identical texts of several GPUs into one
+// ("gpu0, gpu1: …"), in order of first appearance.
+type noteSet struct {
+	texts   []string
+	devices map[string][]string
+}
+
+func (n *noteSet) add(device, text string) {
+	if n.devices == nil {
+		n.devices = make(map[string][]string)
+	}
+	if _, ok := n.devices[text]; !ok {
+		n.texts = append(n.texts, text)
+		n.devices[text] = nil
+	}
+	if device != "" {
+		n.devices[text] = append(n.devices[text], device)
+	}
+}
+
+func (n *noteSet) list() []string {
+	out := make([]string, 0, len(n.texts))
+	for _, t := range n.texts {
+		if devs := n.devices[t]; len(devs) > 0 {
+			out = append(out, strings.Join(devs, ", ")+": "+t)
+		} else {
+			out = append(out, t)
+		}
+	}
+	return out
+}
