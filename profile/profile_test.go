@@ -110,6 +110,9 @@ func TestRunEndToEnd(t *testing.T) {
 	if !strings.Contains(strings.Join(back.Warnings, "\n"), "signer untrusted") {
 		t.Errorf("the untrusted-source warning is not in the envelope: %v", back.Warnings)
 	}
+	if fi, err := os.Stat(res.HTMLPath); err != nil || fi.Size() == 0 {
+		t.Errorf("HTML timeline %q: %v", res.HTMLPath, err)
+	}
 	// The side files are covered by the signature.
 	for _, k := range []string{"requests", "timeline"} {
 		v, ok := back.Distributions.Get(k)

@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/report"
 	"github.com/benchprof/benchprof/sampler"
 )
 
@@ -53,6 +56,9 @@ type Result struct {
 	// the envelope's distributions.
 	TracePath    string
 	TimelinePath string
+	// HTMLPath is the self-contained HTML timeline written beside them
+	// ("" if it could not be written; a warning says why).
+	HTMLPath string
 	// Verification is the source's verification result (nil with
 	// WithoutVerificationUnsafe).
 	Verification *envelope.Result
@@ -283,6 +289,16 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	}
 	res.Envelope, res.Path = signed, path
 	log.Info("wrote envelope", "path", path)
+
+	// 13. The HTML timeline beside the envelope (a view, not signed data).
+	res.HTMLPath = strings.TrimSuffix(res.TimelinePath, ".csv") + ".html"
+	if err := writeHTML(res.HTMLPath, res.TimelinePath, res.TracePath, report.HTMLOptions{
+		Title: "benchprof profile of " + src.SuiteID, EnvelopePath: path,
+		WindowStart: window.Start, WindowEnd: window.End, TraceOffset: offset,
+	}); err != nil {
+		res.HTMLPath = ""
+		warn("HTML timeline not written: " + err.Error())
+	}
 	return res, nil
 }
 
@@ -361,6 +377,25 @@ func createNew(path string) (*os.File, error) {
 		return nil, fmt.Errorf("profile: create %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// writeHTML renders the timeline page from the two side files.
+func writeHTML(path, timelinePath, tracePath string, opts report.HTMLOptions) error {
+	tl, err := os.Open(timelinePath)
+	if err != nil {
+		return err
+	}
+	defer tl.Close()
+	tr, err := os.Open(tracePath)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	var buf bytes.Buffer
+	if err := report.WriteHTMLTimeline(&buf, tl, tr, opts); err != nil {
+		return err
+	}
+	return envelope.WriteFileAtomic(path, buf.Bytes(), 0o644)
 }
 
 func fileSHA256(path string) (string, error) {

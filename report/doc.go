@@ -10,4 +10,10 @@
 // as integers. Where the reference prints a fallback that a real run
 // always hits, this package says why the figure is missing
 // ("unavailable: <reason>") and never labels a total as GPU energy.
+//
+// [WriteHTMLTimeline] renders a profile's telemetry timeline and request
+// trace as one self-contained HTML page (inline SVG, no scripts, fonts or
+// network references): per-GPU power and utilization, CPU+DRAM power,
+// in-flight requests and output tokens per second on one time axis, with
+// the measurement window shaded, downsampled so an hour stays small.
 package report

@@ -221,6 +221,9 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 	}
 	if !jsonOut {
 		fmt.Fprintf(stdout, "envelope: %s\nrequests: %s\ntimeline: %s\n", res.Path, res.TracePath, res.TimelinePath)
+		if res.HTMLPath != "" {
+			fmt.Fprintf(stdout, "timeline view: %s\n", res.HTMLPath)
+		}
 	}
 	if ok := res.OKRate(); ok < minOKRate {
 		return withCode(exitFailure, fmt.Errorf("ok_rate %.2f is below %.2f: most requests failed (see %s); the envelope was still written to %s",

@@ -148,7 +148,7 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, s := range []string{"Profile summary", "Headline metrics", "Profiling breakdown", "unavailable:", "envelope: ", "timeline: "} {
+	for _, s := range []string{"Profile summary", "Headline metrics", "Profiling breakdown", "unavailable:", "envelope: ", "timeline: ", "timeline view: "} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("demo output lacks %q", s)
 		}
