@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,7 +150,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		return res, fmt.Errorf("%w: this version no longer ships benchmark id %q: %w", ErrUnknownSuite, src.SuiteID, err)
 	}
 	// 4. Engine kind.
-	if !contains(loadgen.EngineKinds(), src.Engine.Name) {
+	if !slices.Contains(loadgen.EngineKinds(), src.Engine.Name) {
 		return res, fmt.Errorf("%w: %q (known: %v)", ErrUnknownEngine, src.Engine.Name, loadgen.EngineKinds())
 	}
 	// 5. Signer, ready before any load is sent.
@@ -300,15 +301,6 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		warn("HTML timeline not written: " + err.Error())
 	}
 	return res, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // buildSigner returns the configured signer after checking it can sign.
