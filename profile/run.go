@@ -160,7 +160,9 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	}
 	// 6. Dataset and sweep point.
 	ds, err := loadDataset(ctx, suite, c.datasetURI)
-	if err != nil {
+	if errors.Is(err, loadgen.ErrDatasetUnavailable) {
+		return res, fmt.Errorf("profile: dataset: %w; pass a local copy with --dataset file:///path (profile.WithDataset)", err)
+	} else if err != nil {
 		return res, fmt.Errorf("profile: dataset: %w", err)
 	}
 	for _, w := range ds.Warnings() {
