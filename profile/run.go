@@ -311,7 +311,7 @@ func (c *config) buildSigner(ctx context.Context) (envelope.Signer, error) {
 	case c.signer != nil:
 		return c.signer, nil
 	case c.useKeyless:
-		opts := append([]envelope.KeylessOption{envelope.WithIDTokenMinValidity(c.duration + c.grace + 5*time.Minute)}, c.keyless...)
+		opts := append([]envelope.KeylessOption{envelope.WithIDTokenMinValidity(c.duration + c.grace + time.Minute)}, c.keyless...)
 		s, err := envelope.NewKeylessSigner(opts...)
 		if err != nil {
 			return nil, err
