@@ -20,11 +20,10 @@ func sec(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
 // dev is a device row; NaN fields are absent.
 type dev struct {
-	name  string
-	kind  sampler.Kind
-	p, e  float64
-	u     float64
-	clock bool
+	name string
+	kind sampler.Kind
+	p, e float64
+	u    float64
 }
 
 func gpu(name string, p, e, u float64) dev {

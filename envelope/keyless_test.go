@@ -157,7 +157,7 @@ func (f *fakeSigstore) issue(l leaf, pub crypto.PublicKey) ([]byte, error) {
 		tmpl.EmailAddresses = []string{l.identity}
 	}
 	if l.legacyIssuer {
-		tmpl.ExtraExtensions = []pkix.Extension{{Id: certificate.OIDIssuer, Value: []byte(l.issuer)}}
+		tmpl.ExtraExtensions = []pkix.Extension{{Id: certificate.OIDIssuer, Value: []byte(l.issuer)}} //lint:ignore SA1019 certificates with the legacy issuer extension must still verify
 	} else {
 		v, err := asn1.MarshalWithParams(l.issuer, "utf8")
 		if err != nil {

@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -54,7 +55,7 @@ func TestLaxIntAndBool(t *testing.T) {
 		{Int(3), 3, true},
 		{Bool(true), 1, true},
 		{Float(42), 42, true},
-		{Float(-0.0), 0, true},
+		{Float(math.Copysign(0, -1)), 0, true},
 		{Float(1e18), 1e18, true},
 		{Float(1e20), 0, false},
 		{Float(42.5), 0, false},

@@ -210,7 +210,7 @@ func certificateIdentity(cert *x509.Certificate) (identity, issuer string) {
 			if certificate.ParseDERString(ext.Value, &s) == nil {
 				issuer = s
 			}
-		case ext.Id.Equal(certificate.OIDIssuer):
+		case ext.Id.Equal(certificate.OIDIssuer): //lint:ignore SA1019 the legacy issuer extension (.1.1) is read on purpose, as sigstore-python does
 			legacy = string(ext.Value)
 		}
 	}

@@ -92,7 +92,7 @@ func loadSource(path string) (*envelope.Envelope, error) {
 		}
 	}
 	if fi, err := os.Stat(path); err != nil {
-		return nil, withCode(exitUsage, fmt.Errorf("Envelope not found: %s", path))
+		return nil, withCode(exitUsage, fmt.Errorf("Envelope not found: %s", path)) //lint:ignore ST1005 the reference's message
 	} else if fi.IsDir() {
 		return nil, withCode(exitUsage, fmt.Errorf("envelope %s is a directory, not a file", path))
 	}
@@ -146,7 +146,7 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 	case "keyless":
 		opts = append(opts, profile.WithKeyless())
 	default:
-		return nil, withCode(exitFailure, fmt.Errorf("Unknown --signing-mode: %s (expected 'dev' or 'keyless')", f.signingMode))
+		return nil, withCode(exitFailure, fmt.Errorf("Unknown --signing-mode: %s (expected 'dev' or 'keyless')", f.signingMode)) //lint:ignore ST1005 the reference's message
 	}
 	if !f.verify {
 		opts = append(opts, profile.WithoutVerificationUnsafe())
@@ -241,7 +241,7 @@ func profileError(err error) error {
 	case errors.Is(err, profile.ErrSourceUnverified):
 		return withCode(exitFailure, fmt.Errorf("FAIL %w", err))
 	}
-	return withCode(exitFailure, fmt.Errorf("Profile run failed: %w", err))
+	return withCode(exitFailure, fmt.Errorf("Profile run failed: %w", err)) //lint:ignore ST1005 the reference's message
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -164,7 +164,7 @@ func (h *Handler) generate(w http.ResponseWriter, r *http.Request, rec *RequestR
 	if wr.Model != "" {
 		if m = h.models[wr.Model]; m == nil {
 			rec.Model = wr.Model
-			reject(http.StatusNotFound, fmt.Errorf("The model `%s` does not exist.", wr.Model))
+			reject(http.StatusNotFound, fmt.Errorf("The model `%s` does not exist.", wr.Model)) //lint:ignore ST1005 vLLM's exact message
 			return
 		}
 	}

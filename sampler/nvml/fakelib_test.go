@@ -141,17 +141,6 @@ func (q squareWave) energy(gpu int, t time.Duration) float64 {
 	return e + q.stepW*float64(gpu)*sec
 }
 
-// percentile is numpy's linear percentile of sorted xs.
-func percentile(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	pos := p / 100 * float64(len(xs)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(xs)-1)
-	return xs[lo] + (pos-float64(lo))*(xs[hi]-xs[lo])
-}
-
 // TestRealLibraryEightGPUsAt10ms runs the scheduler at 10 ms for 2 s over 8
 // fake GPUs whose every NVML call takes 100 µs, and checks the sample rate,
 // the achieved interval, and the energy against the scripted truth.
