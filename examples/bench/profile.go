@@ -146,7 +146,8 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 	case "keyless":
 		opts = append(opts, profile.WithKeyless())
 	default:
-		return nil, withCode(exitFailure, fmt.Errorf("Unknown --signing-mode: %s (expected 'dev' or 'keyless')", f.signingMode)) //lint:ignore ST1005 the reference's message
+		//lint:ignore ST1005 the reference's message
+		return nil, withCode(exitFailure, fmt.Errorf("Unknown --signing-mode: %s (expected 'dev' or 'keyless')", f.signingMode))
 	}
 	if !f.verify {
 		opts = append(opts, profile.WithoutVerificationUnsafe())
