@@ -18,6 +18,9 @@ import (
 const (
 	DefaultMaxTokens      = 128
 	DefaultRequestTimeout = 120 * time.Second
+	// DefaultMaxConnections is the default size of the client's pool of
+	// keep-alive connections.
+	DefaultMaxConnections = 1024
 )
 
 // Endpoint selects the OpenAI-compatible API a client calls.
@@ -101,10 +104,11 @@ func WithRequestTimeout(d time.Duration) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.timeout = d })
 }
 
-// WithMaxConnections sizes the connection pool: that many keep-alive
-// connections are kept to the engine, so a run at concurrency N reuses N
-// connections instead of reconnecting. By default it is 64; drivers raise it
-// to their concurrency.
+// WithMaxConnections sizes the connection pool: up to that many keep-alive
+// connections are kept to the engine, so a run at concurrency N ≤ n reuses
+// N connections instead of reconnecting (Go's default keeps only 2 per
+// host). Idle connections are only kept once used, so a large value costs
+// nothing. By default it is DefaultMaxConnections (1024).
 func WithMaxConnections(n int) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.maxConns = n })
 }
@@ -130,7 +134,7 @@ type Client struct {
 // NewClient returns a client for the model served at baseURL (with or
 // without /v1).
 func NewClient(baseURL, model string, opts ...ClientOption) (*Client, error) {
-	c := clientConfig{maxTokens: DefaultMaxTokens, endpoint: EndpointChat, timeout: DefaultRequestTimeout, maxConns: 64, maxEvent: DefaultMaxEventSize}
+	c := clientConfig{maxTokens: DefaultMaxTokens, endpoint: EndpointChat, timeout: DefaultRequestTimeout, maxConns: DefaultMaxConnections, maxEvent: DefaultMaxEventSize}
 	for _, o := range opts {
 		o.applyClient(&c)
 	}
