@@ -262,9 +262,12 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	for _, w := range summary.Warnings {
 		warn("metrics: " + w)
 	}
+	// Result offsets count from the load's start; readings from tel.origin.
 	offset := time.Duration(0)
-	if runInfo != nil {
+	if runInfo != nil && !runInfo.Start.IsZero() {
 		offset = runInfo.Start.Sub(tel.origin)
+	} else {
+		warn("the load generator reported no start time; telemetry is aligned with the requests as if the load started with the samplers")
 	}
 	window := energy.Window{Start: offset + summary.WindowStart, End: offset + summary.WindowEnd}
 	rep, err := energyReport(res.TimelinePath, window, summary.OutputTokens)
