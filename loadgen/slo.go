@@ -6,8 +6,9 @@ import (
 	"math"
 	"math/big"
 	"slices"
-	"strconv"
 	"strings"
+
+	"github.com/benchprof/benchprof/internal/stats"
 )
 
 // ErrUnknownHardwareClass is returned (wrapped) by [ResolveSLO] for a
@@ -226,19 +227,7 @@ func formatThreshold(v float64) string {
 	return pyFormatG(v)
 }
 
-// pyFormatG is Python's format(v, "g"): 6 significant digits, correctly
-// rounded (ties to even on the exact binary value), trailing zeros and a
-// trailing point removed, exponent form ("1e-05", "1.23457e+06") when the
-// decimal exponent after rounding is < -4 or >= 6, and "inf", "-inf", "nan".
-// strconv's 'g' with precision 6 follows the same C rules.
-func pyFormatG(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
-	}
-	return strconv.FormatFloat(v, 'g', 6, 64)
-}
+// pyFormatG is Python's format(v, "g"): 6 significant digits, exponent
+// form ("1e-05", "1.23457e+06") when the decimal exponent after rounding is
+// < -4 or >= 6.
+func pyFormatG(v float64) string { return stats.PyFormat(v, 'g', 6) }

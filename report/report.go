@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchprof/benchprof/internal/stats"
+
 	"github.com/benchprof/benchprof/envelope"
 )
 
@@ -127,19 +129,8 @@ func numeric(e *envelope.Envelope, key string) (float64, bool) {
 	return v.AsFloat64()
 }
 
-// pyFormat formats like Python's format(v, f".{prec}{verb}"): Go's verbs
-// agree except for the spelling of infinities and NaN.
-func pyFormat(v float64, verb byte, prec int) string {
-	switch {
-	case math.IsNaN(v):
-		return "nan"
-	case math.IsInf(v, 1):
-		return "inf"
-	case math.IsInf(v, -1):
-		return "-inf"
-	}
-	return strconv.FormatFloat(v, verb, prec, 64)
-}
+// pyFormat formats like Python's format(v, f".{prec}{verb}").
+func pyFormat(v float64, verb byte, prec int) string { return stats.PyFormat(v, verb, prec) }
 
 func breakdownTable(p Profile) Table {
 	t := Table{Title: "Profiling breakdown", Columns: []string{"metric", "value", "note"}, Align: "lrl"}
