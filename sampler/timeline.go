@@ -60,14 +60,8 @@ func NewTimelineWriter(w io.Writer) *TimelineWriter {
 func (t *TimelineWriter) Write(r Reading) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.err != nil {
-		return t.err
-	}
-	if !t.header {
-		t.header = true
-		if t.err = t.cw.Write(timelineHeader); t.err != nil {
-			return t.err
-		}
+	if err := t.writeHeader(); err != nil {
+		return err
 	}
 	rec := t.rec
 	for _, d := range r.Devices {
@@ -96,6 +90,16 @@ func (t *TimelineWriter) Write(r Reading) error {
 	return nil
 }
 
+// writeHeader writes the header row once; t.mu is held. It returns the
+// writer's sticky error.
+func (t *TimelineWriter) writeHeader() error {
+	if t.err == nil && !t.header {
+		t.header = true
+		t.err = t.cw.Write(timelineHeader)
+	}
+	return t.err
+}
+
 // Rows returns the number of device rows written.
 func (t *TimelineWriter) Rows() int64 {
 	t.mu.Lock()
@@ -107,14 +111,8 @@ func (t *TimelineWriter) Rows() int64 {
 func (t *TimelineWriter) Flush() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.err != nil {
-		return t.err
-	}
-	if !t.header {
-		t.header = true
-		if t.err = t.cw.Write(timelineHeader); t.err != nil {
-			return t.err
-		}
+	if err := t.writeHeader(); err != nil {
+		return err
 	}
 	t.cw.Flush()
 	if t.err = t.cw.Error(); t.err != nil {
