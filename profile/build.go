@@ -82,45 +82,24 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds l
 			metrics.Set(key, ev)
 		}
 	}
-	fig := func(f energy.Figure) any {
-		if v, ok := f.Get(); ok {
-			return v
+	// measured returns the energy figures of keys that were measured, in order.
+	measured := func(keys ...string) []loadgen.Metric {
+		var out []loadgen.Metric
+		for _, k := range keys {
+			if f, known := rep.Figure(k); known && f.Measured {
+				out = append(out, loadgen.Metric{Key: k, Value: f.Value})
+			}
 		}
-		return nil
+		return out
 	}
 	// Power and energy go where the reference puts them: after throughput,
-	// before the SLO keys (FACTS §4.9).
-	var mid []loadgen.Metric
-	for _, kv := range []struct {
-		key string
-		f   energy.Figure
-	}{
-		{energy.KeyPowerAvgW, rep.PowerAvgW},
-		{energy.KeyPowerPeakW, rep.PowerPeakW},
-		{energy.KeyEnergyJoulesTotal, rep.EnergyJoulesTotal},
-		{energy.KeyJoulesPerToken, rep.JoulesPerToken},
-	} {
-		if v := fig(kv.f); v != nil {
-			mid = append(mid, loadgen.Metric{Key: kv.key, Value: v})
-		}
-	}
-	for _, m := range sum.Metrics(mid...) {
+	// before the SLO keys (FACTS §4.9); then the breakdown keys the
+	// reference's tables read, and the rest of ours.
+	mid := measured(energy.KeyPowerAvgW, energy.KeyPowerPeakW, energy.KeyEnergyJoulesTotal, energy.KeyJoulesPerToken)
+	tail := measured(energy.KeyGPUUtilAvgPct, energy.KeyEnergyJoulesGPU, energy.KeyEnergyJoulesCPUDRAM, energy.KeyPowerAvgWUnderLoad,
+		energy.KeyEnergyJoulesGPUIntegral, energy.KeyGPUIntegralCounterRatio, energy.KeyJoulesPerTokenGPU)
+	for _, m := range append(sum.Metrics(mid...), tail...) {
 		set(m.Key, m.Value)
-	}
-	// The breakdown keys the reference's tables read, and the rest of ours.
-	for _, kv := range []struct {
-		key string
-		f   energy.Figure
-	}{
-		{energy.KeyGPUUtilAvgPct, rep.GPUUtilAvgPct},
-		{energy.KeyEnergyJoulesGPU, rep.EnergyJoulesGPU},
-		{energy.KeyEnergyJoulesCPUDRAM, rep.EnergyJoulesCPUDRAM},
-		{energy.KeyPowerAvgWUnderLoad, rep.PowerAvgWUnderLoad},
-		{energy.KeyEnergyJoulesGPUIntegral, rep.EnergyJoulesGPUIntegral},
-		{energy.KeyGPUIntegralCounterRatio, rep.GPUIntegralCounterRatio},
-		{energy.KeyJoulesPerTokenGPU, rep.JoulesPerTokenGPU},
-	} {
-		set(kv.key, fig(kv.f))
 	}
 	for _, s := range rep.Samplers {
 		if f := rep.SampleCount(s.Name); f.Measured {
