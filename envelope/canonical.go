@@ -63,7 +63,7 @@ func appendCanonical(b []byte, v Value) ([]byte, error) {
 			b = append(b, ':')
 			var err error
 			if b, err = appendCanonical(b, m.Value); err != nil {
-				return b, fmt.Errorf("%s: %w", m.Key, err)
+				return b, fmt.Errorf("%s: %w", join("", m.Key), err)
 			}
 		}
 		return append(b, '}'), nil

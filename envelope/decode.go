@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"math"
-	"os"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,29 +16,27 @@ import (
 // timezone-aware timestamp, with the reference's lax coercions (typed strings
 // stripped of surrounding whitespace, a boolean metric read as 1.0/0.0,
 // integer fields accepting integral floats and numeric strings, the
-// timestamp forms pydantic accepts, the last of duplicate keys winning).
+// timestamp forms pydantic accepts).
+//
+// Unlike the reference, which keeps the last of duplicate keys, Parse
+// rejects an object that repeats a key at any depth (a *DuplicateKeyError),
+// and a metrics, distributions, driver_options or numa object whose keys
+// collide once surrounding whitespace is stripped (a *ValidationError):
+// readers disagree on which duplicate counts, so a file could show one value
+// while its signature covers another.
 //
 // A *SyntaxError reports input that is not JSON, a *ValidationError input
-// that breaks the schema.
+// that breaks the schema. Messages quote (%q) the text they take from data.
 func Parse(data []byte) (*Envelope, error) {
 	v, err := parseJSON(data)
-	if err != nil {
+	var dup *DuplicateKeyError
+	switch {
+	case errors.As(err, &dup):
+		return nil, err
+	case err != nil:
 		return nil, fmt.Errorf("invalid JSON: %w", err)
 	}
 	return fromValue(v)
-}
-
-// Load reads and parses the envelope file at path. Errors name the file.
-func Load(path string) (*Envelope, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("envelope %s: %w", path, pathErrCause(err))
-	}
-	e, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("envelope %s: %w", path, err)
-	}
-	return e, nil
 }
 
 // Validate reports whether e satisfies the v1 schema, as Parse would judge
@@ -81,11 +79,37 @@ func (d *decoder) fail(path, format string, args ...any) {
 	d.errs = append(d.errs, FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
+// failStrippedDuplicate reports a key that, stripped of surrounding
+// whitespace as the reference strips dict keys, repeats an earlier one.
+func (d *decoder) failStrippedDuplicate(path, stripped string) {
+	d.fail(path, "repeats the key %q once surrounding whitespace is stripped: an envelope must not repeat a key, readers disagree on which one counts", stripped)
+}
+
+// join appends key to the dotted field path. A key that is not a plain name
+// (ASCII letters, digits, '_' and '-') comes from the file and is written as
+// ["…"] in Go quoting, so that the path is unambiguous and a control
+// character in the key cannot reach a terminal raw.
 func join(path, key string) string {
+	if !isPlainKey(key) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+func isPlainKey(key string) bool {
+	if key == "" {
+		return false
+	}
+	for i := range len(key) {
+		c := key[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // fields walks a model's members: declared keys are handed out by get and
@@ -280,6 +304,10 @@ func (f *fields) dict(key string, strValues bool) *Object {
 				continue
 			}
 			mv = String(s)
+		}
+		if out.Has(sk) {
+			f.d.failStrippedDuplicate(kp, sk)
+			continue
 		}
 		out.Set(sk, mv)
 	}
@@ -507,6 +535,10 @@ func (d *decoder) metrics(f *fields) *Object {
 			mv = String(s)
 		default:
 			d.fail(path, "must be a number, a string or null, got %s", mv.Kind())
+			continue
+		}
+		if out.Has(key) {
+			d.failStrippedDuplicate(path, key)
 			continue
 		}
 		out.Set(key, mv)

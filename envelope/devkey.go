@@ -51,14 +51,15 @@ func NewDevSigner(key ed25519.PrivateKey) (*DevSigner, error) {
 // ("PRIVATE KEY", as keygen and the reference write), or an encrypted
 // cosign/Sigstore key ("ENCRYPTED SIGSTORE PRIVATE KEY", legacy "ENCRYPTED
 // COSIGN PRIVATE KEY") whose password is in $COSIGN_PASSWORD. The key must
-// be ed25519; any other type is refused with a hint on making one.
+// be ed25519; any other type is refused with a hint on making one. The
+// path must name a regular file of at most [MaxKeyFileSize] bytes.
 func LoadDevSigner(path string) (*DevSigner, error) {
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, MaxKeyFileSize, devKeyFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("dev signing key not found: %s; create one with `bench keygen %s`", path, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dev signing key %s: %w", path, pathErrCause(err))
+		return nil, fmt.Errorf("dev signing key %s: %w", path, err)
 	}
 	key, err := parseDevKey(data, os.Getenv(PasswordEnv))
 	if err != nil {
@@ -242,6 +243,12 @@ func KeyFingerprint(pub crypto.PublicKey) string {
 	return "SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:])
 }
 
+// devKeyFile and publicKeyFile describe key files for readBounded's messages.
+var (
+	devKeyFile    = fileKind{what: "a key file", hint: "pass the path of a PEM private key file"}
+	publicKeyFile = fileKind{what: "a key file", hint: "pass a PEM public key file or a directory of .pub files"}
+)
+
 // loadPinnedKeys reads the keys of WithTrustedKeys (files, or directories of
 // *.pub files) and WithTrustedPublicKeys, each with a label for messages.
 func (c *verifyConfig) loadPinnedKeys() ([]pinnedKey, error) {
@@ -266,9 +273,9 @@ func (c *verifyConfig) loadPinnedKeys() ([]pinnedKey, error) {
 			sort.Strings(files)
 		}
 		for _, f := range files {
-			data, err := os.ReadFile(f)
+			data, err := readBounded(f, MaxKeyFileSize, publicKeyFile)
 			if err != nil {
-				return nil, fmt.Errorf("trusted key %s: %w", f, pathErrCause(err))
+				return nil, fmt.Errorf("trusted key %s: %w", f, err)
 			}
 			k, err := ParsePublicKey(data)
 			if err != nil {
@@ -295,7 +302,7 @@ func verifyDevKey(sig *Signature, h string, c *verifyConfig, r *Result) error {
 	}
 	pub, err := ParsePublicKey([]byte(sig.Certificate))
 	if err != nil {
-		r.fail("invalid certificate (public key) PEM: " + err.Error())
+		r.fail("invalid certificate (public key) PEM: " + escapeControls(err.Error()))
 		return nil
 	}
 	edPub, ok := pub.(ed25519.PublicKey)
@@ -318,12 +325,12 @@ func verifyDevKey(sig *Signature, h string, c *verifyConfig, r *Result) error {
 	for _, p := range pinned {
 		if pk, ok := p.key.(ed25519.PublicKey); ok && bytes.Equal(pk, edPub) {
 			r.Trust = TrustTrusted
-			r.TrustReason = "signing key " + r.SignerKey + " matches " + p.label
+			r.TrustReason = "signing key " + r.SignerKey + " matches " + escapeControls(p.label)
 			return nil
 		}
 	}
 	if len(pinned) == 0 {
-		r.TrustReason = "signer untrusted: the signature is checked only against the key embedded in the envelope; pass --key PATH to pin the expected key"
+		r.TrustReason = "signer untrusted: the signature is checked only against the key embedded in the envelope; no key is pinned (envelope.WithTrustedKeys or envelope.WithTrustedPublicKeys)"
 	} else {
 		r.TrustReason = "signer untrusted: signing key " + r.SignerKey + " matches none of the pinned keys"
 	}

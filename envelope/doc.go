@@ -9,18 +9,28 @@
 // lax coercions, because they change what gets hashed: typed strings are
 // stripped of surrounding Unicode whitespace, a boolean metric becomes 1.0 or
 // 0.0, integer fields accept integral floats and numeric strings, timestamps
-// accept the forms pydantic accepts and are re-rendered, and the last of
-// duplicate keys wins. Unknown fields are kept at every level, written back
-// and covered by the hash.
+// accept the forms pydantic accepts and are re-rendered. Unknown fields are
+// kept at every level, written back and covered by the hash.
 //
 // Deliberate deviations from the reference, all rejections with a clear
-// error: the non-standard JSON tokens NaN, Infinity and -Infinity; float
-// literals beyond the float64 range (Python reads them as inf); integers
-// beyond int64 in typed integer fields (seed, memory.channels,
-// memory.speed_mts, signature.rekor_log_index). Metrics and other untyped
-// values keep integers of any size. A NaN or infinite float makes
-// [Envelope.CanonicalJSON] fail: the reference would hash the token NaN but
-// write null, so the envelope could never verify after a reload.
+// error: an object that repeats a key, at any depth (a *[DuplicateKeyError];
+// the reference keeps the last value, other readers the first, so a file
+// could show a figure its signature does not cover), and dict keys
+// (metrics, distributions, driver_options, numa) that collide once stripped;
+// the non-standard JSON tokens NaN, Infinity and -Infinity; float literals
+// beyond the float64 range (Python reads them as inf); integers beyond int64
+// in typed integer fields (seed, memory.channels, memory.speed_mts,
+// signature.rekor_log_index). Metrics and other untyped values keep integers
+// of any size. A NaN or infinite float makes [Envelope.CanonicalJSON] fail:
+// the reference would hash the token NaN but write null, so the envelope
+// could never verify after a reload.
+//
+// [Load] and [ReadFile] read only regular files (a FIFO or a device is
+// refused without blocking) of at most [DefaultMaxFileSize] (1 MiB) unless
+// [WithMaxFileSize] raises it; key and Sigstore files have their own limits
+// ([MaxKeyFileSize], [MaxSigstoreFileSize]). [IsCanonicalFile] tells whether
+// a file's bytes are exactly its canonical rendering. Error messages quote
+// the text they take from a file, so they carry no raw control characters.
 //
 // # Canonical form
 //
@@ -54,9 +64,10 @@
 //
 // [Verify] separates integrity from trust. Integrity: the signature covers
 // this content. Trust: the signer is one the caller pinned — a public key
-// ([WithTrustedKeys]) for dev-key envelopes, an identity and issuer
-// ([WithIdentity]) checked against the Sigstore trusted root for keyless
-// ones. An intact envelope from anyone else is "integrity ok, signer
+// ([WithTrustedKeys]) for dev-key envelopes, an identity and issuer checked
+// against the Sigstore trusted root for keyless ones, the whole identity
+// matched exactly ([WithIdentity]) or by an anchored regular expression
+// ([WithIdentityRegexp]), never by a substring. An intact envelope from anyone else is "integrity ok, signer
 // untrusted" ([TrustUntrusted]), an error only under [RequireTrusted]. The
 // reference trusts any key an envelope carries (FACTS §10.1); this package
 // never does.

@@ -3,7 +3,9 @@ package envelope
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // FieldError is one validation failure: the dotted path of the field
@@ -60,4 +62,18 @@ func (e *ValidationError) Is(target error) bool {
 		}
 	}
 	return false
+}
+
+// escapeControls returns s with control characters, other characters that
+// are not printable (bidirectional marks, zero-width characters, line
+// separators) and invalid UTF-8 written as Go escapes, for texts this
+// package does not compose itself (errors of other libraries, file names)
+// that may quote envelope or certificate content. Printable text is kept as
+// it is.
+func escapeControls(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
+		return s
+	}
+	q := strconv.Quote(s)
+	return q[1 : len(q)-1]
 }

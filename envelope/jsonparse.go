@@ -21,6 +21,22 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("%s: line %d column %d (char %d)", e.Msg, e.Line, e.Column, e.Offset)
 }
 
+// DuplicateKeyError reports an object, at any depth, that repeats a key.
+// JSON leaves the meaning of a repeated key open and readers disagree: the
+// reference (Python's json) keeps the last value, many other readers the
+// first, so one file could show a figure that its signature does not cover.
+// [Parse] therefore rejects every repeat, a deliberate deviation from the
+// reference. Key is the repeated key (after escapes are decoded); Offset is
+// the byte offset of its second occurrence's opening quote.
+type DuplicateKeyError struct {
+	Key    string
+	Offset int
+}
+
+func (e *DuplicateKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %q at byte %d: an envelope must not repeat a key, readers disagree on which one counts", e.Key, e.Offset)
+}
+
 // maxDepth bounds nesting, as Python's recursion limit does.
 const maxDepth = 500
 
@@ -31,7 +47,8 @@ const maxIntDigits = 4300
 // parseJSON parses data the way Python's json.loads does, with these
 // deliberate differences (documented in the package doc): the non-standard
 // tokens NaN, Infinity and -Infinity are rejected, and so are float literals
-// beyond the float64 range (Python turns them into inf).
+// beyond the float64 range (Python turns them into inf) and objects that
+// repeat a key (*DuplicateKeyError; Python keeps the last value).
 func parseJSON(data []byte) (Value, error) {
 	if !utf8.Valid(data) {
 		return Value{}, &SyntaxError{Msg: "input is not valid UTF-8", Line: 1, Column: 1}
@@ -140,9 +157,15 @@ func (p *jsonParser) object(depth int) (Value, error) {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return Value{}, p.errAt("Expecting property name enclosed in double quotes", p.pos)
 		}
+		keyPos := p.pos
 		key, err := p.str()
 		if err != nil {
 			return Value{}, err
+		}
+		// Has is a map lookup once the object is past a few members (see
+		// Object.index), so this check keeps parsing linear.
+		if obj.Has(key) {
+			return Value{}, &DuplicateKeyError{Key: key, Offset: keyPos}
 		}
 		p.skipWS()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {

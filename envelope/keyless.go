@@ -119,7 +119,8 @@ func WithIDTokenMinValidity(d time.Duration) KeylessOption {
 
 // WithSigningConfigFile reads the Sigstore signing configuration (which
 // Fulcio, Rekor and timestamp authority to use; a signing_config.json of
-// media type v0.2) from path, for air-gapped sites and private deployments.
+// media type v0.2; a regular file of at most [MaxSigstoreFileSize] bytes)
+// from path, for air-gapped sites and private deployments.
 // By default, if this option is not used, the public-good instance's
 // signing configuration is fetched through TUF (network; cached under
 // $HOME/.sigstore/root). It is an error to use it when all three services
@@ -131,12 +132,13 @@ func WithSigningConfigFile(path string) KeylessOption {
 }
 
 // WithKeylessTrustedRootFile reads the Sigstore trusted root
-// (trusted_root.json) that the signer verifies its new signatures against
-// from path. By default, if neither this option nor
-// [WithKeylessTrustedMaterial] is used, the public-good instance's trusted
-// root is fetched through TUF. Verifiers of the envelope need the same root
-// ([WithTrustedRootFile]). It cannot be combined with
-// WithKeylessTrustedMaterial. A later use replaces an earlier one.
+// (trusted_root.json, a regular file of at most [MaxSigstoreFileSize]
+// bytes) that the signer verifies its new signatures against from path. By
+// default, if neither this option nor [WithKeylessTrustedMaterial] is used,
+// the public-good instance's trusted root is fetched through TUF. Verifiers
+// of the envelope need the same root ([WithTrustedRootFile]). It cannot be
+// combined with WithKeylessTrustedMaterial. A later use replaces an earlier
+// one.
 func WithKeylessTrustedRootFile(path string) KeylessOption {
 	return keylessOptionFunc(func(c *keylessConfig) { c.trustedRootPath, c.trustedRootPathSet = path, true })
 }
@@ -405,10 +407,7 @@ func (s *KeylessSigner) load(ctx context.Context) (*root.SigningConfig, root.Tru
 		var sc *root.SigningConfig
 		var err error
 		if s.cfg.signingConfigPath != "" {
-			sc, err = root.NewSigningConfigFromPath(s.cfg.signingConfigPath)
-			if err != nil {
-				err = fmt.Errorf("sigstore signing config %s: %w", s.cfg.signingConfigPath, err)
-			}
+			sc, err = loadSigningConfigFile(s.cfg.signingConfigPath)
 		} else if tc, err = publicGood(); err == nil {
 			sc, err = root.GetSigningConfig(tc)
 			if err != nil {

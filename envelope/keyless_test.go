@@ -338,13 +338,15 @@ func TestKeylessRoundTrip(t *testing.T) {
 		policy       VerifyOption
 		wantIdentity string
 		wantIssuer   string
+		wantPolicy   string
 	}{
 		{"email SAN, issuer v2 extension", func(l leaf) leaf { return l },
-			WithIdentity(`^alice@example\.com$`, testIssuer), testIdentity, testIssuer},
+			WithIdentity(testIdentity, testIssuer), testIdentity, testIssuer, "an exact identity policy (envelope.WithIdentity)"},
 		{"URI SAN, legacy issuer extension", func(l leaf) leaf {
 			l.identity, l.uri, l.issuer, l.legacyIssuer = uri, true, "https://token.actions.githubusercontent.com", true
 			return l
-		}, WithIdentity(`github\.com/acme/`, "https://token.actions.githubusercontent.com"), uri, "https://token.actions.githubusercontent.com"},
+		}, WithIdentityRegexp(`https://github\.com/acme/bench/\.github/workflows/[^/]+@refs/heads/main`, "https://token.actions.githubusercontent.com"), uri, "https://token.actions.githubusercontent.com",
+			`the identity pattern "https://github\\.com/acme/bench/\\.github/workflows/[^/]+@refs/heads/main" (envelope.WithIdentityRegexp)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -374,7 +376,7 @@ func TestKeylessRoundTrip(t *testing.T) {
 				want := Result{
 					OK: true, Method: MethodSigstore, ContentHash: h,
 					Trust: TrustTrusted, PolicyGiven: true,
-					TrustReason:    fmt.Sprintf("identity %s from issuer %s matches policy", tc.wantIdentity, tc.wantIssuer),
+					TrustReason:    fmt.Sprintf("identity %q from issuer %q matches %s", tc.wantIdentity, tc.wantIssuer, tc.wantPolicy),
 					SignerIdentity: tc.wantIdentity, SignerIssuer: tc.wantIssuer,
 					RekorLogIndex: testLogIndex,
 				}
@@ -545,7 +547,7 @@ func TestKeylessVerifyFailures(t *testing.T) {
 			if tc.trust != nil {
 				trust = tc.trust
 			}
-			r, err := Verify(context.Background(), e, WithTrustedMaterial(trust), WithIdentity(".", testIssuer))
+			r, err := Verify(context.Background(), e, WithTrustedMaterial(trust), WithIdentityRegexp(".*", testIssuer))
 			var ve *VerificationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("Verify error = %v; want a *VerificationError", err)
@@ -587,23 +589,24 @@ func TestKeylessTrust(t *testing.T) {
 	good := keylessSigned(t, f, f.defaultLeaf())
 	good.Signature.RekorLogIndex = 7 // not covered by anything: the bundle's index is reported
 
-	noMatch := fmt.Sprintf("signer untrusted: identity %s / issuer %s matches no policy", testIdentity, testIssuer)
-	match := fmt.Sprintf("identity %s from issuer %s matches policy", testIdentity, testIssuer)
+	noMatch := fmt.Sprintf("signer untrusted: identity %q from issuer %q matches no identity policy", testIdentity, testIssuer)
+	exact := fmt.Sprintf("identity %q from issuer %q matches an exact identity policy (envelope.WithIdentity)", testIdentity, testIssuer)
+	pattern := fmt.Sprintf("identity %q from issuer %q matches the identity pattern %q (envelope.WithIdentityRegexp)", testIdentity, testIssuer, `alice@example\.com`)
+	const noPolicy = "signer untrusted: no identity policy given (envelope.WithIdentity or envelope.WithIdentityRegexp)"
 	for _, tc := range []struct {
 		name   string
 		opts   []VerifyOption
 		trust  Trust
 		reason string
 	}{
-		{"no policy", nil, TrustUntrusted, "signer untrusted: no identity policy given (pass --identity REGEX --issuer URL)"},
-		{"only a pinned dev key", []VerifyOption{WithTrustedPublicKeys(f.tsaKey.Public())}, TrustUntrusted,
-			"signer untrusted: no identity policy given (pass --identity REGEX --issuer URL)"},
-		{"matching policy", []VerifyOption{WithIdentity(`^alice@example\.com$`, testIssuer)}, TrustTrusted, match},
-		{"identity searched, not anchored", []VerifyOption{WithIdentity(`example\.com`, testIssuer)}, TrustTrusted, match},
-		{"second policy matches", []VerifyOption{WithIdentity("bob", testIssuer), WithIdentity("alice", testIssuer)}, TrustTrusted, match},
-		{"wrong identity", []VerifyOption{WithIdentity(`^bob@example\.com$`, testIssuer)}, TrustUntrusted, noMatch},
-		{"wrong issuer", []VerifyOption{WithIdentity(`^alice@example\.com$`, "https://accounts.google.com")}, TrustUntrusted, noMatch},
-		{"issuer is matched exactly", []VerifyOption{WithIdentity("alice", testIssuer+"/")}, TrustUntrusted, noMatch},
+		{"no policy", nil, TrustUntrusted, noPolicy},
+		{"only a pinned dev key", []VerifyOption{WithTrustedPublicKeys(f.tsaKey.Public())}, TrustUntrusted, noPolicy},
+		{"exact identity", []VerifyOption{WithIdentity(testIdentity, testIssuer)}, TrustTrusted, exact},
+		{"whole-identity pattern", []VerifyOption{WithIdentityRegexp(`alice@example\.com`, testIssuer)}, TrustTrusted, pattern},
+		{"second policy matches", []VerifyOption{WithIdentity("bob@example.com", testIssuer), WithIdentity(testIdentity, testIssuer)}, TrustTrusted, exact},
+		{"wrong identity", []VerifyOption{WithIdentity("bob@example.com", testIssuer)}, TrustUntrusted, noMatch},
+		{"wrong issuer", []VerifyOption{WithIdentity(testIdentity, "https://accounts.google.com")}, TrustUntrusted, noMatch},
+		{"issuer is matched exactly", []VerifyOption{WithIdentity(testIdentity, testIssuer+"/")}, TrustUntrusted, noMatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, require := range []bool{false, true} {
@@ -881,7 +884,7 @@ func TestKeylessSignerSigningConfig(t *testing.T) {
 		}
 		h, _ := signed.ContentHash()
 		checkKeylessSignature(t, signed.Signature, h)
-		r, err := Verify(context.Background(), reparse(t, signed), WithTrustedMaterial(f.root), WithIdentity("^alice@", testIssuer))
+		r, err := Verify(context.Background(), reparse(t, signed), WithTrustedMaterial(f.root), WithIdentity(testIdentity, testIssuer))
 		if err != nil || !r.Trusted() {
 			t.Errorf("Verify = %+v, %v; want trusted", r, err)
 		}

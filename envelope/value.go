@@ -218,8 +218,9 @@ type Member struct {
 
 // Object is a JSON object that keeps its members in insertion order, the
 // order in which they are written to a file. Setting an existing key replaces
-// its value in place, which is also how a duplicate key in parsed JSON is
-// resolved (Python: the first position, the last value).
+// its value in place. (Parsed JSON never holds a repeated key: [Parse]
+// rejects one with a *[DuplicateKeyError].) Lookups use a map once an object
+// has more than a few members, so building an object key by key is linear.
 //
 // The zero Object is empty and ready to use. An Object is not safe for
 // concurrent mutation.

@@ -83,7 +83,7 @@ type VerificationError struct {
 }
 
 func (e *VerificationError) Error() string {
-	return fmt.Sprintf("verification failed (%s): %s", e.Method, e.Reason)
+	return fmt.Sprintf("verification failed (%s): %s", escapeControls(e.Method), e.Reason)
 }
 
 // Is reports ErrUntrusted for an untrusted-signer failure.
@@ -98,9 +98,34 @@ type verifyOptionFunc func(*verifyConfig)
 
 func (f verifyOptionFunc) applyVerify(c *verifyConfig) { f(c) }
 
+// identityPolicy is one keyless signer the caller trusts: an identity
+// matched exactly, or a whole-identity regular expression, and an issuer
+// matched exactly.
 type identityPolicy struct {
-	identity string // regular expression, searched in the SAN
+	identity string // the exact identity, or the pattern as given
+	isRegexp bool   // identity is a pattern (WithIdentityRegexp)
 	issuer   string // exact OIDC issuer URL
+	re       *regexp.Regexp
+}
+
+// String describes p for trust reasons, naming the option that made it.
+func (p identityPolicy) String() string {
+	if p.isRegexp {
+		return fmt.Sprintf("the identity pattern %q (envelope.WithIdentityRegexp)", p.identity)
+	}
+	return "an exact identity policy (envelope.WithIdentity)"
+}
+
+// matches reports whether identity and issuer satisfy p. validate has
+// compiled p.re for a regexp policy.
+func (p identityPolicy) matches(identity, issuer string) bool {
+	if issuer != p.issuer {
+		return false
+	}
+	if p.isRegexp {
+		return p.re.MatchString(identity)
+	}
+	return identity == p.identity
 }
 
 type verifyConfig struct {
@@ -114,7 +139,8 @@ type verifyConfig struct {
 
 // WithTrustedKeys pins public keys for dev-key envelopes: each path is a PEM
 // public key file (SubjectPublicKeyInfo, as keygen and cosign write) or a
-// directory whose *.pub files are all loaded. Repeated uses add keys.
+// directory whose *.pub files are all loaded; each file must be a regular
+// file of at most [MaxKeyFileSize] bytes. Repeated uses add keys.
 // By default, if no key is pinned, a dev-key envelope can at best be
 // "integrity ok, signer untrusted".
 func WithTrustedKeys(paths ...string) VerifyOption {
@@ -127,20 +153,38 @@ func WithTrustedPublicKeys(keys ...crypto.PublicKey) VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) { c.keys = append(c.keys, keys...) })
 }
 
-// WithIdentity trusts keyless envelopes whose certificate identity (the SAN:
-// an email, URI or other name) matches the regular expression identity
-// (searched, not anchored: add ^…$ to pin it) and whose OIDC issuer equals
-// issuer exactly. Repeated uses add alternatives; one match is enough.
-// By default no keyless signer is trusted.
+// WithIdentity trusts keyless envelopes whose certificate identity (the
+// SAN: an email address, URI or other name, as [Result.SignerIdentity]
+// reports it) equals identity exactly — the whole string, case included —
+// and whose OIDC issuer equals issuer exactly. Both are required. Use
+// [WithIdentityRegexp] to accept a family of identities. Repeated uses (of
+// either option) add alternatives; one match is enough.
+// By default, if neither option is used, no keyless signer is trusted.
 func WithIdentity(identity, issuer string) VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) {
 		c.identities = append(c.identities, identityPolicy{identity: identity, issuer: issuer})
 	})
 }
 
+// WithIdentityRegexp trusts keyless envelopes whose certificate identity
+// matches the regular expression pattern (Go RE2 syntax) as a whole: it is
+// compiled as ^(?:pattern)$, so "alice@example\.com" does not accept
+// "malice@example.com" or "alice@example.com.evil.test", and
+// "[^@]+@example\.com" accepts every address at example.com only. The OIDC
+// issuer must equal issuer exactly. Both are required and an invalid
+// pattern is an error from [Verify]. Repeated uses (of either option) add
+// alternatives; one match is enough.
+// By default, if neither option is used, no keyless signer is trusted.
+func WithIdentityRegexp(pattern, issuer string) VerifyOption {
+	return verifyOptionFunc(func(c *verifyConfig) {
+		c.identities = append(c.identities, identityPolicy{identity: pattern, isRegexp: true, issuer: issuer})
+	})
+}
+
 // WithTrustedRootFile verifies keyless envelopes against a local Sigstore
-// trusted_root.json (for air-gapped sites) instead of the public-good
-// instance's root fetched through TUF, which is the default.
+// trusted_root.json (for air-gapped sites; a regular file of at most
+// [MaxSigstoreFileSize] bytes) instead of the public-good instance's root
+// fetched through TUF, which is the default.
 // A later use replaces an earlier one.
 func WithTrustedRootFile(path string) VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) { c.trustedRootPath = path })
@@ -152,15 +196,31 @@ func RequireTrusted() VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) { c.requireTrusted = true })
 }
 
+// validate checks the identity policies and compiles their patterns.
 func (c *verifyConfig) validate() error {
 	var errs []error
-	for _, p := range c.identities {
+	for i := range c.identities {
+		p := &c.identities[i]
+		opt := "envelope.WithIdentity"
+		if p.isRegexp {
+			opt = "envelope.WithIdentityRegexp"
+		}
 		if p.identity == "" || p.issuer == "" {
-			errs = append(errs, errors.New("identity policy: both an identity pattern and an issuer are required"))
+			errs = append(errs, fmt.Errorf("%s: both an identity and an issuer are required, got %q and %q", opt, p.identity, p.issuer))
 			continue
 		}
-		if _, err := regexp.Compile(p.identity); err != nil {
-			errs = append(errs, fmt.Errorf("identity policy: invalid regular expression %q: %w", p.identity, err))
+		if p.isRegexp {
+			// The pattern must be valid by itself, so that it cannot close
+			// the group and escape the anchors ("a)|(.*"), and anchored (a
+			// trailing \Q would quote them).
+			_, err := regexp.Compile(p.identity)
+			if err == nil {
+				p.re, err = regexp.Compile(`^(?:` + p.identity + `)$`)
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: invalid regular expression %q: %w", opt, p.identity, err))
+				continue
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -181,12 +241,15 @@ func (c *verifyConfig) policyGiven() bool {
 //
 // Trust: a dev-key signer is trusted when its key equals a pinned key
 // ([WithTrustedKeys], [WithTrustedPublicKeys]); a keyless signer when its
-// identity and issuer match a [WithIdentity] policy. An intact signature from
-// another signer is TrustUntrusted, returned without error unless
-// [RequireTrusted] is given.
+// whole identity and its issuer match a [WithIdentity] or
+// [WithIdentityRegexp] policy. An intact signature from another signer is
+// TrustUntrusted, returned without error unless [RequireTrusted] is given.
 //
 // An error that is not a *VerificationError means the verification could not
 // be carried out (an unreadable key file, an invalid option).
+//
+// Reasons and trust reasons hold no raw control characters: text taken from
+// the envelope or its certificate is quoted (%q) or escaped.
 func Verify(ctx context.Context, e *Envelope, opts ...VerifyOption) (*Result, error) {
 	c := &verifyConfig{}
 	for _, o := range opts {

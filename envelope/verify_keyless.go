@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -63,12 +62,12 @@ func verifyKeyless(ctx context.Context, sig *Signature, h string, c *verifyConfi
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(raw); err != nil {
-		_, _ = r.fail("failed to parse Sigstore bundle: " + err.Error())
+		_, _ = r.fail("failed to parse Sigstore bundle: " + escapeControls(err.Error()))
 		return nil
 	}
 	leaf, err := bundleLeafCertificate(&b)
 	if err != nil {
-		_, _ = r.fail("failed to parse Sigstore bundle: " + err.Error())
+		_, _ = r.fail("failed to parse Sigstore bundle: " + escapeControls(err.Error()))
 		return nil
 	}
 	if reason := checkCertificateField(sig.Certificate, leaf); reason != "" {
@@ -86,7 +85,7 @@ func verifyKeyless(ctx context.Context, sig *Signature, h string, c *verifyConfi
 	}
 	policy := verify.NewPolicy(verify.WithArtifact(strings.NewReader(h)), verify.WithoutIdentitiesUnsafe())
 	if _, err := v.Verify(&b, policy); err != nil {
-		_, _ = r.fail("Sigstore verification failed: " + err.Error())
+		_, _ = r.fail("Sigstore verification failed: " + escapeControls(err.Error()))
 		return nil
 	}
 
@@ -94,7 +93,8 @@ func verifyKeyless(ctx context.Context, sig *Signature, h string, c *verifyConfi
 	r.OK, r.Reason = true, ""
 	r.SignerIdentity, r.SignerIssuer = identity, issuer
 	r.RekorLogIndex = bundleLogIndex(b.GetVerificationMaterial().GetTlogEntries())
-	return matchIdentityPolicies(c.identities, identity, issuer, r)
+	matchIdentityPolicies(c.identities, identity, issuer, r)
+	return nil
 }
 
 // keylessVerifierOptions is what a keyless envelope must carry: a verified
@@ -109,27 +109,23 @@ func keylessVerifierOptions(tm root.TrustedMaterial) []verify.VerifierOption {
 }
 
 // matchIdentityPolicies sets r.Trust and r.TrustReason for an intact
-// signature from identity/issuer.
-func matchIdentityPolicies(policies []identityPolicy, identity, issuer string, r *Result) error {
+// signature from identity/issuer. The policies were validated (and their
+// patterns compiled) by verifyConfig.validate.
+func matchIdentityPolicies(policies []identityPolicy, identity, issuer string, r *Result) {
 	if len(policies) == 0 {
 		r.Trust = TrustUntrusted
-		r.TrustReason = "signer untrusted: no identity policy given (pass --identity REGEX --issuer URL)"
-		return nil
+		r.TrustReason = "signer untrusted: no identity policy given (envelope.WithIdentity or envelope.WithIdentityRegexp)"
+		return
 	}
 	for _, p := range policies {
-		re, err := regexp.Compile(p.identity)
-		if err != nil { // validate() has compiled it already
-			return fmt.Errorf("identity policy: invalid regular expression %q: %w", p.identity, err)
-		}
-		if re.MatchString(identity) && issuer == p.issuer {
+		if p.matches(identity, issuer) {
 			r.Trust = TrustTrusted
-			r.TrustReason = fmt.Sprintf("identity %s from issuer %s matches policy", identity, issuer)
-			return nil
+			r.TrustReason = fmt.Sprintf("identity %q from issuer %q matches %s", identity, issuer, p)
+			return
 		}
 	}
 	r.Trust = TrustUntrusted
-	r.TrustReason = fmt.Sprintf("signer untrusted: identity %s / issuer %s matches no policy", identity, issuer)
-	return nil
+	r.TrustReason = fmt.Sprintf("signer untrusted: identity %q from issuer %q matches no identity policy", identity, issuer)
 }
 
 // keylessTrustedMaterial resolves the trusted material: WithTrustedMaterial,
@@ -155,12 +151,39 @@ func (c *verifyConfig) keylessTrustedMaterial(ctx context.Context) (root.Trusted
 	return tr, nil
 }
 
+// trustedRootFile and signingConfigFile describe Sigstore files for
+// readBounded's messages.
+var (
+	trustedRootFile   = fileKind{what: "a trusted root", hint: "pass the path of a trusted_root.json file"}
+	signingConfigFile = fileKind{what: "a signing config", hint: "pass the path of a signing_config.json file"}
+)
+
+// loadTrustedRootFile reads a Sigstore trusted_root.json, a regular file of
+// at most MaxSigstoreFileSize bytes.
 func loadTrustedRootFile(path string) (*root.TrustedRoot, error) {
-	tr, err := root.NewTrustedRootFromPath(path)
+	data, err := readBounded(path, MaxSigstoreFileSize, trustedRootFile)
+	if err != nil {
+		return nil, fmt.Errorf("sigstore trusted root %s: %w", path, err)
+	}
+	tr, err := root.NewTrustedRootFromJSON(data)
 	if err != nil {
 		return nil, fmt.Errorf("sigstore trusted root %s: %w", path, err)
 	}
 	return tr, nil
+}
+
+// loadSigningConfigFile reads a Sigstore signing_config.json, a regular
+// file of at most MaxSigstoreFileSize bytes.
+func loadSigningConfigFile(path string) (*root.SigningConfig, error) {
+	data, err := readBounded(path, MaxSigstoreFileSize, signingConfigFile)
+	if err != nil {
+		return nil, fmt.Errorf("sigstore signing config %s: %w", path, err)
+	}
+	sc, err := root.NewSigningConfigFromJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("sigstore signing config %s: %w", path, err)
+	}
+	return sc, nil
 }
 
 // bundleLeafCertificate returns the signing certificate of a keyless bundle.

@@ -1,7 +1,6 @@
 package envelope
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -188,8 +187,8 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create output directory: %w", err)
 	}
-	if old, err := os.ReadFile(path); err == nil {
-		if bytes.Equal(old, data) {
+	if same, err := fileHolds(path, data); err == nil {
+		if same {
 			return nil
 		}
 		return fmt.Errorf("write %s: %w; remove it or choose another output directory", path, ErrExists)
@@ -228,7 +227,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return nil
 	case errors.Is(err, os.ErrExist):
 		cleanup()
-		if old, rerr := os.ReadFile(path); rerr == nil && bytes.Equal(old, data) {
+		if same, rerr := fileHolds(path, data); rerr == nil && same {
 			return nil
 		}
 		return fmt.Errorf("write %s: %w; remove it or choose another output directory", path, ErrExists)
