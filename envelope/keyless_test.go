@@ -191,7 +191,7 @@ func (p *fakeFulcio) GetCertificate(ctx context.Context, kp sign.Keypair, opts *
 type fakeRekor struct{ f *fakeSigstore }
 
 func (r *fakeRekor) CreateLogEntry(params *entries.CreateLogEntryParams, _ ...entries.ClientOption) (*entries.CreateLogEntryCreated, error) {
-	ctx := params.Context
+	ctx := context.Background() // the generated params no longer expose their context
 	impl, err := types.CreateVersionedEntry(params.ProposedEntry)
 	if err != nil {
 		return nil, err
