@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/internal/textsafe"
 )
 
 // TextOptions configures WriteText.
@@ -30,8 +32,19 @@ const (
 
 // WriteText writes the three tables as aligned text, then the footer line
 // and any warnings.
+//
+// Every cell, warning and the trust line are escaped with textsafe.Escape:
+// text from an envelope or an engine cannot move the cursor, hide text or
+// forge a line.
 func WriteText(w io.Writer, p Profile, opts TextOptions) error {
 	ew := &errWriter{w: w}
+	if p.SourceTrust != "" {
+		style := ansiBold
+		if !strings.HasPrefix(p.SourceTrust, "trusted") {
+			style = ansiBold + ansiRed
+		}
+		ew.printf("%s %s\n\n", paint("source:", style, opts.Color), textsafe.Escape(p.SourceTrust))
+	}
 	for i, t := range Tables(p) {
 		if i > 0 {
 			ew.printf("\n")
@@ -42,7 +55,7 @@ func WriteText(w io.Writer, p Profile, opts TextOptions) error {
 	}
 	ew.printf("\n%s\n", paint(Footer, ansiDim, opts.Color))
 	for _, warn := range p.Warnings {
-		ew.printf("%s %s\n", paint("warning:", ansiBold, opts.Color), warn)
+		ew.printf("%s %s\n", paint("warning:", ansiBold, opts.Color), textsafe.Escape(warn))
 	}
 	return ew.err
 }
@@ -76,6 +89,7 @@ func (e *errWriter) Write(b []byte) (int, error) {
 
 func writeTable(w io.Writer, t Table, color bool) error {
 	ew := &errWriter{w: w}
+	t = escapeTable(t)
 	widths := make([]int, len(t.Columns))
 	for i, c := range t.Columns {
 		widths[i] = utf8.RuneCountInString(c)
@@ -138,10 +152,33 @@ func pad(s string, width int, how byte) string {
 	return s + strings.Repeat(" ", n)
 }
 
-// WriteMarkdown writes the tables as GitHub-flavoured Markdown.
+// escapeTable returns t with every cell escaped for a terminal.
+func escapeTable(t Table) Table {
+	out := t
+	out.Title = textsafe.Escape(t.Title)
+	out.Columns = make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		out.Columns[i] = textsafe.Escape(c)
+	}
+	out.Rows = make([][]string, len(t.Rows))
+	for i, r := range t.Rows {
+		out.Rows[i] = make([]string, len(r))
+		for j, c := range r {
+			out.Rows[i][j] = textsafe.Escape(c)
+		}
+	}
+	return out
+}
+
+// WriteMarkdown writes the tables as GitHub-flavoured Markdown, with the
+// trust line first and every cell escaped as WriteText does.
 func WriteMarkdown(w io.Writer, p Profile) error {
 	ew := &errWriter{w: w}
+	if p.SourceTrust != "" {
+		ew.printf("**source:** %s\n\n", escapeMD([]string{p.SourceTrust})[0])
+	}
 	for i, t := range Tables(p) {
+		t = escapeTable(t)
 		if i > 0 {
 			ew.printf("\n")
 		}
@@ -167,7 +204,7 @@ func WriteMarkdown(w io.Writer, p Profile) error {
 	if len(p.Warnings) > 0 {
 		ew.printf("\n")
 		for _, warn := range p.Warnings {
-			ew.printf("- **warning:** %s\n", escapeMD([]string{warn})[0])
+			ew.printf("- **warning:** %s\n", escapeMD([]string{textsafe.Escape(warn)})[0])
 		}
 	}
 	return ew.err
@@ -176,18 +213,20 @@ func WriteMarkdown(w io.Writer, p Profile) error {
 func escapeMD(cells []string) []string {
 	out := make([]string, len(cells))
 	for i, c := range cells {
-		c = strings.ReplaceAll(c, "|", `\|`)
-		out[i] = strings.ReplaceAll(c, "\n", " ")
+		c = strings.ReplaceAll(textsafe.Escape(c), "|", `\|`)
+		out[i] = c
 	}
 	return out
 }
 
 // jsonReport is the JSON document WriteJSON emits.
 type jsonReport struct {
-	Tables   []Table  `json:"tables"`
-	Footer   string   `json:"footer"`
-	Warnings []string `json:"warnings"`
-	Metrics  struct {
+	SourceTrust string    `json:"source_trust,omitempty"`
+	Failures    []Failure `json:"failures,omitempty"`
+	Tables      []Table   `json:"tables"`
+	Footer      string    `json:"footer"`
+	Warnings    []string  `json:"warnings"`
+	Metrics     struct {
 		Source  map[string]any `json:"source"`
 		Profile map[string]any `json:"profile"`
 	} `json:"metrics"`
@@ -197,14 +236,21 @@ type jsonReport struct {
 // metrics as one JSON document.
 func WriteJSON(w io.Writer, p Profile) error {
 	var doc jsonReport
+	doc.SourceTrust = p.SourceTrust
+	doc.Failures = p.Failures
 	doc.Tables = Tables(p)
 	doc.Footer = Footer
 	doc.Warnings = append([]string{}, p.Warnings...)
 	doc.Metrics.Source = metricMap(p.Source)
 	doc.Metrics.Profile = metricMap(p.Profile)
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := w.Write(textsafe.JSON(b.Bytes())) // same value, no raw bidi or C1 characters
+	return err
 }
 
 func metricMap(e *envelope.Envelope) map[string]any {

@@ -39,8 +39,27 @@ type Profile struct {
 	// Zero means DefaultNVMLInterval / DefaultRAPLInterval.
 	NVMLInterval time.Duration
 	RAPLInterval time.Duration
+	// SourceTrust says whether the source's signer was trusted, in one
+	// line ("trusted: …", "UNTRUSTED: …", "NOT VERIFIED: …"). When set it is
+	// the first line of the text and Markdown reports, so an untrusted
+	// source cannot go unnoticed.
+	SourceTrust string
+	// Failures lists the failed requests by outcome class, with the first
+	// error message of each; when any, a table follows the breakdown.
+	Failures []Failure
 	// Warnings are printed after the tables.
 	Warnings []string
+}
+
+// Failure is one class of failed requests.
+type Failure struct {
+	// Class is the outcome ("http_status", "transport_error", …).
+	Class string `json:"class"`
+	// Count is how many post-warmup requests ended so.
+	Count int `json:"count"`
+	// First is the error message of the first of them (engine text,
+	// shown escaped).
+	First string `json:"first"`
 }
 
 // Table is one rendered table: a title, column headers and string cells.
@@ -61,9 +80,30 @@ var headlineKeys = []string{
 
 // Tables returns the three tables of the reference's profile output:
 // "Profile summary", "Headline metrics (source vs profile)" and
-// "Profiling breakdown", with its cell formats (FACTS §8.3).
+// "Profiling breakdown", with its cell formats (FACTS §8.3), and a fourth,
+// "Failed requests by class", when p.Failures is not empty. Cells hold
+// text from the envelopes and the engine as it is; the renderers escape it.
 func Tables(p Profile) []Table {
-	return []Table{summaryTable(p), headlineTable(p), breakdownTable(p)}
+	ts := []Table{summaryTable(p), headlineTable(p), breakdownTable(p)}
+	if len(p.Failures) > 0 {
+		ts = append(ts, failureTable(p.Failures))
+	}
+	return ts
+}
+
+// maxFailureText bounds the first error message shown per class.
+const maxFailureText = 200
+
+func failureTable(fs []Failure) Table {
+	t := Table{Title: "Failed requests by class", Columns: []string{"outcome", "count", "first error"}, Align: "lrl"}
+	for _, f := range fs {
+		msg := f.First
+		if r := []rune(msg); len(r) > maxFailureText {
+			msg = string(r[:maxFailureText]) + "…"
+		}
+		t.Rows = append(t.Rows, []string{f.Class, strconv.Itoa(f.Count), msg})
+	}
+	return t
 }
 
 func summaryTable(p Profile) Table {
@@ -90,7 +130,51 @@ func summaryTable(p Profile) Table {
 	row("dataset.id", s.Dataset.ID, n.Dataset.ID)
 	row("seed", strconv.FormatInt(s.Seed, 10), strconv.FormatInt(n.Seed, 10))
 	row("slo_template", s.SLOTemplate, n.SLOTemplate)
+	if pp, how := recordedPoint(n); pp != "" {
+		sp, _ := recordedPoint(s)
+		if sp == "" && strings.HasPrefix(how, "file name prefix") {
+			sp = pp + " (file name)"
+		}
+		if sp == "" {
+			sp = "not recorded"
+		}
+		m := "no"
+		if strings.TrimSuffix(sp, " (file name)") == pp {
+			m = "yes"
+		}
+		if how != "" {
+			pp += " (" + how + ")"
+		}
+		t.Rows = append(t.Rows, []string{"point", sp, pp, m})
+	}
 	return t
+}
+
+// recordedPoint reads the load point from an envelope's driver_options:
+// "concurrency 16" or "rps 2" (with the driver when it is known), and where
+// the profile took it from ("file name prefix c16", "override", "suite
+// default"). It is "" when the envelope records none.
+func recordedPoint(e *envelope.Envelope) (point, source string) {
+	if e.DriverOptions == nil {
+		return "", ""
+	}
+	str := func(k string) string {
+		v, _ := e.DriverOptions.Get(k)
+		s, _ := v.AsString()
+		return s
+	}
+	source = str("point_source")
+	if v, ok := e.DriverOptions.Get("concurrency"); ok {
+		if c, isNum := v.AsFloat64(); isNum {
+			return "concurrency " + strconv.FormatFloat(c, 'g', -1, 64), source
+		}
+	}
+	if v, ok := e.DriverOptions.Get("rps"); ok {
+		if r, isNum := v.AsFloat64(); isNum {
+			return "rps " + strconv.FormatFloat(r, 'g', -1, 64), source
+		}
+	}
+	return "", source
 }
 
 func headlineTable(p Profile) Table {

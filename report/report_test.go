@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -52,7 +53,11 @@ func profiles(t *testing.T) (measured, unmeasured Profile) {
 		full.Metrics.Set(m.Key, m.Value)
 	}
 	full.Metrics.Set("ttft_p50_ms", envelope.Float(51.25))
-	measured = Profile{SourcePath: "c16-b91875fdf860.json", OutputPath: "profile-results/profile-0123456789ab.json", Source: src, Profile: full}
+	full.DriverOptions = envelope.NewObject(envelope.Member{Key: "driver", Value: envelope.String("closed_loop")},
+		envelope.Member{Key: "concurrency", Value: envelope.Int(16)}, envelope.Member{Key: "point_source", Value: envelope.String("file name prefix c16")})
+	measured = Profile{SourcePath: "c16-b91875fdf860.json", OutputPath: "profile-results/profile-0123456789ab.json", Source: src, Profile: full,
+		SourceTrust: "trusted: signing key SHA256:eA6EEntzSxgGpHZSHoNyGRGCYg/hrc9kjfyjQXN7h6U matches a pinned key",
+		Failures:    []Failure{{Class: "http_status", Count: 2, First: "HTTP 503: overloaded"}, {Class: "cut_off", Count: 1}}}
 
 	bare := src.Clone()
 	bare.Signature = nil
@@ -125,3 +130,71 @@ func TestPyFormat(t *testing.T) {
 }
 
 func posInf() float64 { var z float64; return 1 / z }
+
+// TestHostileText: text from an envelope or an engine cannot forge a line,
+// hide text or move the cursor in any rendering.
+func TestHostileText(t *testing.T) {
+	measured, _ := profiles(t)
+	forged := measured.Source.Clone()
+	forged.Model.ID = "m\x1b[8m\n  trust: trusted\x1b[0m"
+	measured.Source = forged
+	measured.SourceTrust = "UNTRUSTED: nobody vouched for key SHA256:abc"
+	measured.Failures = []Failure{{Class: "http_status", Count: 3, First: "HTTP 500: \x1b]0;owned\x07\r\nOK"}}
+	measured.Warnings = []string{"engine said \x1b[2J\u202eevil"}
+	for _, render := range []struct {
+		name string
+		fn   func(*bytes.Buffer) error
+	}{
+		{"text", func(b *bytes.Buffer) error { return WriteText(b, measured, TextOptions{}) }},
+		{"markdown", func(b *bytes.Buffer) error { return WriteMarkdown(b, measured) }},
+		{"json", func(b *bytes.Buffer) error { return WriteJSON(b, measured) }},
+	} {
+		var b bytes.Buffer
+		if err := render.fn(&b); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, bad := range []string{"\x1b", "\r", "\u202e", "\a", "\n  trust: trusted"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("%s output holds %q:\n%s", render.name, bad, out)
+			}
+		}
+		if render.name != "json" && !strings.HasPrefix(out, "source:") && !strings.HasPrefix(out, "**source:**") {
+			t.Errorf("%s output does not start with the trust line:\n%s", render.name, out)
+		}
+	}
+}
+
+func TestPointRow(t *testing.T) {
+	measured, _ := profiles(t)
+	for _, tc := range []struct {
+		name   string
+		source *envelope.Object
+		prof   *envelope.Object
+		want   []string
+	}{
+		{"from the file name", &envelope.Object{},
+			envelope.NewObject(envelope.Member{Key: "driver", Value: envelope.String("closed_loop")}, envelope.Member{Key: "concurrency", Value: envelope.Int(16)},
+				envelope.Member{Key: "point_source", Value: envelope.String("file name prefix c16")}),
+			[]string{"point", "concurrency 16 (file name)", "concurrency 16 (file name prefix c16)", "yes"}},
+		{"suite default", &envelope.Object{},
+			envelope.NewObject(envelope.Member{Key: "concurrency", Value: envelope.Int(4)}, envelope.Member{Key: "point_source", Value: envelope.String("suite default")}),
+			[]string{"point", "not recorded", "concurrency 4 (suite default)", "no"}},
+		{"recorded and overridden", envelope.NewObject(envelope.Member{Key: "concurrency", Value: envelope.Int(16)}),
+			envelope.NewObject(envelope.Member{Key: "concurrency", Value: envelope.Int(64)}, envelope.Member{Key: "point_source", Value: envelope.String("override")}),
+			[]string{"point", "concurrency 16", "concurrency 64 (override)", "no"}},
+		{"open loop", envelope.NewObject(envelope.Member{Key: "rps", Value: envelope.Float(2)}),
+			envelope.NewObject(envelope.Member{Key: "rps", Value: envelope.Float(2)}, envelope.Member{Key: "point_source", Value: envelope.String("driver_options.rps")}),
+			[]string{"point", "rps 2", "rps 2 (driver_options.rps)", "yes"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := measured
+			p.Source, p.Profile = measured.Source.Clone(), measured.Profile.Clone()
+			p.Source.DriverOptions, p.Profile.DriverOptions = tc.source, tc.prof
+			rows := Tables(p)[0].Rows
+			if diff := cmp.Diff(tc.want, rows[len(rows)-1]); diff != "" {
+				t.Errorf("point row (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

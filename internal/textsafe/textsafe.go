@@ -92,3 +92,30 @@ func unsafeRune(r rune) bool {
 	}
 	return false
 }
+
+// JSON rewrites, in JSON text produced by encoding/json, every character
+// that unsafeRune reports (C1 controls, bidirectional and zero-width
+// characters, line separators) as a \uXXXX escape. encoding/json already
+// escapes C0 controls but leaves these raw; outside strings JSON has none
+// of them, so the result is the same JSON value, safe to print.
+func JSON(b []byte) []byte {
+	clean := true
+	for _, r := range string(b) {
+		if unsafeRune(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return b
+	}
+	out := make([]byte, 0, len(b)+16)
+	for _, r := range string(b) {
+		if unsafeRune(r) {
+			out = fmt.Appendf(out, `\u%04x`, r)
+			continue
+		}
+		out = utf8.AppendRune(out, r)
+	}
+	return out
+}

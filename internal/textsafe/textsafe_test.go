@@ -1,6 +1,9 @@
 package textsafe
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func TestEscape(t *testing.T) {
 	for _, tc := range []struct{ name, in, want, wantLines string }{
@@ -48,4 +51,24 @@ func FuzzEscape(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestJSON(t *testing.T) {
+	in := []byte("{\"model\":\"abc\u202etxt \u0085 \u2066x\u2069 ok\"}\n")
+	got := JSON(in)
+	want := "{\"model\":\"abc\\u202etxt \\u0085 \\u2066x\\u2069 ok\"}\n"
+	if string(got) != want {
+		t.Fatalf("JSON(%q) = %q, want %q", in, got, want)
+	}
+	var a, b map[string]string
+	if err := json.Unmarshal(in, &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(got, &b); err != nil || a["model"] != b["model"] {
+		t.Errorf("the escaped JSON decodes to %q (%v), want %q", b["model"], err, a["model"])
+	}
+	plain := []byte(`{"a":"b"}`)
+	if got := JSON(plain); &got[0] != &plain[0] {
+		t.Error("clean input was copied")
+	}
 }
