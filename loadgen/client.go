@@ -7,11 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
+
+	"github.com/benchprof/benchprof/internal/textsafe"
 )
 
 // Defaults of the streaming client, as the reference sends them (FACTS §4.6).
@@ -21,6 +26,26 @@ const (
 	// DefaultMaxConnections is the default size of the client's pool of
 	// keep-alive connections.
 	DefaultMaxConnections = 1024
+)
+
+// ErrInvalidOption is wrapped by the errors [NewClient] and [NewDriver]
+// return for an invalid argument or option value.
+var ErrInvalidOption = errors.New("invalid option")
+
+// Bounds on what one request records from the engine.
+const (
+	// maxEngineText bounds text copied from the engine into an error
+	// message: an HTTP error body, an error event, a malformed event.
+	maxEngineText = 512
+	// maxErrorText bounds Result.Error as a whole (transport errors can
+	// quote the engine too, e.g. a malformed status line).
+	maxErrorText = 2048
+	// maxFinishReason bounds Result.FinishReason; real ones are words
+	// such as "stop" and "length".
+	maxFinishReason = 64
+	// maxResponseHeaderBytes bounds the response headers the client's own
+	// transport accepts (Go's default is 1 MiB per response).
+	maxResponseHeaderBytes = 64 << 10
 )
 
 // Endpoint selects the OpenAI-compatible API a client calls.
@@ -66,22 +91,27 @@ type clientConfig struct {
 	timeout     time.Duration
 	maxConns    int
 	maxEvent    int
+	eventBudget int64
+	maxChunks   int
 }
 
 // WithAPIKey sends key as "Authorization: Bearer <key>". The key is never
-// logged nor recorded. By default no Authorization header is sent.
+// logged nor recorded, and never follows a redirect to another origin (see
+// [SameOriginOnly]). By default no Authorization header is sent.
 func WithAPIKey(key string) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.apiKey = key })
 }
 
-// WithHTTPClient uses hc for requests. By default the client builds its own
-// transport with a connection pool sized by [WithMaxConnections]. With this
-// option the caller owns pooling.
+// WithHTTPClient uses a copy of hc, made with [SameOriginOnly], for
+// requests; hc itself is not modified. By default the client builds its
+// own transport with a connection pool sized by [WithMaxConnections]. With
+// this option the caller owns pooling.
 func WithHTTPClient(hc *http.Client) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.httpClient = hc })
 }
 
 // WithMaxTokens sets max_tokens. By default it is DefaultMaxTokens (128).
+// It must be at least 1.
 func WithMaxTokens(n int) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.maxTokens = n })
 }
@@ -113,10 +143,34 @@ func WithMaxConnections(n int) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.maxConns = n })
 }
 
-// WithMaxEventSize bounds one server-sent event. By default it is
-// DefaultMaxEventSize (16 MiB).
+// WithMaxEventSize bounds the data of one server-sent event, in bytes; a
+// larger event (or a longer line) fails the request with
+// OutcomeStreamError and an error wrapping [ErrEventTooLarge]. By default
+// it is DefaultMaxEventSize (1 MiB). It must be at least 1.
 func WithMaxEventSize(n int) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.maxEvent = n })
+}
+
+// WithEventBufferBudget bounds, in bytes, the event buffers that all the
+// streams of the client hold together beyond the 32 KiB each stream may
+// always use: a stream whose event needs more than the budget has left
+// fails with OutcomeStreamError and an error wrapping [ErrEventTooLarge].
+// Each stream gives its share back when it ends. By default it is
+// DefaultEventBufferBudget (64 MiB). It must not be negative; 0 keeps every
+// event within about 32 KiB.
+func WithEventBufferBudget(n int64) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.eventBudget = n })
+}
+
+// WithMaxChunks bounds the non-empty content chunks one request may
+// receive: a stream with more fails with OutcomeStreamError, so an engine
+// that never ends its stream cannot make one request record without
+// bound. A compliant engine sends at most max_tokens of them, as each
+// carries at least one token. By default, or with 0, the bound is
+// 2·max_tokens + 16 (the slack admits engines that flush partial tokens).
+// It must not be negative.
+func WithMaxChunks(n int) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.maxChunks = n })
 }
 
 // Client sends streaming completion requests to an OpenAI-compatible engine
@@ -127,14 +181,19 @@ type Client struct {
 	cfg      clientConfig
 	hc       *http.Client
 	ownPool  *http.Transport
+	budget   *eventBudget
 	bodyHead []byte // the JSON body up to the prompt
 	bodyTail []byte // the JSON body after the prompt
 }
 
 // NewClient returns a client for the model served at baseURL (with or
-// without /v1).
+// without /v1). Invalid option values give an error wrapping
+// [ErrInvalidOption].
 func NewClient(baseURL, model string, opts ...ClientOption) (*Client, error) {
-	c := clientConfig{maxTokens: DefaultMaxTokens, endpoint: EndpointChat, timeout: DefaultRequestTimeout, maxConns: DefaultMaxConnections, maxEvent: DefaultMaxEventSize}
+	c := clientConfig{
+		maxTokens: DefaultMaxTokens, endpoint: EndpointChat, timeout: DefaultRequestTimeout,
+		maxConns: DefaultMaxConnections, maxEvent: DefaultMaxEventSize, eventBudget: DefaultEventBufferBudget,
+	}
 	for _, o := range opts {
 		o.applyClient(&c)
 	}
@@ -155,26 +214,37 @@ func NewClient(baseURL, model string, opts ...ClientOption) (*Client, error) {
 	if c.maxConns < 1 {
 		errs = append(errs, fmt.Errorf("max connections must be at least 1, got %d", c.maxConns))
 	}
+	if c.maxEvent < 1 {
+		errs = append(errs, fmt.Errorf("max event size must be at least 1 byte, got %d", c.maxEvent))
+	}
+	if c.eventBudget < 0 {
+		errs = append(errs, fmt.Errorf("event buffer budget must not be negative, got %d", c.eventBudget))
+	}
+	if c.maxChunks < 0 {
+		errs = append(errs, fmt.Errorf("max chunks must not be negative, got %d", c.maxChunks))
+	}
 	if c.endpoint != EndpointChat && c.endpoint != EndpointCompletions {
 		errs = append(errs, fmt.Errorf("unknown endpoint %q", c.endpoint))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("loadgen client: %w", err)
+		return nil, fmt.Errorf("loadgen client: %w: %w", ErrInvalidOption, err)
 	}
-	cl := &Client{url: base + string(c.endpoint), model: model, cfg: c}
-	cl.hc = c.httpClient
-	if cl.hc == nil {
+	cl := &Client{url: base + string(c.endpoint), model: model, cfg: c, budget: &eventBudget{limit: c.eventBudget}}
+	if c.httpClient != nil {
+		cl.hc = SameOriginOnly(c.httpClient)
+	} else {
 		cl.ownPool = &http.Transport{
-			Proxy:               nil, // a benchmark talks to the engine directly
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			MaxIdleConns:        c.maxConns,
-			MaxIdleConnsPerHost: c.maxConns,
-			IdleConnTimeout:     90 * time.Second,
-			DisableCompression:  true, // gzip would buffer the stream
-			WriteBufferSize:     16 << 10,
-			ReadBufferSize:      32 << 10,
+			Proxy:                  nil, // a benchmark talks to the engine directly
+			DialContext:            (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			MaxIdleConns:           c.maxConns,
+			MaxIdleConnsPerHost:    c.maxConns,
+			IdleConnTimeout:        90 * time.Second,
+			DisableCompression:     true, // gzip would buffer the stream
+			WriteBufferSize:        16 << 10,
+			ReadBufferSize:         32 << 10,
+			MaxResponseHeaderBytes: maxResponseHeaderBytes,
 		}
-		cl.hc = &http.Client{Transport: cl.ownPool}
+		cl.hc = SameOriginOnly(&http.Client{Transport: cl.ownPool})
 	}
 	cl.bodyHead, cl.bodyTail = cl.bodyTemplate()
 	return cl, nil
@@ -188,6 +258,18 @@ func (c *Client) Model() string { return c.model }
 
 // MaxTokens returns the max_tokens sent with every request.
 func (c *Client) MaxTokens() int { return c.cfg.maxTokens }
+
+// MaxChunks returns the most non-empty content chunks a request may
+// receive (see [WithMaxChunks]).
+func (c *Client) MaxChunks() int {
+	if c.cfg.maxChunks > 0 {
+		return c.cfg.maxChunks
+	}
+	if c.cfg.maxTokens > (math.MaxInt-16)/2 {
+		return math.MaxInt
+	}
+	return 2*c.cfg.maxTokens + 16
+}
 
 // CloseIdleConnections closes the pooled connections the client owns.
 func (c *Client) CloseIdleConnections() {
@@ -249,16 +331,29 @@ func (k Clock) since() time.Duration { return k.Now().Sub(k.Start) }
 // Do sends one streaming request for prompt and fills r with its timings,
 // token counts and outcome. r.Scheduled, Index, Worker, Prompt and Warmup are
 // the caller's; Do sets the rest. Cancelling ctx with cause ErrCutOff yields
-// OutcomeCutOff; any other cancellation OutcomeCancelled.
+// OutcomeCutOff; any other cancellation OutcomeCancelled. Do writes r only
+// from the calling goroutine, and not after it returns.
 func (c *Client) Do(ctx context.Context, clock Clock, prompt string, r *Result) {
 	ctx, cancel := context.WithTimeoutCause(ctx, c.cfg.timeout, errTimeout)
 	defer cancel()
+	// The trace callback runs on the transport's goroutine, which may call
+	// it even after Do has returned when the request is cancelled; it only
+	// ever touches this atomic.
+	var firstByte atomic.Int64
+	firstByte.Store(-1)
+	outcome, err := c.do(ctx, clock, prompt, r, &firstByte)
+	if v := firstByte.Load(); v >= 0 {
+		r.FirstByte = time.Duration(v)
+	}
+	c.finish(ctx, clock, r, outcome, err)
+}
+
+func (c *Client) do(ctx context.Context, clock Clock, prompt string, r *Result, firstByte *atomic.Int64) (Outcome, error) {
 	body := c.body(prompt)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		r.Sent = clock.since()
-		c.finish(ctx, clock, r, OutcomeTransport, err)
-		return
+		return OutcomeTransport, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
@@ -267,25 +362,21 @@ func (c *Client) Do(ctx context.Context, clock Clock, prompt string, r *Result) 
 		req.Header.Set("Authorization", "Bearer "+c.cfg.apiKey)
 	}
 	trace := &httptrace.ClientTrace{
-		GotFirstResponseByte: func() { r.FirstByte = clock.since() },
+		GotFirstResponseByte: func() { firstByte.Store(int64(clock.since())) },
 	}
 	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
 	r.Sent = clock.since()
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		c.finish(ctx, clock, r, OutcomeTransport, err)
-		return
+		return OutcomeTransport, err
 	}
 	defer resp.Body.Close()
+	r.StatusCode = resp.StatusCode
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		r.StatusCode = resp.StatusCode
-		c.finish(ctx, clock, r, OutcomeHTTPStatus, fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(msg))))
-		return
+		return OutcomeHTTPStatus, fmt.Errorf("HTTP %d: %s", resp.StatusCode, truncateBytes(bytes.TrimSpace(msg), maxEngineText))
 	}
-	r.StatusCode = resp.StatusCode
-	outcome, err := c.readStream(clock, resp.Body, r)
-	c.finish(ctx, clock, r, outcome, err)
+	return c.readStream(clock, resp.Body, r, len(prompt))
 }
 
 // finish records the end of a request, reclassifying failures caused by
@@ -308,12 +399,15 @@ func (c *Client) finish(ctx context.Context, clock Clock, r *Result, outcome Out
 	}
 	r.Outcome = outcome
 	if err != nil {
-		r.Error = err.Error()
+		// Engine text is a claim too: escaped, it cannot carry a terminal
+		// escape or forge a line wherever the message is shown.
+		r.Error = textsafe.Escape(truncateString(err.Error(), maxErrorText))
 	}
 }
 
 // streamChunk is the part of a chunk the client reads. Chat chunks carry
-// choices[].delta.content, completion chunks choices[].text.
+// choices[].delta.content, completion chunks choices[].text. Usage is kept
+// raw: it is judged by usageJudge, and no value in it can fail the chunk.
 type streamChunk struct {
 	Choices []struct {
 		Delta struct {
@@ -322,18 +416,19 @@ type streamChunk struct {
 		Text         *string `json:"text"`
 		FinishReason *string `json:"finish_reason"`
 	} `json:"choices"`
-	Usage *struct {
-		PromptTokens     int `json:"prompt_tokens"`
-		CompletionTokens int `json:"completion_tokens"`
-	} `json:"usage"`
+	Usage json.RawMessage `json:"usage"`
 	Error json.RawMessage `json:"error"`
 }
 
-// readStream consumes the event stream, recording each content chunk.
-func (c *Client) readStream(clock Clock, body io.Reader, r *Result) (Outcome, error) {
-	sse := newSSEReader(body, c.cfg.maxEvent)
-	usageSeen, continuous := false, false
-	lastUsage := 0
+// readStream consumes the event stream, recording each content chunk, and
+// judges the usage the engine claimed (see usageJudge). promptBytes is the
+// prompt's length in bytes.
+func (c *Client) readStream(clock Clock, body io.Reader, r *Result, promptBytes int) (Outcome, error) {
+	sse := newSSEReader(body, c.cfg.maxEvent, c.budget)
+	defer sse.close()
+	maxChunks := c.MaxChunks()
+	usage := newUsageJudge(c.cfg.maxTokens, promptBytes)
+	continuous := false
 	chunkCount := 0
 	for {
 		ev, err := sse.next()
@@ -353,26 +448,22 @@ func (c *Client) readStream(clock Clock, body io.Reader, r *Result) (Outcome, er
 		if string(ev.Data) == "[DONE]" {
 			break
 		}
+		if string(ev.Type) == "error" {
+			return OutcomeStreamError, fmt.Errorf("error event: %s", truncateBytes(ev.Data, maxEngineText))
+		}
 		var ch streamChunk
 		if err := json.Unmarshal(ev.Data, &ch); err != nil {
 			return OutcomeStreamError, fmt.Errorf("malformed event %q: %w", truncateBytes(ev.Data, 120), err)
 		}
 		if len(ch.Error) > 0 && string(ch.Error) != "null" {
-			return OutcomeStreamError, fmt.Errorf("error in stream: %s", truncateBytes(ch.Error, 500))
-		}
-		if string(ev.Type) == "error" {
-			return OutcomeStreamError, fmt.Errorf("error event: %s", truncateBytes(ev.Data, 500))
+			return OutcomeStreamError, fmt.Errorf("error in stream: %s", truncateBytes(ch.Error, maxEngineText))
 		}
 		tokens := 0
-		if ch.Usage != nil {
+		if len(ch.Usage) > 0 && string(ch.Usage) != "null" {
 			if len(ch.Choices) > 0 {
 				continuous = true // usage on content chunks: per-chunk counts are known
 			}
-			tokens = ch.Usage.CompletionTokens - lastUsage
-			lastUsage = ch.Usage.CompletionTokens
-			usageSeen = true
-			r.PromptTokens = ch.Usage.PromptTokens
-			r.OutputTokens = ch.Usage.CompletionTokens
+			tokens = usage.observe(ch.Usage)
 		}
 		for _, choice := range ch.Choices {
 			text := choice.Delta.Content
@@ -380,6 +471,10 @@ func (c *Client) readStream(clock Clock, body io.Reader, r *Result) (Outcome, er
 				text = choice.Text
 			}
 			if text != nil && *text != "" {
+				chunkCount++
+				if chunkCount > maxChunks {
+					return OutcomeStreamError, fmt.Errorf("engine sent more than %d content chunks for max_tokens %d", maxChunks, c.cfg.maxTokens)
+				}
 				if r.FirstToken == 0 {
 					r.FirstToken = at
 				}
@@ -388,22 +483,30 @@ func (c *Client) readStream(clock Clock, body io.Reader, r *Result) (Outcome, er
 					k = tokens
 				}
 				r.Chunks = append(r.Chunks, Chunk{At: at, Tokens: k})
-				chunkCount++
 			}
 			if choice.FinishReason != nil && *choice.FinishReason != "" {
-				r.FinishReason = *choice.FinishReason
+				r.FinishReason = textsafe.Escape(truncateString(*choice.FinishReason, maxFinishReason))
 			}
 			break // choices[0] only, as the reference
 		}
 	}
-	if usageSeen {
+	if usage.seen {
+		usage.finish(chunkCount)
+	}
+	switch {
+	case usage.seen && usage.rejected == "":
 		r.TokenSource = TokenSourceUsage
+		r.PromptTokens, r.OutputTokens = usage.prompt, usage.completion
 		if !continuous {
 			spreadTokens(r.Chunks, r.OutputTokens)
 		}
-	} else {
+	default:
 		r.TokenSource = TokenSourceChunks
-		r.OutputTokens = chunkCount
+		r.PromptTokens, r.OutputTokens = 0, chunkCount
+		r.UsageRejected = textsafe.Escape(usage.rejected)
+		for i := range r.Chunks {
+			r.Chunks[i].Tokens = 1
+		}
 	}
 	return OutcomeOK, nil
 }
@@ -424,9 +527,23 @@ func spreadTokens(chunks []Chunk, n int) {
 	}
 }
 
+// truncateBytes returns b as a string of at most n bytes: cut at a rune
+// boundary and ended with "…" when it is longer.
 func truncateBytes(b []byte, n int) string {
 	if len(b) <= n {
 		return string(b)
 	}
-	return string(b[:n]) + "…"
+	const ellipsis = "…"
+	cut := max(n-len(ellipsis), 0)
+	for cut > 0 && !utf8.RuneStart(b[cut]) {
+		cut--
+	}
+	return string(b[:cut]) + ellipsis
+}
+
+func truncateString(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return truncateBytes([]byte(s[:n+1]), n)
 }

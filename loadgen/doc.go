@@ -20,7 +20,8 @@
 // coordinated omission can be corrected. TPOT is the reference's per-request
 // (Total − TTFT) / max(tokens − 1, 1). ITL is per token: the gap between two
 // content chunks is split evenly among the tokens the later chunk carries
-// (Result.ITLs).
+// (Result.ITLs); Summarize computes the ITL percentiles from (gap/k, weight
+// k) pairs, exactly and without expanding them.
 //
 // Output token counts come from the server's usage object when it sends one
 // (TokenSourceUsage) and otherwise from the number of non-empty content
@@ -30,6 +31,26 @@
 // With usage on every chunk (vLLM's continuous usage stats) each chunk's
 // count is exact.
 //
+// # What an engine claims
+//
+// Every number and byte an engine sends is a claim, checked before it is
+// recorded or sizes anything. Usage is believed only when its counts are
+// whole JSON numbers with 0 ≤ completion_tokens ≤ max_tokens,
+// completion_tokens at least the number of non-empty content chunks and
+// never decreasing from one usage object to the next, and 0 ≤
+// prompt_tokens ≤ the prompt's length in bytes + 16384 (a tokenizer yields
+// at most about one token per byte, and no chat template adds 16384
+// tokens). Any JSON number is read without error, however large. Usage
+// that fails a check is ignored as a whole: the tokens are counted from the
+// content chunks, one each, and Result.UsageRejected says why; the request
+// keeps its outcome. A stream may carry at most [WithMaxChunks] content
+// chunks (2·max_tokens + 16 by default), one event at most
+// [WithMaxEventSize] bytes (1 MiB), and the streams of one client may
+// buffer at most [WithEventBufferBudget] bytes beyond 32 KiB each (64 MiB);
+// text copied from the engine into an error is cut at 512 bytes. Redirects
+// to another origin are refused ([SameOriginOnly]), so the API key stays
+// with the engine.
+//
 // # Outcomes
 //
 // A request is ok (OutcomeOK) when the engine answered HTTP 200 and the
@@ -38,7 +59,8 @@
 // completion and finish_reason "length" are ok. Anything else is classified:
 // OutcomeHTTPStatus (with the status code), OutcomeTransport (connection
 // refused or broken, a stream cut short), OutcomeStreamError (malformed
-// JSON, an error object, an oversized event), OutcomeTimeout (the
+// JSON, an error object, an oversized event, more content chunks than
+// allowed), OutcomeTimeout (the
 // per-request timeout), OutcomeCutOff (still running when the grace period
 // after the duration ended) and OutcomeCancelled (the caller cancelled). The
 // error text is kept in Result.Error.
@@ -54,5 +76,7 @@
 // requests by issue order are warmup (recorded, excluded from metrics).
 // There are two deadlines: issuing stops at the duration, requests in flight
 // then get a grace period, and the rest are cancelled and counted as cut
-// off. Results go to a caller-owned [Sink].
+// off. Results go to a caller-owned [Sink]. When every warmup request
+// fails, the run stops early with an error wrapping [ErrWarmupFailed].
+// Options are bounded ([MaxConcurrency], [MaxRPS], [MaxDuration]).
 package loadgen

@@ -21,6 +21,31 @@ const (
 	sinkBuffer = 1024
 )
 
+// Limits on the driver's options. They lie far beyond what one load
+// generator process can drive, and keep every quantity derived from the
+// options (the in-flight cap, arrival times, deadlines) representable.
+const (
+	// MaxConcurrency bounds ClosedLoop.Concurrency, WithMaxInFlight and the
+	// default open-loop in-flight cap: every request in flight holds a
+	// goroutine, a connection and its buffers, and a few thousand already
+	// saturate one client host.
+	MaxConcurrency = 65536
+	// MaxRPS bounds the open-loop rates (Poisson.RPS, ConstantRate.RPS), in
+	// requests per second: ten thousand streamed completions a second is
+	// beyond one client host, and a rate such as 1e12 would otherwise size
+	// the in-flight cap at 8e12 slots.
+	MaxRPS = 10000.0
+	// MaxDuration bounds WithDuration and WithGrace: a benchmark run is
+	// minutes long, and start + duration + grace stays far from
+	// time.Duration's overflow at about 292 years.
+	MaxDuration = 24 * time.Hour
+)
+
+// ErrWarmupFailed is the error Run returns (wrapped) when every warmup
+// request failed; it is also the cancellation cause of the requests still
+// in flight then.
+var ErrWarmupFailed = errors.New("every warmup request failed")
+
 // Requester sends one request and records it in r. *Client implements it;
 // tests and users can substitute their own. Do is called from many
 // goroutines at once and must honour ctx, classifying a cancellation whose
@@ -84,28 +109,32 @@ type driverConfig struct {
 }
 
 // WithDuration sets how long requests are issued. By default it is
-// DefaultDuration (30 s).
+// DefaultDuration (30 s). It must be positive and at most MaxDuration.
 func WithDuration(d time.Duration) DriverOption {
 	return driverOptionFunc(func(c *driverConfig) { c.duration = d })
 }
 
 // WithGrace sets how long requests still in flight at the end of the
 // duration may take to finish before they are cancelled and counted as cut
-// off. By default it is DefaultGrace (30 s). Zero cuts them off at once.
+// off. By default it is DefaultGrace (30 s). Zero cuts them off at once;
+// it must not be negative nor more than MaxDuration.
 func WithGrace(d time.Duration) DriverOption {
 	return driverOptionFunc(func(c *driverConfig) { c.grace = d })
 }
 
 // WithWarmup marks the first n requests by issue order as warmup: they are
-// sent and recorded but excluded from metrics. By default n is
-// DefaultWarmup (3, as the reference).
+// sent and recorded but excluded from metrics. When every one of them
+// fails, the run stops (see [Driver.Run]). By default n is DefaultWarmup
+// (3, as the reference); 0 means no warmup.
 func WithWarmup(n int) DriverOption {
 	return driverOptionFunc(func(c *driverConfig) { c.warmup = n })
 }
 
 // WithMaxInFlight caps the requests in flight in the open-loop modes; an
 // arrival that finds the cap reached waits (its wait is its queue time). By
-// default the cap is max(8, 8·RPS), as the reference.
+// default, or with 0, the cap is max(8, 8·RPS), as the reference, but at
+// most MaxConcurrency. It must not be negative nor more than
+// MaxConcurrency.
 func WithMaxInFlight(n int) DriverOption {
 	return driverOptionFunc(func(c *driverConfig) { c.maxInFlight = n })
 }
@@ -124,6 +153,8 @@ var _ Generator = (*Driver)(nil)
 
 // NewDriver validates the configuration and returns a driver. Prompts are
 // used in order, cycling, request i getting prompts[i % len(prompts)].
+// An invalid argument or option value (including one beyond MaxConcurrency,
+// MaxRPS or MaxDuration) gives an error wrapping [ErrInvalidOption].
 func NewDriver(req Requester, prompts []string, mode Mode, opts ...DriverOption) (*Driver, error) {
 	c := driverConfig{duration: DefaultDuration, grace: DefaultGrace, warmup: DefaultWarmup}
 	for _, o := range opts {
@@ -138,8 +169,8 @@ func NewDriver(req Requester, prompts []string, mode Mode, opts ...DriverOption)
 	}
 	switch m := mode.(type) {
 	case ClosedLoop:
-		if m.Concurrency < 1 {
-			errs = append(errs, fmt.Errorf("concurrency must be at least 1, got %d", m.Concurrency))
+		if m.Concurrency < 1 || m.Concurrency > MaxConcurrency {
+			errs = append(errs, fmt.Errorf("concurrency must be between 1 and MaxConcurrency (%d), got %d", MaxConcurrency, m.Concurrency))
 		}
 	case Poisson:
 		errs = append(errs, checkRate(m.RPS))
@@ -150,27 +181,27 @@ func NewDriver(req Requester, prompts []string, mode Mode, opts ...DriverOption)
 	default:
 		errs = append(errs, fmt.Errorf("unknown mode %T", mode))
 	}
-	if c.duration <= 0 {
-		errs = append(errs, fmt.Errorf("duration must be positive, got %v", c.duration))
+	if c.duration <= 0 || c.duration > MaxDuration {
+		errs = append(errs, fmt.Errorf("duration must be positive and at most MaxDuration (%v), got %v", MaxDuration, c.duration))
 	}
-	if c.grace < 0 {
-		errs = append(errs, fmt.Errorf("grace period must not be negative, got %v", c.grace))
+	if c.grace < 0 || c.grace > MaxDuration {
+		errs = append(errs, fmt.Errorf("grace period must be between 0 and MaxDuration (%v), got %v", MaxDuration, c.grace))
 	}
 	if c.warmup < 0 {
 		errs = append(errs, fmt.Errorf("warmup must not be negative, got %d", c.warmup))
 	}
-	if c.maxInFlight < 0 {
-		errs = append(errs, fmt.Errorf("max in flight must not be negative, got %d", c.maxInFlight))
+	if c.maxInFlight < 0 || c.maxInFlight > MaxConcurrency {
+		errs = append(errs, fmt.Errorf("max in flight must be between 0 (the default) and MaxConcurrency (%d), got %d", MaxConcurrency, c.maxInFlight))
 	}
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("loadgen driver: %w", err)
+		return nil, fmt.Errorf("loadgen driver: %w: %w", ErrInvalidOption, err)
 	}
 	return &Driver{req: req, prompts: prompts, mode: mode, cfg: c}, nil
 }
 
 func checkRate(rps float64) error {
-	if !(rps > 0) || math.IsInf(rps, 0) {
-		return fmt.Errorf("rate must be a positive number of requests per second, got %v", rps)
+	if !(rps > 0) || rps > MaxRPS {
+		return fmt.Errorf("rate must be a positive number of requests per second, at most MaxRPS (%g), got %v", MaxRPS, rps)
 	}
 	return nil
 }
@@ -203,6 +234,14 @@ type RunInfo struct {
 // Run returns, and no goroutine Run started outlives it. Cancelling ctx stops
 // issuing and cancels requests in flight (OutcomeCancelled); Run then returns
 // the results so far with an error wrapping ctx's error.
+//
+// When every warmup request has finished and each one failed (a failure
+// other than OutcomeCutOff and OutcomeCancelled), Run stops issuing,
+// cancels the requests in flight with cause [ErrWarmupFailed] (they are
+// reported as OutcomeCancelled), and returns the RunInfo with an error
+// wrapping ErrWarmupFailed that carries the first warmup failure (by
+// Index): an engine that fails everything is not measured for the whole
+// duration. Without warmup (WithWarmup(0)) a run is never stopped early.
 func (d *Driver) Run(ctx context.Context, sink Sink) (*RunInfo, error) {
 	if sink == nil {
 		sink = func(Result) {}
@@ -210,10 +249,20 @@ func (d *Driver) Run(ctx context.Context, sink Sink) (*RunInfo, error) {
 	clock := Clock{Start: time.Now(), Now: time.Now}
 	info := &RunInfo{Start: clock.Start, Mode: d.mode.mode(), Duration: d.cfg.duration, Grace: d.cfg.grace, Warmup: d.cfg.warmup}
 	issueEnd := clock.Start.Add(d.cfg.duration)
-	reqCtx, cancel := context.WithDeadlineCause(ctx, issueEnd.Add(d.cfg.grace), ErrCutOff)
+	// runCtx stops issuing (and, through reqCtx, the requests) when ctx is
+	// cancelled or the warmup failed; reqCtx also cuts requests off at the
+	// end of the grace period.
+	runCtx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	reqCtx, cancel := context.WithDeadlineCause(runCtx, issueEnd.Add(d.cfg.grace), ErrCutOff)
 	defer cancel()
+	warmup := &warmupWatch{n: d.cfg.warmup, abort: abort}
 
 	results := make(chan Result, sinkBuffer)
+	finished := func(r Result) {
+		warmup.observe(&r) // before the queue, so a verdict never waits for the sink
+		results <- r
+	}
 	var collected sync.WaitGroup
 	var cutOff int
 	var lastEnd time.Duration
@@ -230,22 +279,31 @@ func (d *Driver) Run(ctx context.Context, sink Sink) (*RunInfo, error) {
 	switch m := d.mode.(type) {
 	case ClosedLoop:
 		info.Concurrency = m.Concurrency
-		issued = d.closedLoop(ctx, reqCtx, clock, m.Concurrency, results)
+		issued = d.closedLoop(runCtx, reqCtx, clock, m.Concurrency, finished)
 	case Poisson:
 		info.RPS = m.RPS
 		info.MaxInFlight = d.maxInFlight(m.RPS)
 		rng := rand.New(rand.NewPCG(m.Seed, m.Seed^0x9E3779B97F4A7C15))
 		t := 0.0
-		next := func(int) time.Duration {
+		at := func(int) time.Duration {
 			t += rng.ExpFloat64() / m.RPS
 			return seconds(t)
 		}
-		issued, info.Dropped = d.openLoop(ctx, reqCtx, clock, next, info.MaxInFlight, results)
+		dueFrom := func(i int) int { // arrival i is due; count the later ones
+			n := 1
+			for at(i+n) < d.cfg.duration {
+				n++
+			}
+			return n
+		}
+		issued, info.Dropped = d.openLoop(runCtx, reqCtx, clock, schedule{at, dueFrom}, info.MaxInFlight, finished)
 	case ConstantRate:
 		info.RPS = m.RPS
 		info.MaxInFlight = d.maxInFlight(m.RPS)
-		next := func(i int) time.Duration { return seconds(float64(i) / m.RPS) }
-		issued, info.Dropped = d.openLoop(ctx, reqCtx, clock, next, info.MaxInFlight, results)
+		total := constantArrivals(m.RPS, d.cfg.duration)
+		at := func(i int) time.Duration { return constantArrival(m.RPS, i) }
+		dueFrom := func(i int) int { return total - i }
+		issued, info.Dropped = d.openLoop(runCtx, reqCtx, clock, schedule{at, dueFrom}, info.MaxInFlight, finished)
 	}
 	close(results)
 	collected.Wait()
@@ -253,25 +311,86 @@ func (d *Driver) Run(ctx context.Context, sink Sink) (*RunInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return info, fmt.Errorf("load run interrupted: %w", context.Cause(ctx))
 	}
+	if err := warmup.verdict(); err != nil {
+		return info, err
+	}
 	return info, nil
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
+// constantArrival is when arrival i of a constant rate is due.
+func constantArrival(rps float64, i int) time.Duration { return seconds(float64(i) / rps) }
+
+// constantArrivals counts the arrivals of a constant rate due before d: the
+// closed form ⌈d·rps⌉, corrected against constantArrival's rounding by a
+// step or two.
+func constantArrivals(rps float64, d time.Duration) int {
+	n := int(math.Ceil(d.Seconds() * rps))
+	for n > 0 && constantArrival(rps, n-1) >= d {
+		n--
+	}
+	for constantArrival(rps, n) < d {
+		n++
+	}
+	return n
+}
+
 func (d *Driver) maxInFlight(rps float64) int {
 	if d.cfg.maxInFlight > 0 {
 		return d.cfg.maxInFlight
 	}
-	return max(8, int(rps*8))
+	return min(max(8, int(rps*8)), MaxConcurrency)
 }
 
 func (d *Driver) newResult(i, worker int) Result {
 	return Result{Index: i, Worker: worker, Prompt: i % len(d.prompts), Warmup: i < d.cfg.warmup}
 }
 
-// closedLoop runs n workers until the duration ends and returns how many
-// requests were issued.
-func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, results chan<- Result) int {
+// warmupWatch follows the warmup requests (Index < n) and stops the run
+// through abort when all of them have failed.
+type warmupWatch struct {
+	n     int
+	abort context.CancelCauseFunc
+
+	mu     sync.Mutex
+	done   int
+	failed int
+	first  Result // the failed warmup request with the lowest Index
+	err    error
+}
+
+// observe records a finished request; it is called from request
+// goroutines.
+func (w *warmupWatch) observe(r *Result) {
+	if r.Index >= w.n {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done++
+	if !r.OK() && r.Outcome != OutcomeCutOff && r.Outcome != OutcomeCancelled {
+		if w.failed == 0 || r.Index < w.first.Index {
+			w.first = Result{Index: r.Index, Outcome: r.Outcome, Error: r.Error}
+		}
+		w.failed++
+	}
+	if w.done == w.n && w.failed == w.n {
+		w.err = fmt.Errorf("%w (%d of %d); the first: %s: %s", ErrWarmupFailed, w.failed, w.n, w.first.Outcome, w.first.Error)
+		w.abort(ErrWarmupFailed)
+	}
+}
+
+// verdict returns the error that stopped the run, or nil.
+func (w *warmupWatch) verdict() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// closedLoop runs n workers until the duration ends (or ctx is done) and
+// returns how many requests were issued.
+func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, finished func(Result)) int {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range n {
@@ -282,7 +401,7 @@ func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, res
 				r.Scheduled = clock.since()
 				d.req.Do(reqCtx, clock, d.prompts[r.Prompt], &r)
 				r.Scheduled = r.Sent // a closed loop sends as soon as it may
-				results <- r
+				finished(r)
 			}
 		})
 	}
@@ -290,11 +409,20 @@ func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, res
 	return int(next.Load())
 }
 
-// openLoop issues request i at start+arrival(i) while that is within the
+// schedule is an open loop's arrivals: at(i) is when arrival i is due,
+// called with i = 0, 1, 2, … in order; dueFrom(i), called once after
+// at(i), counts the arrivals from i on (i included) that are due before
+// the end of the duration.
+type schedule struct {
+	at      func(i int) time.Duration
+	dueFrom func(i int) int
+}
+
+// openLoop issues request i at start+at(i) while that is within the
 // duration, at most maxInFlight at a time, and returns how many were issued
 // and how many arrivals were dropped because no slot freed up before the
 // end of the duration.
-func (d *Driver) openLoop(ctx, reqCtx context.Context, clock Clock, arrival func(int) time.Duration, maxInFlight int, results chan<- Result) (issued, dropped int) {
+func (d *Driver) openLoop(ctx, reqCtx context.Context, clock Clock, sched schedule, maxInFlight int, finished func(Result)) (issued, dropped int) {
 	slots := make(chan struct{}, maxInFlight)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -303,7 +431,7 @@ func (d *Driver) openLoop(ctx, reqCtx context.Context, clock Clock, arrival func
 	wait := time.NewTimer(0)
 	defer wait.Stop()
 	for i := 0; ; i++ {
-		at := arrival(i)
+		at := sched.at(i)
 		if at >= d.cfg.duration {
 			return issued, dropped
 		}
@@ -321,14 +449,14 @@ func (d *Driver) openLoop(ctx, reqCtx context.Context, clock Clock, arrival func
 			select { // at the cap: queue until a slot frees, or give up at the deadline
 			case slots <- struct{}{}:
 			case <-deadline.C:
-				dropped = 1
-				for j := i + 1; arrival(j) < d.cfg.duration; j++ {
-					dropped++
-				}
-				return issued, dropped
+				return issued, sched.dueFrom(i)
 			case <-ctx.Done():
 				return issued, dropped
 			}
+		}
+		if ctx.Err() != nil { // the warmup verdict may have come while this arrival waited
+			<-slots
+			return issued, dropped
 		}
 		r := d.newResult(i, -1)
 		r.Scheduled = at
@@ -336,7 +464,7 @@ func (d *Driver) openLoop(ctx, reqCtx context.Context, clock Clock, arrival func
 		wg.Go(func() {
 			d.req.Do(reqCtx, clock, d.prompts[r.Prompt], &r)
 			<-slots
-			results <- r
+			finished(r)
 		})
 	}
 }

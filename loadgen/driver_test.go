@@ -3,6 +3,8 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"math"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -208,4 +210,221 @@ func TestNewDriverRejects(t *testing.T) {
 			t.Errorf("%s: NewDriver accepted it", tt.name)
 		}
 	}
+}
+
+// scriptedRequester answers request i with script(i): an outcome and error
+// text after a delay, or, with OutcomeOK and no delay, waits for ctx.
+type scriptedRequester struct {
+	script func(i int) (after time.Duration, outcome Outcome, msg string)
+}
+
+func (s scriptedRequester) Do(ctx context.Context, clock Clock, prompt string, r *Result) {
+	r.Sent = clock.since()
+	after, outcome, msg := s.script(r.Index)
+	if after == 0 {
+		after = 100 * time.Hour
+	}
+	t := time.NewTimer(after)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		r.Outcome, r.Error = outcome, msg
+	case <-ctx.Done():
+		switch {
+		case errors.Is(context.Cause(ctx), ErrCutOff):
+			r.Outcome = OutcomeCutOff
+		default:
+			r.Outcome = OutcomeCancelled
+		}
+		r.Error = context.Cause(ctx).Error()
+	}
+	r.End = clock.since()
+}
+
+// failWarmup fails requests below n after a second, and makes the others
+// run until they are cancelled.
+func failWarmup(n int) scriptedRequester {
+	return scriptedRequester{func(i int) (time.Duration, Outcome, string) {
+		if i < n {
+			return time.Second, OutcomeHTTPStatus, "HTTP 500: injected failure"
+		}
+		return 0, OutcomeOK, ""
+	}}
+}
+
+func TestWarmupFailureStopsRun(t *testing.T) {
+	const want = "every warmup request failed (3 of 3); the first: http_status: HTTP 500: injected failure"
+	for _, tt := range []struct {
+		name string
+		mode Mode
+	}{
+		{"closed loop", ClosedLoop{Concurrency: 4}},
+		{"constant rate", ConstantRate{RPS: 10}},
+		{"poisson", Poisson{RPS: 10, Seed: 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := mustDriver(t, failWarmup(3), tt.mode, WithDuration(time.Minute))
+				start := time.Now()
+				rs, info, err := collect(t, d, context.Background())
+				if !errors.Is(err, ErrWarmupFailed) || err.Error() != want {
+					t.Fatalf("Run: %v; want %q", err, want)
+				}
+				if took := time.Since(start); took > 2*time.Second {
+					t.Errorf("Run took %v; want it to stop at the verdict, after about 1s", took)
+				}
+				if info == nil || len(rs) != info.Issued {
+					t.Fatalf("%d results, info %+v; want every issued request reported", len(rs), info)
+				}
+				for _, r := range rs {
+					if r.Index >= 3 && r.Outcome != OutcomeCancelled {
+						t.Errorf("measured request %d: %s; want cancelled", r.Index, r.Outcome)
+					}
+				}
+				if _, ok := tt.mode.(ClosedLoop); ok && info.Issued > 3+4 {
+					t.Errorf("%d requests issued; a closed loop of 4 should not run ahead of the warmup verdict", info.Issued)
+				}
+			})
+		})
+	}
+}
+
+// TestWarmupVerdictNeedsEveryFailure: one ok warmup request, a warmup
+// request that was cut off, or no warmup at all lets the run go on.
+func TestWarmupVerdictNeedsEveryFailure(t *testing.T) {
+	fail := func(time.Duration) (time.Duration, Outcome, string) {
+		return time.Second, OutcomeHTTPStatus, "HTTP 500"
+	}
+	for _, tt := range []struct {
+		name   string
+		warmup int
+		script func(i int) (time.Duration, Outcome, string)
+	}{
+		{"one ok warmup request", 3, func(i int) (time.Duration, Outcome, string) {
+			if i == 1 {
+				return time.Second, OutcomeOK, ""
+			}
+			return fail(0)
+		}},
+		{"a warmup request cut off", 2, func(i int) (time.Duration, Outcome, string) {
+			if i == 0 {
+				return 0, OutcomeOK, "" // runs until cut off
+			}
+			return fail(0)
+		}},
+		{"no warmup", 0, func(int) (time.Duration, Outcome, string) { return fail(0) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := mustDriver(t, scriptedRequester{tt.script}, ClosedLoop{Concurrency: 2},
+					WithWarmup(tt.warmup), WithDuration(10*time.Second), WithGrace(time.Second))
+				start := time.Now()
+				_, _, err := collect(t, d, context.Background())
+				if err != nil {
+					t.Fatalf("Run: %v; want no error", err)
+				}
+				if took := time.Since(start); took < 10*time.Second {
+					t.Errorf("Run took %v; want the whole duration", took)
+				}
+			})
+		})
+	}
+}
+
+// TestWarmupFirstFailureByIndex: the error names the warmup failure with
+// the lowest Index, not the first to finish.
+func TestWarmupFirstFailureByIndex(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := mustDriver(t, scriptedRequester{func(i int) (time.Duration, Outcome, string) {
+			if i == 0 {
+				return 2 * time.Second, OutcomeTimeout, "no complete response"
+			}
+			return time.Second, OutcomeTransport, "connection refused"
+		}}, ClosedLoop{Concurrency: 2}, WithWarmup(2), WithDuration(time.Minute))
+		_, _, err := collect(t, d, context.Background())
+		const want = "every warmup request failed (2 of 2); the first: timeout: no complete response"
+		if err == nil || err.Error() != want {
+			t.Errorf("Run: %v; want %q", err, want)
+		}
+	})
+}
+
+// TestDriverLimits: options beyond the documented limits are refused with
+// ErrInvalidOption; values at the limits are accepted.
+func TestDriverLimits(t *testing.T) {
+	req := fakeRequester{}
+	bad := []struct {
+		name string
+		mode Mode
+		opts []DriverOption
+	}{
+		{"concurrency beyond MaxConcurrency", ClosedLoop{MaxConcurrency + 1}, nil},
+		{"poisson rate 1e12", Poisson{RPS: 1e12}, nil},
+		{"constant rate beyond MaxRPS", ConstantRate{RPS: MaxRPS * 1.0001}, nil},
+		{"infinite rate", ConstantRate{RPS: math.Inf(1)}, nil},
+		{"NaN rate", Poisson{RPS: math.NaN()}, nil},
+		{"duration beyond MaxDuration", ClosedLoop{1}, []DriverOption{WithDuration(MaxDuration + 1)}},
+		{"huge duration", ClosedLoop{1}, []DriverOption{WithDuration(math.MaxInt64)}},
+		{"grace beyond MaxDuration", ClosedLoop{1}, []DriverOption{WithGrace(MaxDuration + 1)}},
+		{"max in flight beyond MaxConcurrency", ConstantRate{RPS: 1}, []DriverOption{WithMaxInFlight(MaxConcurrency + 1)}},
+		{"negative max in flight", ConstantRate{RPS: 1}, []DriverOption{WithMaxInFlight(-1)}},
+		{"negative warmup", ClosedLoop{1}, []DriverOption{WithWarmup(-1)}},
+	}
+	for _, tt := range bad {
+		if _, err := NewDriver(req, []string{"a"}, tt.mode, tt.opts...); !errors.Is(err, ErrInvalidOption) {
+			t.Errorf("%s: %v; want ErrInvalidOption", tt.name, err)
+		}
+	}
+	atLimit := []DriverOption{WithDuration(MaxDuration), WithGrace(MaxDuration), WithMaxInFlight(MaxConcurrency)}
+	for _, mode := range []Mode{ClosedLoop{MaxConcurrency}, Poisson{RPS: MaxRPS}, ConstantRate{RPS: MaxRPS}} {
+		if _, err := NewDriver(req, []string{"a"}, mode, atLimit...); err != nil {
+			t.Errorf("%#v at the limits: %v", mode, err)
+		}
+	}
+	d := mustDriver(t, req, ConstantRate{RPS: MaxRPS})
+	if got := d.maxInFlight(MaxRPS); got != MaxConcurrency {
+		t.Errorf("default in-flight cap at MaxRPS = %d; want MaxConcurrency", got)
+	}
+}
+
+// TestConstantArrivals: the closed form counts exactly the arrivals
+// constantArrival puts before the end, and is immediate at the limits.
+func TestConstantArrivals(t *testing.T) {
+	count := func(rps float64, d time.Duration) int {
+		n := 0
+		for constantArrival(rps, n) < d {
+			n++
+		}
+		return n
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	cases := [][2]float64{{2, 10}, {10, 5}, {3, 1}, {0.1, 25}, {7, 0.001}, {1000, 0.3}}
+	for range 200 {
+		cases = append(cases, [2]float64{rng.Float64() * 100, rng.Float64() * 10})
+	}
+	for _, c := range cases {
+		rps, d := c[0], seconds(c[1])
+		if d <= 0 || rps <= 0 {
+			continue
+		}
+		if got, want := constantArrivals(rps, d), count(rps, d); got != want {
+			t.Errorf("constantArrivals(%v, %v) = %d; want %d", rps, d, got, want)
+		}
+	}
+	if got := constantArrivals(MaxRPS, MaxDuration); got != 864_000_000 {
+		t.Errorf("constantArrivals at the limits = %d; want 864000000", got)
+	}
+}
+
+func TestConstantRateDropsInClosedForm(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := mustDriver(t, fakeRequester{total: time.Hour}, ConstantRate{RPS: MaxRPS}, WithDuration(MaxDuration), WithMaxInFlight(1), WithGrace(0))
+		_, info, err := collect(t, d, context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Issued+info.Dropped != 864_000_000 {
+			t.Errorf("issued %d + dropped %d; want 864000000 arrivals", info.Issued, info.Dropped)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -132,12 +133,22 @@ type Summary struct {
 	// Outcomes counts the post-warmup results by outcome; outcomes that did
 	// not occur are absent.
 	Outcomes map[Outcome]int
-	// OutputTokens and PromptTokens sum the token counts of ok requests.
+	// FirstErrors holds, for each failing outcome (every one but
+	// OutcomeOK) among the post-warmup results, the Error of the result
+	// with the lowest Index; outcomes that did not occur are absent.
+	FirstErrors map[Outcome]string
+	// OutputTokens and PromptTokens sum the token counts of ok requests. A
+	// negative count (in a Result that Client.Do did not make) adds 0; a
+	// sum that would overflow int stops at math.MaxInt, with a warning.
 	OutputTokens, PromptTokens int
 	// TokenSource is "usage" or "chunks" when every ok request that
 	// recorded a source used that one, "mixed" when both occur, and ""
 	// when none recorded a source.
 	TokenSource string
+	// UsageRejected counts the ok requests whose engine-reported usage was
+	// not believed (Result.UsageRejected; their tokens were counted from
+	// the content chunks), or whose recorded token counts are negative.
+	UsageRejected int
 
 	// TTFT, TPOT and Total are over the ok requests' per-request values
 	// (FACTS §6.1): TTFT is FirstToken (End if no token arrived) minus the
@@ -148,8 +159,11 @@ type Summary struct {
 	// Scheduled whatever the origin; it is computed only when some
 	// post-warmup request waited (QueueTime > 0), else N is 0.
 	TTFTFromScheduled Quantiles
-	// ITL is over every inter-token latency of the ok requests
-	// (Result.ITLs), not per-request averages.
+	// ITL is over every inter-token latency of the ok requests, not
+	// per-request averages: the multiset Result.ITLs describes (a gap
+	// before a chunk of k tokens counts k times as gap/k), computed from
+	// (gap/k, weight k) pairs without expanding them, so its memory is
+	// per chunk, not per token. N is the number of tokens after the first.
 	ITL Quantiles
 	// Queue is over the QueueTime of every post-warmup request (all of
 	// them were sent: the driver records no result for a dropped arrival).
@@ -170,7 +184,8 @@ type Summary struct {
 	PredicatePassRates []PredicatePassRate
 
 	// Warnings are conditions a reader should know about (too few requests
-	// for a meaningful p99, an empty window, requests cut off).
+	// for a meaningful p99, an empty window, requests cut off, usage that
+	// was not believed, token totals that overflowed).
 	Warnings []string
 }
 
@@ -203,7 +218,11 @@ func valuesOf(r *Result, origin time.Duration) requestValues {
 		tokenAt = r.End
 	}
 	v := requestValues{ttft: msOf(tokenAt - origin), total: msOf(r.End - origin)}
-	v.tpot = (v.total - v.ttft) / float64(max(r.OutputTokens-1, 1))
+	n := 1
+	if r.OutputTokens > 2 {
+		n = r.OutputTokens - 1
+	}
+	v.tpot = (v.total - v.ttft) / float64(n)
 	return v
 }
 
@@ -221,14 +240,18 @@ func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
 	for _, o := range opts {
 		o.applySummary(&cfg)
 	}
-	s := Summary{SLO: slo, LatencyOrigin: cfg.origin, Outcomes: map[Outcome]int{}}
+	s := Summary{SLO: slo, LatencyOrigin: cfg.origin, Outcomes: map[Outcome]int{}, FirstErrors: map[Outcome]string{}}
 	s.PredicatePassRates = make([]PredicatePassRate, len(slo.Predicates))
 	for i, p := range slo.Predicates {
 		s.PredicatePassRates[i].Predicate = p
 	}
 
-	var ttft, tpot, total, ttftSched, itl, queue []float64
+	var ttft, tpot, total, ttftSched, queue []float64
+	var itl []weightedValue
 	queued, usage, chunks := false, false, false
+	firstErrs := map[Outcome]*firstOf{}
+	var rejected firstOf                 // the first rejected usage
+	var outOverflow, promptOverflow bool // a token sum saturated
 	for i := range results {
 		r := &results[i]
 		if r.Warmup {
@@ -246,12 +269,22 @@ func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
 		queued = queued || q > 0
 		queue = append(queue, msOf(q))
 		if !r.OK() {
+			f := firstErrs[r.Outcome]
+			if f == nil {
+				f = new(firstOf)
+				firstErrs[r.Outcome] = f
+			}
+			f.offer(r.Index, r.Error)
 			continue
 		}
 
 		s.OK++
-		s.OutputTokens += r.OutputTokens
-		s.PromptTokens += r.PromptTokens
+		if why := usageProblem(r); why != "" {
+			s.UsageRejected++
+			rejected.offer(r.Index, why)
+		}
+		s.OutputTokens = addTokens(s.OutputTokens, r.OutputTokens, &outOverflow)
+		s.PromptTokens = addTokens(s.PromptTokens, r.PromptTokens, &promptOverflow)
 		switch r.TokenSource {
 		case TokenSourceUsage:
 			usage = true
@@ -268,8 +301,10 @@ func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
 		tpot = append(tpot, v.tpot)
 		total = append(total, v.total)
 		ttftSched = append(ttftSched, valuesOf(r, r.Scheduled).ttft)
-		for _, d := range r.ITLs() {
-			itl = append(itl, msOf(d))
+		for j := 1; j < len(r.Chunks); j++ { // ITL: gap/k, k times
+			gap := r.Chunks[j].At - r.Chunks[j-1].At
+			k := max(r.Chunks[j].Tokens, 1)
+			itl = append(itl, weightedValue{V: msOf(gap / time.Duration(k)), Weight: int64(k)})
 		}
 
 		pass := true
@@ -299,7 +334,12 @@ func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
 	if queued {
 		s.TTFTFromScheduled = quantilesOf(ttftSched)
 	}
-	s.ITL, s.Queue = quantilesOf(itl), quantilesOf(queue)
+	for o, f := range firstErrs {
+		s.FirstErrors[o] = f.why
+	}
+	s.Queue = quantilesOf(queue)
+	itlQ, itlOK := weightedQuantiles(itl)
+	s.ITL = itlQ
 
 	for k := range s.PredicatePassRates {
 		if s.OK > 0 {
@@ -329,6 +369,18 @@ func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
 	}
 	if n := s.Outcomes[OutcomeCutOff]; n > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests were cut off after the grace period; they count as failed requests", n))
+	}
+	if s.UsageRejected > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the engine's usage of %d ok requests was implausible and not believed (their output tokens were counted from the content chunks); the first: %s", s.UsageRejected, rejected.why))
+	}
+	if outOverflow {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the output token total overflows and is reported as %d", math.MaxInt))
+	}
+	if promptOverflow {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("the prompt token total overflows and is reported as %d", math.MaxInt))
+	}
+	if !itlOK {
+		s.Warnings = append(s.Warnings, "the inter-token latencies are omitted: the chunks' token counts add up to more than an int64 holds")
 	}
 	return s
 }
@@ -364,8 +416,8 @@ var knownOutcomes = []Outcome{
 //     n_<outcome> per outcome class (n_ok, n_http_status,
 //     n_transport_error, n_stream_error, n_timeout, n_cut_off,
 //     n_cancelled), n_other_outcome if a result had another outcome,
-//     output_tokens_total, prompt_tokens_total, and token_source (if
-//     known).
+//     output_tokens_total, prompt_tokens_total, token_source (if
+//     known), and n_usage_rejected (if some usage was not believed).
 //
 // Latencies and rates are float64, counts int, and the class, template,
 // origin and token source strings. Unlike the reference, which divides by
@@ -422,5 +474,50 @@ func (s Summary) Metrics(extra ...Metric) []Metric {
 	if s.TokenSource != "" {
 		add("token_source", s.TokenSource)
 	}
+	if s.UsageRejected > 0 {
+		add("n_usage_rejected", s.UsageRejected)
+	}
 	return slices.Clip(m)
+}
+
+// usageProblem says why an ok result's token counts are not believed:
+// the client rejected the engine's usage, or a count is negative.
+func usageProblem(r *Result) string {
+	switch {
+	case r.UsageRejected != "":
+		return r.UsageRejected
+	case r.OutputTokens < 0:
+		return fmt.Sprintf("output_tokens %d is negative", r.OutputTokens)
+	case r.PromptTokens < 0:
+		return fmt.Sprintf("prompt_tokens %d is negative", r.PromptTokens)
+	}
+	return ""
+}
+
+// addTokens adds a token count to a total: a negative count adds 0, and a
+// sum beyond math.MaxInt stops there and sets *overflow.
+func addTokens(total, n int, overflow *bool) int {
+	if n <= 0 {
+		return total
+	}
+	if n > math.MaxInt-total {
+		*overflow = true
+		return math.MaxInt
+	}
+	return total + n
+}
+
+// firstOf keeps the message of the result with the lowest Index (ties: the
+// smaller message), so that the choice does not depend on the order of
+// results.
+type firstOf struct {
+	set   bool
+	index int
+	why   string
+}
+
+func (f *firstOf) offer(index int, why string) {
+	if !f.set || index < f.index || index == f.index && why < f.why {
+		*f = firstOf{true, index, why}
+	}
 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -54,9 +55,9 @@ func closedLoopRun() []Result {
 		ok(3, 1000, 100, 600, 11, TokenSourceUsage),
 		ok(4, 1200, 150, 1150, 41, TokenSourceUsage),
 		ok(5, 1500, 250, 2000, 101, TokenSourceChunks),
-		{Index: 6, Outcome: OutcomeHTTPStatus, StatusCode: 503, Scheduled: msD(2000), Sent: msD(2000), End: msD(2010), PromptTokens: 7},
+		{Index: 6, Outcome: OutcomeHTTPStatus, StatusCode: 503, Error: "HTTP 503: busy", Scheduled: msD(2000), Sent: msD(2000), End: msD(2010), PromptTokens: 7},
 		ok(7, 2500, 50, 3000, 1, TokenSourceUsage),
-		{Index: 8, Outcome: OutcomeCutOff, Scheduled: msD(3000), Sent: msD(3000), FirstToken: msD(3100), End: msD(6000),
+		{Index: 8, Outcome: OutcomeCutOff, Error: "context deadline exceeded", Scheduled: msD(3000), Sent: msD(3000), FirstToken: msD(3100), End: msD(6000),
 			Chunks: []Chunk{{At: msD(3100), Tokens: 1}, {At: msD(3900), Tokens: 1}}, OutputTokens: 2, TokenSource: TokenSourceChunks},
 	}
 	// ITLs: request 3 has a 30 ms gap carrying 3 tokens (3 × 10 ms);
@@ -76,6 +77,7 @@ func TestSummarizeClosedLoop(t *testing.T) {
 		WindowStart:   msD(1000), WindowEnd: msD(6000), Window: 5 * time.Second,
 		Requests: 6, OK: 4, Passing: 1,
 		Outcomes:     map[Outcome]int{OutcomeOK: 4, OutcomeHTTPStatus: 1, OutcomeCutOff: 1},
+		FirstErrors:  map[Outcome]string{OutcomeHTTPStatus: "HTTP 503: busy", OutcomeCutOff: "context deadline exceeded"},
 		OutputTokens: 11 + 41 + 101 + 1, PromptTokens: 4 * 7,
 		TokenSource: "mixed",
 		TTFT: Quantiles{N: 4, Min: 50, Max: 250,
@@ -204,6 +206,7 @@ func TestSummarizeLatencyOrigin(t *testing.T) {
 				WindowStart: msD(100), WindowEnd: msD(500), Window: 400 * time.Millisecond,
 				Requests: 2, OK: 2, Passing: tc.passing,
 				Outcomes:     map[Outcome]int{OutcomeOK: 2},
+				FirstErrors:  map[Outcome]string{},
 				OutputTokens: 8, TokenSource: "usage",
 				TTFT: tc.ttft, TPOT: tpot, Total: tc.total,
 				TTFTFromScheduled: ttftSched,
@@ -289,7 +292,7 @@ func TestSummarizeAllFailed(t *testing.T) {
 func TestSummarizeOnlyWarmup(t *testing.T) {
 	rs := []Result{{Index: 0, Warmup: true, Outcome: OutcomeOK, Sent: msD(1), FirstToken: msD(2), End: msD(3), OutputTokens: 2}}
 	got := Summarize(rs, SLO{})
-	want := Summary{Outcomes: map[Outcome]int{}, PredicatePassRates: []PredicatePassRate{},
+	want := Summary{Outcomes: map[Outcome]int{}, FirstErrors: map[Outcome]string{}, PredicatePassRates: []PredicatePassRate{},
 		Warnings: []string{"no post-warmup requests: every rate is 0"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Summarize (-want +got):\n%s", diff)
@@ -388,5 +391,140 @@ func TestQuantilesDropNonFinite(t *testing.T) {
 	}
 	if got := quantilesOf([]float64{math.NaN()}); got != (Quantiles{}) {
 		t.Errorf("quantilesOf(NaN) = %+v, want zero", got)
+	}
+}
+
+// TestSummarizeITLMatchesExpansion: Summarize's weighted ITL equals the
+// quantiles of every Result.ITLs value, on random runs.
+func TestSummarizeITLMatchesExpansion(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for run := range 50 {
+		var rs []Result
+		var all []float64
+		for i := range 1 + rng.IntN(20) {
+			r := Result{Index: i, Outcome: OutcomeOK, End: time.Second}
+			at := time.Duration(0)
+			for range rng.IntN(30) {
+				at += time.Duration(rng.IntN(5)) * time.Millisecond // ties and zero gaps
+				if run%2 == 0 {
+					at += time.Duration(rng.Int64N(int64(time.Millisecond)))
+				}
+				r.Chunks = append(r.Chunks, Chunk{At: at, Tokens: rng.IntN(7)}) // 0 counts as 1
+			}
+			for _, d := range r.ITLs() {
+				all = append(all, msOf(d))
+			}
+			rs = append(rs, r)
+		}
+		if diff := cmp.Diff(quantilesOf(all), Summarize(rs, SLO{}).ITL); diff != "" {
+			t.Fatalf("run %d (-expanded +Summarize):\n%s", run, diff)
+		}
+	}
+}
+
+// TestSummarizeHugeChunkCounts: chunk token counts that no slice could
+// expand are weighed, not expanded; an overflowing sum is omitted with a
+// warning.
+func TestSummarizeHugeChunkCounts(t *testing.T) {
+	r := Result{Outcome: OutcomeOK, End: time.Second, Chunks: []Chunk{{At: 0, Tokens: 1}, {At: time.Second, Tokens: 1 << 50}}}
+	got := Summarize([]Result{r}, SLO{})
+	if got.ITL.N != 1<<50 || got.ITL.P50 != msOf(time.Second/(1<<50)) {
+		t.Errorf("ITL %+v", got.ITL)
+	}
+	r.Chunks = append(r.Chunks, Chunk{At: 2 * time.Second, Tokens: math.MaxInt})
+	got = Summarize([]Result{r}, SLO{})
+	if got.ITL.N != 0 || !slices.ContainsFunc(got.Warnings, func(w string) bool { return strings.Contains(w, "inter-token latencies are omitted") }) {
+		t.Errorf("ITL %+v, warnings %q; want none and a warning", got.ITL, got.Warnings)
+	}
+}
+
+func TestITLsClampsAbsurdCounts(t *testing.T) {
+	r := Result{Chunks: []Chunk{{At: 0, Tokens: 1}, {At: 4096 * time.Millisecond, Tokens: math.MaxInt}, {At: 4097 * time.Millisecond, Tokens: -3}}}
+	got := r.ITLs()
+	if len(got) != MaxITLTokensPerChunk+1 || got[0] != time.Millisecond || got[len(got)-1] != time.Millisecond {
+		t.Errorf("ITLs: %d entries, first %v, last %v; want 4097 of 1ms", len(got), got[0], got[len(got)-1])
+	}
+}
+
+// TestSummarizeUsageRejected: rejected usage and negative counts are
+// counted, reported with the first reason by Index, and add nothing.
+func TestSummarizeUsageRejected(t *testing.T) {
+	ok := func(i, out, prompt int, why string) Result {
+		return Result{Index: i, Outcome: OutcomeOK, Sent: msD(float64(i)), FirstToken: msD(float64(i) + 1), End: msD(float64(i) + 2),
+			OutputTokens: out, PromptTokens: prompt, TokenSource: TokenSourceChunks, UsageRejected: why}
+	}
+	rs := []Result{
+		ok(5, 3, 0, "completion_tokens 100000 exceeds max_tokens 128"),
+		ok(3, 2, 0, "completion_tokens 1e400 exceeds max_tokens 128"),
+		ok(7, -5, 4, ""),
+		ok(8, 6, -1, ""),
+		ok(9, 10, 9, ""),
+		{Index: 2, Warmup: true, Outcome: OutcomeOK, UsageRejected: "warmup is not counted"},
+	}
+	reversed := slices.Clone(rs)
+	slices.Reverse(reversed)
+	for _, in := range [][]Result{rs, reversed} {
+		got := Summarize(in, SLO{})
+		if got.UsageRejected != 4 || got.OutputTokens != 3+2+0+6+10 || got.PromptTokens != 4+9 {
+			t.Errorf("rejected %d, output %d, prompt %d; want 4, 21, 13", got.UsageRejected, got.OutputTokens, got.PromptTokens)
+		}
+		want := "the engine's usage of 4 ok requests was implausible and not believed (their output tokens were counted from the content chunks); the first: completion_tokens 1e400 exceeds max_tokens 128"
+		if !slices.Contains(got.Warnings, want) {
+			t.Errorf("warnings %q; want %q", got.Warnings, want)
+		}
+		ks := keys(got.Metrics())
+		if i := slices.Index(ks, "n_usage_rejected"); i != len(ks)-1 || ks[i-1] != "token_source" {
+			t.Errorf("metric keys %v: want n_usage_rejected last, after token_source", ks)
+		}
+		if v := metricMap(got.Metrics())["n_usage_rejected"]; v != 4 {
+			t.Errorf("n_usage_rejected = %v", v)
+		}
+	}
+	if _, ok := metricMap(Summarize(rs[4:5], SLO{}).Metrics())["n_usage_rejected"]; ok {
+		t.Error("n_usage_rejected emitted without rejected usage")
+	}
+}
+
+// TestSummarizeTokenSumsSaturate: token totals stop at math.MaxInt with a
+// warning instead of wrapping around.
+func TestSummarizeTokenSumsSaturate(t *testing.T) {
+	r := Result{Outcome: OutcomeOK, End: time.Second, OutputTokens: math.MaxInt, PromptTokens: math.MaxInt - 1}
+	got := Summarize([]Result{r, r, r}, SLO{})
+	if got.OutputTokens != math.MaxInt || got.PromptTokens != math.MaxInt {
+		t.Errorf("output %d, prompt %d; want both math.MaxInt", got.OutputTokens, got.PromptTokens)
+	}
+	for _, w := range []string{"the output token total overflows", "the prompt token total overflows"} {
+		if !slices.ContainsFunc(got.Warnings, func(s string) bool { return strings.HasPrefix(s, w) }) {
+			t.Errorf("warnings %q; want one starting %q", got.Warnings, w)
+		}
+	}
+	if got.TPOT.Max < 0 {
+		t.Errorf("TPOT %v", got.TPOT)
+	}
+}
+
+// TestSummarizeFirstErrors: each failing class keeps the error of its
+// lowest Index, whatever the order; warmup requests do not count.
+func TestSummarizeFirstErrors(t *testing.T) {
+	rs := []Result{
+		{Index: 0, Warmup: true, Outcome: OutcomeHTTPStatus, Error: "HTTP 500: warmup"},
+		{Index: 9, Outcome: OutcomeHTTPStatus, Error: "HTTP 503: later"},
+		{Index: 4, Outcome: OutcomeHTTPStatus, Error: "HTTP 500: first"},
+		{Index: 6, Outcome: OutcomeTransport, Error: "connection reset"},
+		{Index: 5, Outcome: OutcomeOK},
+		{Index: 8, Outcome: OutcomeStreamError, Error: "malformed event"},
+		{Index: 7, Outcome: OutcomeStreamError, Error: "error in stream: boom"},
+	}
+	want := map[Outcome]string{
+		OutcomeHTTPStatus:  "HTTP 500: first",
+		OutcomeTransport:   "connection reset",
+		OutcomeStreamError: "error in stream: boom",
+	}
+	reversed := slices.Clone(rs)
+	slices.Reverse(reversed)
+	for _, in := range [][]Result{rs, reversed} {
+		if diff := cmp.Diff(want, Summarize(in, SLO{}).FirstErrors); diff != "" {
+			t.Errorf("FirstErrors (-want +got):\n%s", diff)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"math"
 	"slices"
 
@@ -61,4 +62,76 @@ func sortedFinite(vs []float64) []float64 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// weightedValue is a value that occurs Weight times in a multiset.
+type weightedValue struct {
+	V      float64
+	Weight int64
+}
+
+// weightedQuantiles computes the Quantiles of the multiset in which each
+// vs[i].V occurs vs[i].Weight times, bit for bit as quantilesOf computes them
+// on the expanded slice, in O(len(vs)) memory however large the weights.
+// Non-finite values and weights below 1 are dropped. It sorts vs in place.
+//
+// The interpolation is Percentile's, with the ranks floor(h) and floor(h)+1
+// of the virtual index h = (N−1)·p/100 found by cumulative weight. ok is
+// false, and the Quantiles zero, when the total weight N overflows int64
+// (or int).
+func weightedQuantiles(vs []weightedValue) (q Quantiles, ok bool) {
+	vs = slices.DeleteFunc(vs, func(x weightedValue) bool {
+		return x.Weight < 1 || math.IsNaN(x.V) || math.IsInf(x.V, 0)
+	})
+	if len(vs) == 0 {
+		return Quantiles{}, true
+	}
+	slices.SortFunc(vs, func(a, b weightedValue) int { return cmp.Compare(a.V, b.V) })
+	cum := make([]int64, len(vs)) // cum[i]: the total weight of vs[:i+1]
+	var n int64
+	for i, x := range vs {
+		if x.Weight > math.MaxInt64-n {
+			return Quantiles{}, false
+		}
+		n += x.Weight
+		cum[i] = n
+	}
+	if uint64(n) > math.MaxInt {
+		return Quantiles{}, false
+	}
+	pct := func(p float64) float64 { return weightedPercentile(vs, cum, p) }
+	return Quantiles{
+		N:   int(n),
+		Min: vs[0].V, Max: vs[len(vs)-1].V,
+		P50: pct(p50), P75: pct(p75), P90: pct(p90),
+		P95: pct(p95), P99: pct(p99), P999: pct(p999),
+	}, true
+}
+
+// weightedPercentile is Percentile over the expansion of vs (sorted, with
+// cumulative weights cum), as stats.Percentile computes it step by step.
+func weightedPercentile(vs []weightedValue, cum []int64, p float64) float64 {
+	n := cum[len(cum)-1]
+	// at returns the value of rank r (0-based) in the expansion.
+	at := func(r int64) float64 {
+		r = min(r, n-1) // float rounding of a huge n-1 cannot reach past the end
+		i, _ := slices.BinarySearchFunc(cum, r, func(c, r int64) int { return cmp.Compare(c, r+1) })
+		return vs[i].V
+	}
+	q := p / 100
+	v := float64(float64(n-1) * q)
+	var lo, hi, prev float64
+	if v >= float64(n-1) {
+		lo, hi, prev = vs[len(vs)-1].V, vs[len(vs)-1].V, -1
+	} else {
+		prev = math.Floor(v)
+		i := int64(prev)
+		lo, hi = at(i), at(i+1)
+	}
+	t := v - prev
+	d := hi - lo
+	if t >= 0.5 {
+		return hi - float64(d*(1-t))
+	}
+	return lo + float64(d*t)
 }

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestPercentileVectors checks Percentile bit for bit against
@@ -162,4 +165,80 @@ func ExamplePercentile() {
 	// 13
 	// 44.999999999999986
 	// 85.5
+}
+
+// expand is the multiset a weighted list stands for.
+func expand(vs []weightedValue) []float64 {
+	var out []float64
+	for _, x := range vs {
+		for range x.Weight {
+			out = append(out, x.V)
+		}
+	}
+	return out
+}
+
+// TestWeightedQuantilesMatchExpansion: the weighted computation equals
+// quantilesOf over the expanded values, bit for bit.
+func TestWeightedQuantilesMatchExpansion(t *testing.T) {
+	w := func(pairs ...float64) []weightedValue {
+		var out []weightedValue
+		for i := 0; i < len(pairs); i += 2 {
+			out = append(out, weightedValue{V: pairs[i], Weight: int64(pairs[i+1])})
+		}
+		return out
+	}
+	cases := map[string][]weightedValue{
+		"empty":                   nil,
+		"single element":          w(3.5, 1),
+		"single value, weight 7":  w(3.5, 7),
+		"weights 1":               w(5, 1, 1, 1, 4, 1, 2, 1, 3, 1),
+		"many equal values":       w(5, 3, 5, 4, 5, 1, 2, 2),
+		"two values":              w(10, 1, 20, 1),
+		"negative and unsorted":   w(-1.5, 2, 7, 3, -8, 1, 0, 4),
+		"non-finite and weight 0": w(math.NaN(), 2, 1, 2, math.Inf(1), 1, 2, 0, 3, 1),
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 300 {
+		var vs []weightedValue
+		for range 1 + rng.IntN(40) {
+			v := rng.NormFloat64() * 10
+			if i%2 == 0 {
+				v = float64(rng.IntN(5)) // ties
+			}
+			vs = append(vs, weightedValue{V: v, Weight: 1 + rng.Int64N(12)})
+		}
+		cases[fmt.Sprintf("random %d", i)] = vs
+	}
+	for name, vs := range cases {
+		want := quantilesOf(expand(vs))
+		got, ok := weightedQuantiles(slices.Clone(vs))
+		if !ok {
+			t.Errorf("%s: overflow reported", name)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-expanded +weighted):\n%s", name, diff)
+		}
+	}
+}
+
+// TestWeightedQuantilesHugeWeights: weights no slice could hold are
+// computed without expanding; an overflowing total is refused.
+func TestWeightedQuantilesHugeWeights(t *testing.T) {
+	const w40 = int64(1) << 40
+	got, ok := weightedQuantiles([]weightedValue{{2, w40}, {1, w40}})
+	// N = 2^41: h = (2^41−1)·p/100. p50: h = 2^40 − 0.5 lies between the
+	// last 1 (rank 2^40−1) and the first 2, halfway.
+	want := Quantiles{N: 1 << 41, Min: 1, Max: 2, P50: 1.5, P75: 2, P90: 2, P95: 2, P99: 2, P999: 2}
+	if diff := cmp.Diff(want, got); !ok || diff != "" {
+		t.Errorf("two values of weight 2^40, ok %v (-want +got):\n%s", ok, diff)
+	}
+	got, ok = weightedQuantiles([]weightedValue{{1, math.MaxInt64 - 1}, {2, 1}})
+	want = Quantiles{N: math.MaxInt64, Min: 1, Max: 2, P50: 1, P75: 1, P90: 1, P95: 1, P99: 1, P999: 1}
+	if diff := cmp.Diff(want, got); !ok || diff != "" {
+		t.Errorf("a total of MaxInt64, ok %v (-want +got):\n%s", ok, diff)
+	}
+	if got, ok := weightedQuantiles([]weightedValue{{1, math.MaxInt64}, {2, 1}}); ok || got != (Quantiles{}) {
+		t.Errorf("an overflowing total: %+v, ok %v; want zero and not ok", got, ok)
+	}
 }

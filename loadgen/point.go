@@ -13,8 +13,9 @@ import (
 )
 
 // ErrInvalidPoint is wrapped by errors about a sweep point that cannot be
-// run: a concurrency or rate ≤ 0, NaN or infinite, a non-integral
-// concurrency, both set at once, or a value of the wrong JSON type.
+// run: a concurrency or rate ≤ 0, NaN or infinite, a concurrency above
+// MaxConcurrency or a rate above MaxRPS, a non-integral concurrency, both
+// set at once, or a value of the wrong JSON type.
 var ErrInvalidPoint = errors.New("invalid sweep point")
 
 // Point is one point of a sweep: a closed-loop concurrency or an open-loop
@@ -44,7 +45,8 @@ func (p Point) Driver() DriverKind {
 }
 
 // Validate returns nil if exactly one of Concurrency and RPS is set and it
-// is positive (and finite), else an error wrapping [ErrInvalidPoint].
+// is positive and at most the driver's limit (MaxConcurrency, MaxRPS),
+// else an error wrapping [ErrInvalidPoint].
 func (p Point) Validate() error {
 	switch {
 	case p.IsZero():
@@ -58,15 +60,21 @@ func (p Point) Validate() error {
 }
 
 func checkConcurrency(c int) error {
-	if c <= 0 {
+	switch {
+	case c <= 0:
 		return fmt.Errorf("%w: concurrency %d must be positive", ErrInvalidPoint, c)
+	case c > MaxConcurrency:
+		return fmt.Errorf("%w: concurrency %d exceeds MaxConcurrency (%d)", ErrInvalidPoint, c, MaxConcurrency)
 	}
 	return nil
 }
 
 func checkRPS(r float64) error {
-	if !(r > 0) || math.IsInf(r, 1) {
+	switch {
+	case !(r > 0) || math.IsInf(r, 1):
 		return fmt.Errorf("%w: rps %g must be a positive finite number", ErrInvalidPoint, r)
+	case r > MaxRPS:
+		return fmt.Errorf("%w: rps %g exceeds MaxRPS (%g)", ErrInvalidPoint, r, MaxRPS)
 	}
 	return nil
 }
@@ -294,6 +302,9 @@ func driverOption(opts *envelope.Object, key string) (p Point, ok bool, err erro
 	if key == "concurrency" {
 		if f != math.Trunc(f) || f < 1 || f > math.MaxInt32 {
 			return Point{}, false, fmt.Errorf("%w: %s = %#v, want a positive integer", ErrInvalidPoint, where, v)
+		}
+		if err := checkConcurrency(int(f)); err != nil {
+			return Point{}, false, fmt.Errorf("%s: %w", where, err)
 		}
 		return Point{Concurrency: int(f)}, true, nil
 	}

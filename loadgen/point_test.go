@@ -113,6 +113,10 @@ func TestPointValidate(t *testing.T) {
 		{Point{RPS: math.NaN()}, false, DriverOpenLoop, "rps NaN"},
 		{Point{RPS: math.Inf(1)}, false, DriverOpenLoop, "rps +Inf"},
 		{Point{Concurrency: 4, RPS: 1}, false, DriverClosedLoop, "concurrency 4"},
+		{Point{Concurrency: MaxConcurrency}, true, DriverClosedLoop, "concurrency 65536"},
+		{Point{Concurrency: MaxConcurrency + 1}, false, DriverClosedLoop, "concurrency 65537"},
+		{Point{RPS: MaxRPS}, true, DriverOpenLoop, "rps 10000"},
+		{Point{RPS: 1e12}, false, DriverOpenLoop, "rps 1e+12"},
 	}
 	for _, tt := range tests {
 		err := tt.p.Validate()
@@ -259,6 +263,10 @@ func TestResolvePointErrors(t *testing.T) {
 		{name: "rps NaN", suite: open, src: srcWithOptions(envelope.Member{Key: "rps", Value: envelope.Float(math.NaN())}), contains: "driver_options.rps"},
 		{name: "rps infinite", suite: open, src: srcWithOptions(envelope.Member{Key: "rps", Value: envelope.Float(math.Inf(1))}), contains: "driver_options.rps"},
 		{name: "rps zero", suite: open, src: srcWithOptions(envelope.Member{Key: "rps", Value: envelope.Float(0)}), contains: "driver_options.rps"},
+		{name: "rps beyond MaxRPS", suite: open, src: srcWithOptions(envelope.Member{Key: "rps", Value: envelope.Float(1e12)}), contains: "exceeds MaxRPS"},
+		{name: "concurrency beyond MaxConcurrency", suite: closed, src: srcWithOptions(envelope.Member{Key: "concurrency", Value: envelope.Int(100000)}), contains: "driver_options.concurrency: invalid sweep point: concurrency 100000 exceeds MaxConcurrency (65536)"},
+		{name: "override beyond MaxRPS", suite: open, override: Point{RPS: 1e12}, contains: "override: invalid sweep point: rps 1e+12 exceeds MaxRPS (10000)"},
+		{name: "file prefix beyond MaxConcurrency", suite: closed, path: "c70000-0123456789ab.json", contains: "file name prefix c70000"},
 		// An invalid value of the other kind is still an error: the source is corrupt.
 		{name: "invalid rps on a closed-loop suite", suite: closed, src: srcWithOptions(envelope.Member{Key: "rps", Value: envelope.Int(-1)}), contains: "driver_options.rps"},
 		{name: "invalid file prefix", suite: closed, path: "dir_c0-0123456789ab.json", contains: "file name prefix c0"},

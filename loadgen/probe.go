@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/benchprof/benchprof/internal/textsafe"
 )
 
 // Engine kinds the reference can profile (FACTS §4.1).
@@ -48,8 +50,10 @@ type EngineInfo struct {
 // SGLang: /get_server_info; TensorRT-LLM: the Server header of /health/load;
 // llama.cpp: /props system_info; MLX: none) and checks that it serves model,
 // failing with the served models listed when it does not. hc may be nil
-// (http.DefaultClient's transport without a proxy is then used); apiKey, if
-// set, is sent as a bearer token.
+// (a fresh transport without a proxy is then used); a copy of it made with
+// [SameOriginOnly] is used, so a cross-origin redirect fails the probe
+// (wrapping [ErrCrossOriginRedirect]) instead of taking apiKey elsewhere.
+// apiKey, if set, is sent as a bearer token.
 func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey string) (*EngineInfo, error) {
 	if !slices.Contains(engineKinds, kind) {
 		return nil, fmt.Errorf("%w %q: expected one of %s", ErrUnknownEngine, kind, strings.Join(engineKinds, ", "))
@@ -58,10 +62,7 @@ func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey st
 	if err != nil {
 		return nil, err
 	}
-	if hc == nil {
-		hc = &http.Client{Transport: &http.Transport{Proxy: nil}}
-	}
-	p := prober{hc: hc, base: base, apiKey: apiKey}
+	p := prober{hc: SameOriginOnly(hc), base: base, apiKey: apiKey}
 	info := &EngineInfo{Kind: kind, Version: "unknown"}
 
 	models, hdr, err := p.models(ctx)
@@ -70,7 +71,7 @@ func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey st
 		if kind == "vllm" {
 			hint = fmt.Sprintf(". Is the server running? `vllm serve %s --port 8000`", model)
 		}
-		return nil, fmt.Errorf("%w: %s endpoint at %s: %v%s", ErrEngineUnreachable, kind, base, err, hint)
+		return nil, fmt.Errorf("%w: %s endpoint at %s: %w%s", ErrEngineUnreachable, kind, base, err, hint)
 	}
 	for _, m := range models.Data {
 		info.Models = append(info.Models, m.ID)
@@ -99,7 +100,7 @@ func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey st
 	}
 	if model != "" && !slices.Contains(info.Models, model) {
 		return info, fmt.Errorf("%w: %q is not among the models %s serves (%s); pass the served name explicitly if it differs from the envelope's model.id",
-			ErrModelNotServed, model, base, strings.Join(info.Models, ", "))
+			ErrModelNotServed, model, base, textsafe.Escape(strings.Join(info.Models, ", ")))
 	}
 	return info, nil
 }
@@ -150,7 +151,7 @@ func (p prober) models(ctx context.Context) (*modelList, http.Header, error) {
 	}
 	var ml modelList
 	if err := json.Unmarshal(body, &ml); err != nil {
-		return nil, nil, fmt.Errorf("/v1/models returned non-JSON: %s", truncateBytes(body, 120))
+		return nil, nil, fmt.Errorf("/v1/models returned non-JSON: %s", textsafe.Escape(truncateBytes(body, 120)))
 	}
 	return &ml, resp.Header, nil
 }

@@ -80,6 +80,12 @@ type Result struct {
 	PromptTokens int         `json:"prompt_tokens"`
 	OutputTokens int         `json:"output_tokens"`
 	TokenSource  TokenSource `json:"token_source,omitempty"`
+	// UsageRejected says why the usage the engine reported was not
+	// believed (e.g. "completion_tokens 100000 exceeds max_tokens 128");
+	// the token counts then come from the content chunks (TokenSource
+	// "chunks", one token per chunk, PromptTokens 0). It does not change
+	// the outcome. Empty when the usage was believed or absent.
+	UsageRejected string `json:"usage_rejected,omitempty"`
 }
 
 // Chunk is one content-bearing chunk of a stream.
@@ -108,17 +114,25 @@ func (r *Result) Total() time.Duration { return r.End - r.Sent }
 // TPOT is the per-request time per output token after the first, as the
 // reference computes it: (total − TTFT) / max(tokens − 1, 1).
 func (r *Result) TPOT() time.Duration {
-	n := r.OutputTokens - 1
-	if n < 1 {
-		n = 1
+	n := 1
+	if r.OutputTokens > 2 {
+		n = r.OutputTokens - 1
 	}
 	return (r.Total() - r.TTFT()) / time.Duration(n)
 }
 
+// MaxITLTokensPerChunk bounds the token count of one chunk in
+// [Result.ITLs], so that a Result with an absurd count (one read from a
+// file, or built by hand) cannot make it allocate without bound.
+const MaxITLTokensPerChunk = 4096
+
 // ITLs returns the inter-token latencies of the request. The gap between two
 // consecutive content chunks is divided evenly among the tokens the later
 // chunk carries, so a chunk with k tokens contributes k gaps of gap/k; the
-// first chunk contributes none (it is the TTFT).
+// first chunk contributes none (it is the TTFT). A count below 1 is taken
+// as 1, and one above MaxITLTokensPerChunk (4096) as 4096, so the result
+// has at most 4096 entries per chunk. [Summarize] does not call ITLs: it
+// weighs each gap/k by k, exactly, without expanding.
 func (r *Result) ITLs() []time.Duration {
 	if len(r.Chunks) < 2 {
 		return nil
@@ -126,10 +140,7 @@ func (r *Result) ITLs() []time.Duration {
 	out := make([]time.Duration, 0, len(r.Chunks))
 	for i := 1; i < len(r.Chunks); i++ {
 		gap := r.Chunks[i].At - r.Chunks[i-1].At
-		k := r.Chunks[i].Tokens
-		if k < 1 {
-			k = 1
-		}
+		k := min(max(r.Chunks[i].Tokens, 1), MaxITLTokensPerChunk)
 		for range k {
 			out = append(out, gap/time.Duration(k))
 		}

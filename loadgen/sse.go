@@ -5,15 +5,68 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 )
 
-// DefaultMaxEventSize bounds the data of one server-sent event. Engines
-// send small deltas, but a long completion in one chunk or a verbose error
-// can exceed a megabyte.
-const DefaultMaxEventSize = 16 << 20
+// DefaultMaxEventSize bounds the data of one server-sent event: 1 MiB.
+// Engines send deltas of a few hundred bytes; a megabyte holds a whole
+// long completion in one chunk, or a verbose error object, with room to
+// spare.
+const DefaultMaxEventSize = 1 << 20
 
-// ErrEventTooLarge is returned when an event's data exceeds the limit.
-var ErrEventTooLarge = errors.New("server-sent event larger than the limit")
+// DefaultEventBufferBudget bounds the event bytes that all the streams of
+// one [Client] may buffer together beyond their initial buffers: 64 MiB.
+// Without it, 256 streams each holding an event just under
+// DefaultMaxEventSize would hold 256 MiB.
+const DefaultEventBufferBudget = 64 << 20
+
+// sseInitialBuffer is the size of a stream's line buffer, and the size its
+// event data buffer may reach, without drawing on the client's budget.
+const sseInitialBuffer = 32 << 10
+
+// sseLineSlack is how much longer than the event limit one line may be: a
+// "data: " prefix or another field name.
+const sseLineSlack = 64
+
+// maxEventType bounds the stored "event:" field. Longer types are cut to
+// this length; loadgen only compares the type with "error".
+const maxEventType = 256
+
+// ErrEventTooLarge is wrapped by the error of a stream with an event (or a
+// line) larger than the client's limit ([WithMaxEventSize]), or one that the
+// client's event buffer budget ([WithEventBufferBudget]) cannot hold.
+var ErrEventTooLarge = errors.New("server-sent event too large")
+
+// eventBudget counts the buffered event bytes that the streams of one
+// client hold beyond their initial buffers. A nil budget is unlimited.
+type eventBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+// reserve takes n bytes from the budget; it reports false, taking nothing,
+// when fewer than n are left.
+func (b *eventBudget) reserve(n int64) bool {
+	if b == nil {
+		return true
+	}
+	for {
+		u := b.used.Load()
+		if n > b.limit-u {
+			return false
+		}
+		if b.used.CompareAndSwap(u, u+n) {
+			return true
+		}
+	}
+}
+
+// release gives back n reserved bytes.
+func (b *eventBudget) release(n int64) {
+	if b != nil && n > 0 {
+		b.used.Add(-n)
+	}
+}
 
 // sseReader splits a text/event-stream into events as the WHATWG HTML
 // specification says: lines end in CRLF, LF or CR (and may be split across
@@ -23,26 +76,46 @@ var ErrEventTooLarge = errors.New("server-sent event larger than the limit")
 // payload is never trimmed. Unlike the specification, an event still
 // pending at the end of the stream is dispatched rather than dropped, so a
 // final "data: [DONE]" without a blank line is not lost.
+//
+// Memory is bounded: a line longer than the event limit plus sseLineSlack
+// fails the stream, so the line buffer never grows beyond that (or its
+// initial 32 KiB); event data beyond the limit fails the stream too. Growth
+// of either buffer beyond 32 KiB is reserved from the client's budget and
+// released by close. An event of one data line whose blank line is already
+// buffered (the usual case: engines write whole events) is returned in
+// place, without a copy.
 type sseReader struct {
-	r       io.Reader
-	buf     []byte // unread bytes are buf[start:end]
-	start   int
-	end     int
-	eof     bool
-	err     error
-	skipLF  bool // the previous line ended in CR: a following LF belongs to it
-	data    []byte
-	hasData bool
-	event   []byte
-	max     int
-	bomDone bool
+	r        io.Reader
+	buf      []byte // unread bytes are buf[start:end]
+	start    int
+	end      int
+	eof      bool
+	err      error
+	skipLF   bool // the previous line ended in CR: a following LF belongs to it
+	data     []byte
+	hasData  bool
+	event    []byte
+	max      int
+	bomDone  bool
+	budget   *eventBudget
+	reserved int64 // bytes taken from budget
 }
 
-func newSSEReader(r io.Reader, maxEvent int) *sseReader {
+// newSSEReader returns a reader of events of at most maxEvent bytes
+// (DefaultMaxEventSize if maxEvent ≤ 0) whose buffer growth draws on
+// budget (nil: unlimited). Call close when done.
+func newSSEReader(r io.Reader, maxEvent int, budget *eventBudget) *sseReader {
 	if maxEvent <= 0 {
 		maxEvent = DefaultMaxEventSize
 	}
-	return &sseReader{r: r, buf: make([]byte, 32<<10), max: maxEvent}
+	return &sseReader{r: r, buf: make([]byte, sseInitialBuffer), max: maxEvent, budget: budget}
+}
+
+// close releases the reader's share of the budget and its buffers.
+func (s *sseReader) close() {
+	s.budget.release(s.reserved)
+	s.reserved = 0
+	s.buf, s.data = nil, nil
 }
 
 // sseEvent is one dispatched event. Its slices are valid until the next call
@@ -94,19 +167,95 @@ func (s *sseReader) next() (sseEvent, error) {
 		}
 		switch string(field) {
 		case "data":
-			if s.hasData {
-				s.data = append(s.data, '\n')
+			if !s.hasData && len(value) <= s.max && s.eventEndsHere() {
+				return sseEvent{Type: s.event, Data: value}, nil // in place
 			}
-			if len(s.data)+len(value) > s.max {
-				return sseEvent{}, fmt.Errorf("%w (%d bytes)", ErrEventTooLarge, s.max)
+			if err := s.appendData(value); err != nil {
+				return sseEvent{}, err
 			}
-			s.data = append(s.data, value...)
-			s.hasData = true
 		case "event":
-			s.event = append(s.event[:0], value...)
+			s.event = append(s.event[:0], value[:min(len(value), maxEventType)]...)
 		}
 	}
 }
+
+// eventEndsHere reports whether the bytes already buffered after the line
+// just read are a blank line, which it then consumes, or the end of the
+// stream: the event then consists of that line alone. It never reads, so
+// the line stays valid.
+func (s *sseReader) eventEndsHere() bool {
+	i := s.start
+	if s.skipLF {
+		if i == s.end && !s.eof {
+			return false // the LF that may follow the CR has not arrived
+		}
+		if i < s.end && s.buf[i] == '\n' {
+			i++
+		}
+	}
+	switch {
+	case i == s.end:
+		if !s.eof {
+			return false
+		}
+		s.start, s.skipLF = i, false
+	case s.buf[i] == '\n':
+		s.start, s.skipLF = i+1, false
+	case s.buf[i] == '\r':
+		s.start, s.skipLF = i+1, true
+	default:
+		return false
+	}
+	return true
+}
+
+// appendData adds one data line to the pending event.
+func (s *sseReader) appendData(value []byte) error {
+	need := len(s.data) + len(value)
+	if s.hasData {
+		need++ // the "\n" between data lines
+	}
+	if need > s.max {
+		return s.tooLarge()
+	}
+	if need > cap(s.data) {
+		c := max(need, min(2*cap(s.data), s.max))
+		if err := s.charge(cap(s.data), c); err != nil {
+			return err
+		}
+		nd := make([]byte, len(s.data), c)
+		copy(nd, s.data)
+		s.data = nd
+	}
+	if s.hasData {
+		s.data = append(s.data, '\n')
+	}
+	s.data = append(s.data, value...)
+	s.hasData = true
+	return nil
+}
+
+// charge reserves from the budget what growing a buffer from oldCap to
+// newCap bytes adds beyond the free initial size.
+func (s *sseReader) charge(oldCap, newCap int) error {
+	extra := int64(max(newCap, sseInitialBuffer) - max(oldCap, sseInitialBuffer))
+	if extra <= 0 {
+		return nil
+	}
+	if !s.budget.reserve(extra) {
+		return fmt.Errorf("%w: buffering it would need %s more, and the client's %s event buffer budget, shared by all its streams, is used up (loadgen.WithEventBufferBudget)",
+			ErrEventTooLarge, byteSize(extra), byteSize(s.budget.limit))
+	}
+	s.reserved += extra
+	return nil
+}
+
+func (s *sseReader) tooLarge() error {
+	return fmt.Errorf("%w: it exceeds the %s limit (loadgen.WithMaxEventSize)", ErrEventTooLarge, byteSize(int64(s.max)))
+}
+
+// lineLimit is the longest line accepted.
+func (s *sseReader) lineLimit() int { return s.max + sseLineSlack }
 
 // line returns the next line without its terminator. ok is false at the end
 // of the stream; a final line without a terminator is returned first.
@@ -133,6 +282,9 @@ func (s *sseReader) line() (line []byte, ok bool, err error) {
 		}
 		if i := indexEOL(s.buf[s.start+scanned : s.end]); i >= 0 {
 			i += s.start + scanned
+			if i-s.start > s.lineLimit() { // whatever the read sizes were
+				return nil, false, s.tooLarge()
+			}
 			line = s.buf[s.start:i]
 			if s.buf[i] == '\r' {
 				s.skipLF = true
@@ -142,6 +294,9 @@ func (s *sseReader) line() (line []byte, ok bool, err error) {
 		}
 		scanned = s.end - s.start
 		if s.eof {
+			if scanned > s.lineLimit() {
+				return nil, false, s.tooLarge()
+			}
 			if s.start < s.end {
 				line = s.buf[s.start:s.end]
 				s.start = s.end
@@ -149,8 +304,8 @@ func (s *sseReader) line() (line []byte, ok bool, err error) {
 			}
 			return nil, false, nil
 		}
-		if scanned > s.max+64 {
-			return nil, false, fmt.Errorf("%w (%d bytes)", ErrEventTooLarge, s.max)
+		if scanned > s.lineLimit() {
+			return nil, false, s.tooLarge()
 		}
 		if err := s.fill(); err != nil {
 			return nil, false, err
@@ -158,14 +313,24 @@ func (s *sseReader) line() (line []byte, ok bool, err error) {
 	}
 }
 
-// fill reads more bytes, compacting or growing the buffer as needed.
+// fill reads more bytes, compacting the buffer, or growing it when it is
+// full of one unfinished line: by doubling, but never beyond
+// lineLimit()+1 bytes, which holds the longest accepted line and the byte
+// after it (line fails the stream before a longer one needs more).
 func (s *sseReader) fill() error {
 	if s.start > 0 {
 		n := copy(s.buf, s.buf[s.start:s.end])
 		s.start, s.end = 0, n
 	}
 	if s.end == len(s.buf) {
-		nb := make([]byte, 2*len(s.buf))
+		c := min(2*len(s.buf), s.lineLimit()+1)
+		if c <= len(s.buf) {
+			return s.tooLarge() // not reached: line checks first
+		}
+		if err := s.charge(len(s.buf), c); err != nil {
+			return err
+		}
+		nb := make([]byte, c)
 		copy(nb, s.buf[:s.end])
 		s.buf = nb
 	}
@@ -195,4 +360,15 @@ func indexEOL(b []byte) int {
 		return j
 	}
 	return i
+}
+
+// byteSize renders n bytes for messages: "1 MiB", "64 KiB", "100 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

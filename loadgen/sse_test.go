@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 
@@ -13,7 +15,7 @@ import (
 
 // readAll returns every event's type and data, and the final error.
 func readAll(r io.Reader, max int) ([]string, error) {
-	s := newSSEReader(r, max)
+	s := newSSEReader(r, max, nil)
 	var out []string
 	for {
 		ev, err := s.next()
@@ -28,7 +30,7 @@ func readAll(r io.Reader, max int) ([]string, error) {
 }
 
 func TestSSE(t *testing.T) {
-	big := strings.Repeat("x", 2<<20)
+	big := strings.Repeat("x", DefaultMaxEventSize) // exactly at the limit
 	tests := []struct {
 		name string
 		in   string
@@ -58,7 +60,7 @@ func TestSSE(t *testing.T) {
 	for _, tt := range tests {
 		for rname, mk := range readers {
 			if tt.name == "large frame" && rname == "bytewise" {
-				continue // 2 MiB one byte at a time is slow and proves nothing more
+				continue // 1 MiB one byte at a time is slow and proves nothing more
 			}
 			t.Run(tt.name+"/"+rname, func(t *testing.T) {
 				got, err := readAll(mk(tt.in), 0)
@@ -106,15 +108,166 @@ func FuzzSSE(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		whole, err1 := readAll(bytes.NewReader(in), 1<<16)
-		split, err2 := readAll(iotest.OneByteReader(bytes.NewReader(in)), 1<<16)
-		if (err1 == nil) != (err2 == nil) {
-			t.Fatalf("errors differ: whole %v, bytewise %v", err1, err2)
-		}
-		if err1 == nil {
+		for _, max := range []int{1 << 16, 24} { // 24: the limits are hit too
+			whole, err1 := readAll(bytes.NewReader(in), max)
+			split, err2 := readAll(iotest.OneByteReader(bytes.NewReader(in)), max)
+			if (err1 == nil) != (err2 == nil) {
+				t.Fatalf("max %d: errors differ: whole %v, bytewise %v", max, err1, err2)
+			}
 			if diff := cmp.Diff(whole, split); diff != "" {
-				t.Fatalf("events depend on read sizes (-whole +bytewise):\n%s", diff)
+				t.Fatalf("max %d: events depend on read sizes (-whole +bytewise):\n%s", max, diff)
 			}
 		}
 	})
+}
+
+// endless reads as an endless line of 'x' and counts the bytes read.
+type endless struct{ n int }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	e.n += len(p)
+	return len(p), nil
+}
+
+// TestSSELineBufferBounded: a line without end fails at the limit, and the
+// buffer never grows beyond the limit plus a line's slack (or its initial
+// 32 KiB).
+func TestSSELineBufferBounded(t *testing.T) {
+	for _, tt := range []struct {
+		max     int
+		wantErr string
+		maxBuf  int
+	}{
+		{DefaultMaxEventSize, "server-sent event too large: it exceeds the 1 MiB limit (loadgen.WithMaxEventSize)", DefaultMaxEventSize + sseLineSlack + 1},
+		{100 << 10, "server-sent event too large: it exceeds the 100 KiB limit (loadgen.WithMaxEventSize)", 100<<10 + sseLineSlack + 1},
+		{50, "server-sent event too large: it exceeds the 50 bytes limit (loadgen.WithMaxEventSize)", sseInitialBuffer},
+	} {
+		src := &endless{}
+		s := newSSEReader(io.MultiReader(strings.NewReader("data: "), src), tt.max, nil)
+		_, err := s.next()
+		if !errors.Is(err, ErrEventTooLarge) || err.Error() != tt.wantErr {
+			t.Errorf("max %d: error %v; want %q", tt.max, err, tt.wantErr)
+		}
+		if len(s.buf) > tt.maxBuf || src.n > tt.maxBuf {
+			t.Errorf("max %d: buffer %d bytes, %d read; want at most %d", tt.max, len(s.buf), src.n, tt.maxBuf)
+		}
+	}
+}
+
+// TestSSEBudget: growth beyond 32 KiB is reserved from the shared budget,
+// refused when it is used up, and given back by close.
+func TestSSEBudget(t *testing.T) {
+	budget := &eventBudget{limit: 256 << 10}
+	event := "data: " + strings.Repeat("x", 200<<10) + "\n\n"
+	a := newSSEReader(strings.NewReader(event+event), DefaultMaxEventSize, budget)
+	if _, err := a.next(); err != nil {
+		t.Fatal(err)
+	}
+	if used := budget.used.Load(); used <= 0 || used > 256<<10 {
+		t.Fatalf("budget used %d after a 200 KiB event", used)
+	}
+	b := newSSEReader(strings.NewReader(event), DefaultMaxEventSize, budget)
+	_, err := b.next()
+	const want = "server-sent event too large: buffering it would need 64 KiB more, and the client's 256 KiB event buffer budget, shared by all its streams, is used up (loadgen.WithEventBufferBudget)"
+	if !errors.Is(err, ErrEventTooLarge) || err.Error() != want {
+		t.Errorf("second stream: %v; want %q", err, want)
+	}
+	if _, err := a.next(); err != nil { // a keeps what it reserved
+		t.Errorf("first stream, second event: %v", err)
+	}
+	a.close()
+	b.close()
+	if used := budget.used.Load(); used != 0 {
+		t.Errorf("budget used %d after close; want 0", used)
+	}
+	c := newSSEReader(strings.NewReader(event), DefaultMaxEventSize, budget)
+	if _, err := c.next(); err != nil {
+		t.Errorf("after release: %v", err)
+	}
+	c.close()
+
+	// Multi-line events are copied into the data buffer, which draws on the
+	// budget too.
+	multi := "data: " + strings.Repeat("x", 100<<10) + "\ndata: y\n\n"
+	d := newSSEReader(strings.NewReader(multi), DefaultMaxEventSize, &eventBudget{limit: 100 << 10})
+	if _, err := d.next(); !errors.Is(err, ErrEventTooLarge) {
+		t.Errorf("multi-line event over the budget: %v", err)
+	}
+	d.close()
+}
+
+// TestSSEBudgetConcurrent: concurrent reservations never exceed the limit
+// and all come back.
+func TestSSEBudgetConcurrent(t *testing.T) {
+	budget := &eventBudget{limit: 1000}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 1000 {
+				if budget.reserve(300) {
+					if u := budget.used.Load(); u > 1000 {
+						t.Errorf("used %d", u)
+					}
+					budget.release(300)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if u := budget.used.Load(); u != 0 {
+		t.Errorf("used %d at the end", u)
+	}
+}
+
+// TestSSEInPlace: an event of one data line is returned as a slice of the
+// line buffer when its blank line is buffered; other events are copied.
+func TestSSEInPlace(t *testing.T) {
+	// inBuf reports whether b lies in s's line buffer: overwriting the
+	// buffer then changes b.
+	inBuf := func(s *sseReader, b []byte) bool {
+		clear(s.buf[:cap(s.buf)])
+		return len(b) > 0 && !slices.ContainsFunc(b, func(c byte) bool { return c != 0 })
+	}
+	for _, tt := range []struct {
+		in      string
+		inPlace bool
+	}{
+		{"data: {\"a\":1}\n\n", true},
+		{"data: {\"a\":1}\r\n\r\n", true},
+		{"data: {\"a\":1}\r\r", true},
+		{"event: x\ndata: {\"a\":1}\n\n", true},
+		{"data: [DONE]", true},
+		{"data: a\ndata: b\n\n", false},
+		{"data: a\nid: 1\n\n", false},
+	} {
+		s := newSSEReader(strings.NewReader(tt.in), 0, nil)
+		ev, err := s.next()
+		if err != nil {
+			t.Fatalf("%q: %v", tt.in, err)
+		}
+		if got := inBuf(s, ev.Data); got != tt.inPlace {
+			t.Errorf("%q: in place %v; want %v", tt.in, got, tt.inPlace)
+		}
+	}
+	big := strings.Repeat("x", DefaultMaxEventSize)
+	budget := &eventBudget{limit: DefaultEventBufferBudget}
+	s := newSSEReader(strings.NewReader("data: "+big+"\n\n"), 0, budget)
+	ev, err := s.next()
+	if err != nil || string(ev.Data) != big {
+		t.Fatalf("1 MiB event: %v", err)
+	}
+	if cap(s.data) != 0 || budget.used.Load() > DefaultMaxEventSize {
+		t.Errorf("a 1 MiB event in place: data buffer %d bytes, %d reserved", cap(s.data), budget.used.Load())
+	}
+	s.close()
+}
+
+func TestSSELongEventType(t *testing.T) {
+	got, err := readAll(strings.NewReader("event: "+strings.Repeat("e", 1000)+"\ndata: x\n\n"), 0)
+	if err != nil || len(got) != 1 || len(got[0]) != maxEventType+len("|x") {
+		t.Errorf("events %q, %v; want the type cut to %d bytes", got, err, maxEventType)
+	}
 }

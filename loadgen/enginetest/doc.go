@@ -67,7 +67,13 @@
 // [WithFault] picks a [Fault] for each request: an HTTP error status, a
 // connection reset mid-stream, a malformed event, an error object inside the
 // stream, events split into tiny writes, an oversized event, a stall, a hang,
-// or slow response headers. [WithSSEFraming] turns on the legal but less
-// common SSE spellings: comment lines, "data:" without a space, CRLF line
-// ends.
+// or slow response headers. The hostile faults test a client's defences
+// against an engine that means harm: usage counts no model could produce
+// ([HugeUsage]), an event that never ends ([Unterminated]), content chunks
+// of any size ([GiantChunk]), a stream that never ends ([Endless]) and a
+// redirect elsewhere ([Redirect]). Faults that write or wait without end
+// stop when the client goes away.
+//
+// [WithSSEFraming] turns on the legal but less common SSE spellings:
+// comment lines, "data:" without a space, CRLF line ends.
 package enginetest

@@ -1,6 +1,7 @@
 package enginetest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -8,15 +9,20 @@ import (
 
 // Fault is a misbehaviour injected into one response; WithFault chooses
 // them. The set is closed: HTTPStatus, Reset, MalformedEvent, StreamError,
-// SplitFrames, OversizedFrame, Stall, Hang and SlowHeaders. Values and
+// SplitFrames, OversizedFrame, Stall, Hang and SlowHeaders, and the hostile
+// ones HugeUsage, Unterminated, GiantChunk, Endless and Redirect. Values and
 // pointers both work.
 //
 // Faults that act "after N chunks" act once N content chunks have been
 // flushed (the role chunk does not count); an N at or beyond the stream's
 // number of content chunks acts after the last one, before the usage chunk
-// and [DONE]. An invalid fault (a negative count or duration, a status
-// outside 200–599) is answered with HTTP 500 and recorded in
+// and [DONE]. An invalid fault (a negative count, size or duration, a
+// status outside its range, a usage text that is not a JSON number, a
+// redirect without a Location) is answered with HTTP 500 and recorded in
 // RequestRecord.Err, wrapping ErrInvalidFault.
+//
+// Every fault that writes without end (Unterminated, Endless) or waits
+// (Hang, Stall) stops when the client goes away or the handler is closed.
 type Fault interface {
 	spec() faultSpec
 }
@@ -34,6 +40,11 @@ const (
 	faultStall
 	faultHang
 	faultSlowHeaders
+	faultHugeUsage
+	faultUnterminated
+	faultGiantChunk
+	faultEndless
+	faultRedirect
 )
 
 // faultSpec is the flattened form every Fault turns into.
@@ -47,6 +58,10 @@ type faultSpec struct {
 	message string
 	errType string
 	before  bool
+
+	usagePrompt     string // HugeUsage's texts; "" keeps the planned count
+	usageCompletion string
+	location        string
 }
 
 // ErrInvalidFault is wrapped by RequestRecord.Err when the fault chosen for
@@ -63,6 +78,11 @@ var (
 	_ Fault = Stall{}
 	_ Fault = Hang{}
 	_ Fault = SlowHeaders{}
+	_ Fault = HugeUsage{}
+	_ Fault = Unterminated{}
+	_ Fault = GiantChunk{}
+	_ Fault = Endless{}
+	_ Fault = Redirect{}
 )
 
 func (s faultSpec) validate() error {
@@ -79,8 +99,25 @@ func (s faultSpec) validate() error {
 		return fmt.Errorf("%w: StreamError code %d outside 400–599", ErrInvalidFault, s.code)
 	case s.kind == faultStall && s.d == 0:
 		return fmt.Errorf("%w: Stall needs a positive For (use Hang to stall forever)", ErrInvalidFault)
+	case s.kind == faultHugeUsage && !isJSONNumber(s.usageCompletion):
+		return fmt.Errorf("%w: HugeUsage CompletionTokens %q is not a JSON number", ErrInvalidFault, s.usageCompletion)
+	case s.kind == faultHugeUsage && !isJSONNumber(s.usagePrompt):
+		return fmt.Errorf("%w: HugeUsage PromptTokens %q is not a JSON number", ErrInvalidFault, s.usagePrompt)
+	case s.kind == faultRedirect && (s.code < 300 || s.code > 399):
+		return fmt.Errorf("%w: Redirect code %d outside 300–399", ErrInvalidFault, s.code)
+	case s.kind == faultRedirect && s.location == "":
+		return fmt.Errorf("%w: Redirect without a Location", ErrInvalidFault)
 	}
 	return nil
+}
+
+// isJSONNumber reports whether s is "" (not set) or one JSON number.
+func isJSONNumber(s string) bool {
+	if s == "" {
+		return true
+	}
+	c := s[0]
+	return (c == '-' || c >= '0' && c <= '9') && json.Valid([]byte(s))
 }
 
 // HTTPStatus answers with status Code and Body instead of a completion.
@@ -190,3 +227,68 @@ type SlowHeaders struct {
 }
 
 func (f SlowHeaders) spec() faultSpec { return faultSpec{kind: faultSlowHeaders, d: f.Delay} }
+
+// HugeUsage replaces the numbers of the stream's usage object (and of a
+// blocking response's usage) with the raw JSON number texts
+// CompletionTokens and PromptTokens, so that any number can be claimed:
+// "9223372036854775807", "1e9", "-5", "1e400". An empty text keeps the
+// planned count; total_tokens always keeps the planned total. A stream has
+// a usage object only when the request asks for one (and WithoutUsage is
+// not used). The record keeps the planned counts.
+type HugeUsage struct {
+	CompletionTokens json.Number
+	PromptTokens     json.Number
+}
+
+func (f HugeUsage) spec() faultSpec {
+	return faultSpec{kind: faultHugeUsage, usageCompletion: string(f.CompletionTokens), usagePrompt: string(f.PromptTokens)}
+}
+
+// Unterminated sends, once the first content chunk is due (after the role
+// chunk of a chat stream), the start of an event — `data: {"x":"` — and
+// then 'x' bytes without a line end, as fast as the client reads them,
+// until the client goes away or the handler is closed. A blocking
+// response is a 200 whose JSON body never ends the same way. No content
+// chunk is recorded.
+type Unterminated struct{}
+
+func (Unterminated) spec() faultSpec { return faultSpec{kind: faultUnterminated} }
+
+// GiantChunk pads the content of every content chunk with 'x' to Size
+// bytes (Size 0 means DefaultOversizedBytes); each event stays valid JSON.
+// The recorded token counts are unchanged. A blocking response's content is
+// padded the same way.
+type GiantChunk struct {
+	Size int
+}
+
+func (f GiantChunk) spec() faultSpec { return faultSpec{kind: faultGiantChunk, size: f.Size} }
+
+// maxEndlessRecords bounds the chunks recorded for an Endless stream.
+const maxEndlessRecords = 1 << 16
+
+// Endless sends, from the time the first content chunk is due, valid
+// one-token content chunks ("tok0 ", "tok1 ", …) without a finish_reason,
+// forever, as fast as the client reads them, until the client goes away
+// or the handler is closed. The record keeps the first 65536 chunks. A
+// blocking response is a 200 whose content never ends.
+type Endless struct{}
+
+func (Endless) spec() faultSpec { return faultSpec{kind: faultEndless} }
+
+// Redirect answers the generation request with a redirect to Location
+// (sent as given) with status Code; Code 0 means 307 Temporary Redirect,
+// which asks the client to repeat the POST, body and headers included, at
+// Location. Code must be within 300–399 and Location must not be empty.
+type Redirect struct {
+	Location string
+	Code     int
+}
+
+func (f Redirect) spec() faultSpec {
+	code := f.Code
+	if code == 0 {
+		code = 307
+	}
+	return faultSpec{kind: faultRedirect, location: f.Location, code: code}
+}

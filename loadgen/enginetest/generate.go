@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -551,14 +552,27 @@ func (g *gen) appendTokens(from, to int) {
 	}
 }
 
+// appendPadding pads the text that starts at textStart in buf with 'x'
+// to the fault's size (DefaultOversizedBytes when 0).
 func (g *gen) appendPadding(textStart int) {
 	size := g.fault.size
 	if size == 0 {
 		size = DefaultOversizedBytes
 	}
 	if pad := size - (len(g.buf) - textStart); pad > 0 {
-		g.buf = append(g.buf, bytes.Repeat([]byte{'x'}, pad)...)
+		g.buf = appendX(g.buf, pad)
 	}
+}
+
+// appendX appends n 'x' bytes to b without a temporary buffer.
+func appendX(b []byte, n int) []byte {
+	start := len(b)
+	b = slices.Grow(b, n)[:start+n]
+	b[start] = 'x'
+	for done := 1; done < n; done *= 2 {
+		copy(b[start+done:], b[start:start+done])
+	}
+	return b
 }
 
 func (g *gen) roleEvent(ctx context.Context) bool {
@@ -591,8 +605,104 @@ func (g *gen) startResponse(ctx context.Context) bool {
 	case faultStatus:
 		g.writeStatus()
 		return false
+	case faultRedirect:
+		hd := g.w.Header()
+		hd.Set("Location", g.fault.location)
+		hd.Set("Content-Length", "0")
+		g.w.WriteHeader(g.fault.code)
+		g.rec.Status = g.fault.code
+		g.rec.HeadersSent = time.Now()
+		return false
 	}
 	return true
+}
+
+// floodBlock is how many bytes Unterminated and a blocking Endless write
+// at a time.
+const floodBlock = 32 << 10
+
+// flood writes prefix and then 'x' bytes without a line end until the
+// client goes away or the handler is closed (Unterminated).
+func (g *gen) flood(ctx context.Context, prefix string) {
+	g.buf = append(g.buf[:0], prefix...)
+	if !g.write(ctx, g.buf) {
+		return
+	}
+	if g.rec.FirstByte.IsZero() {
+		g.rec.FirstByte = time.Now()
+	}
+	g.buf = appendX(g.buf[:0], floodBlock)
+	for !g.stopped(ctx) {
+		if !g.write(ctx, g.buf) {
+			return
+		}
+	}
+}
+
+// endless sends one-token content chunks without end until the client goes
+// away or the handler is closed (Endless), recording the first
+// maxEndlessRecords of them.
+func (g *gen) endless(ctx context.Context) {
+	rec := g.rec
+	for j := 0; !g.stopped(ctx); j++ {
+		g.beginEvent()
+		g.buf = append(g.buf, g.head...)
+		if g.chat {
+			g.buf = append(g.buf, `{"index":0,"delta":{"content":"`...)
+		} else {
+			g.buf = append(g.buf, `{"index":0,"text":"`...)
+		}
+		g.appendTokens(j, j+1)
+		if g.chat {
+			g.buf = append(g.buf, `"},"logprobs":null,"finish_reason":null}]}`...)
+		} else {
+			g.buf = append(g.buf, `","logprobs":null,"finish_reason":null}]}`...)
+		}
+		if !g.sendEvent(ctx) {
+			return
+		}
+		now := time.Now()
+		if j < maxEndlessRecords {
+			rec.Chunks = append(rec.Chunks, ChunkRecord{Due: now, Flushed: now, Tokens: 1})
+		}
+		if rec.FirstToken.IsZero() {
+			rec.FirstToken = now
+		}
+	}
+}
+
+// blockingEndless writes a 200 JSON body whose content never ends: for
+// Unterminated, 'x' bytes in an "x" field; for Endless, tokens.
+func (g *gen) blockingEndless(ctx context.Context) {
+	hd := g.w.Header()
+	hd.Set("Content-Type", "application/json")
+	g.w.WriteHeader(http.StatusOK)
+	g.rec.Status = http.StatusOK
+	g.rec.HeadersSent = time.Now()
+	if g.fault.kind == faultUnterminated {
+		g.flood(ctx, `{"x":"`)
+		return
+	}
+	g.buf = append(g.buf[:0], g.head...)
+	if g.chat {
+		g.buf = append(g.buf, `{"index":0,"message":{"role":"assistant","content":"`...)
+	} else {
+		g.buf = append(g.buf, `{"index":0,"text":"`...)
+	}
+	for j := 0; !g.stopped(ctx); {
+		for len(g.buf) < floodBlock {
+			g.appendTokens(j, j+1)
+			j++
+		}
+		if !g.write(ctx, g.buf) {
+			return
+		}
+		if g.rec.FirstToken.IsZero() {
+			now := time.Now()
+			g.rec.FirstByte, g.rec.FirstToken = now, now
+		}
+		g.buf = g.buf[:0]
+	}
 }
 
 func (g *gen) stream(ctx context.Context) {
@@ -612,6 +722,20 @@ func (g *gen) stream(ctx context.Context) {
 	}
 	rec.HeadersSent = time.Now()
 	if early && !g.roleEvent(ctx) {
+		return
+	}
+	if g.fault.kind == faultUnterminated || g.fault.kind == faultEndless {
+		if !g.sleepUntil(ctx, g.due(0)) {
+			return
+		}
+		if g.chat && !early && !g.roleEvent(ctx) {
+			return
+		}
+		if g.fault.kind == faultUnterminated {
+			g.flood(ctx, g.data+`{"x":"`)
+		} else {
+			g.endless(ctx)
+		}
 		return
 	}
 
@@ -675,7 +799,7 @@ func (g *gen) stream(ctx context.Context) {
 		}
 		textStart := len(g.buf)
 		g.appendTokens(from, to)
-		if i == oversized {
+		if i == oversized || g.fault.kind == faultGiantChunk {
 			g.appendPadding(textStart)
 		}
 		if g.chat {
@@ -719,14 +843,22 @@ func (g *gen) done(ctx context.Context) bool {
 	return g.sendEvent(ctx)
 }
 
+// appendUsage appends the usage object: the planned counts, or HugeUsage's
+// texts.
 func (g *gen) appendUsage(b []byte) []byte {
 	p, c := g.rec.PromptTokens, g.rec.OutputTokens
+	count := func(b []byte, n int, text string) []byte {
+		if g.fault.kind == faultHugeUsage && text != "" {
+			return append(b, text...)
+		}
+		return strconv.AppendInt(b, int64(n), 10)
+	}
 	b = append(b, `{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, int64(p), 10)
+	b = count(b, p, g.fault.usagePrompt)
 	b = append(b, `,"total_tokens":`...)
 	b = strconv.AppendInt(b, int64(p+c), 10)
 	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, int64(c), 10)
+	b = count(b, c, g.fault.usageCompletion)
 	return append(b, '}')
 }
 
@@ -749,7 +881,14 @@ func (g *gen) blocking(ctx context.Context) {
 	if g.fault.kind == faultStall {
 		due = due.Add(g.fault.d)
 	}
+	if g.fault.kind == faultUnterminated || g.fault.kind == faultEndless {
+		due = g.firstAt
+	}
 	if !g.sleepUntil(ctx, due) {
+		return
+	}
+	if g.fault.kind == faultUnterminated || g.fault.kind == faultEndless {
+		g.blockingEndless(ctx)
 		return
 	}
 	switch g.fault.kind {
@@ -771,7 +910,7 @@ func (g *gen) blocking(ctx context.Context) {
 	g.buf = b
 	textStart := len(g.buf)
 	g.appendTokens(0, g.n)
-	if g.fault.kind == faultOversized {
+	if g.fault.kind == faultOversized || g.fault.kind == faultGiantChunk {
 		g.appendPadding(textStart)
 	}
 	b = g.buf
