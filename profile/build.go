@@ -159,10 +159,10 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds l
 		SuiteID:      suite.ID,
 		SuiteVersion: suite.Version,
 		Model: envelope.Model{
-			ID: src.Model.ID, Revision: modelRevision, Provider: src.Engine.Name, EndpointHash: envelope.ZeroHash, Extra: &envelope.Object{},
+			ID: res.ServedModel, Revision: modelRevision, Provider: info.Kind, EndpointHash: envelope.ZeroHash, Extra: &envelope.Object{},
 		},
 		Engine: envelope.Engine{
-			Name: src.Engine.Name, Version: orElse(info.Version, "unknown"), ConfigHash: envelope.ZeroHash, Extra: &envelope.Object{},
+			Name: info.Kind, Version: orElse(info.Version, "unknown"), ConfigHash: envelope.ZeroHash, Extra: &envelope.Object{},
 		},
 		Quantization:        quant,
 		HardwareFingerprint: fp,

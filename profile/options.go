@@ -145,18 +145,30 @@ func WithSigner(s envelope.Signer) Option {
 }
 
 // WithTrustedKeys pins dev-key public keys (files or directories of .pub
-// files) that the source envelope's signer must match to be trusted.
-// Repeated uses add keys. By default no key is pinned, and a valid source
-// signature runs with a loud "signer untrusted" warning.
+// files) that the source envelope's signer must match. Repeated uses add
+// keys. A given policy is a requirement: a source signed by any other key
+// is refused with ErrSourceUntrusted. By default no key is pinned, and an
+// intact source runs with Result.SourceTrust saying "UNTRUSTED".
 func WithTrustedKeys(paths ...string) Option {
 	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithTrustedKeys(paths...)) })
 }
 
 // WithIdentity trusts keyless source envelopes whose certificate identity
-// matches the regular expression and whose issuer equals issuer. Repeated
-// uses add alternatives. By default no keyless signer is trusted.
+// is exactly identity (the whole SAN: "alice@example.com" does not trust
+// "malice@example.com") and whose OIDC issuer is exactly issuer. Repeated
+// uses add alternatives; a source matching none is refused with
+// ErrSourceUntrusted. By default no keyless signer is trusted.
 func WithIdentity(identity, issuer string) Option {
 	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithIdentity(identity, issuer)) })
+}
+
+// WithIdentityRegexp is WithIdentity with a regular expression that must
+// match the whole identity (it is anchored at both ends). Repeated uses add
+// alternatives. By default no keyless signer is trusted.
+func WithIdentityRegexp(pattern, issuer string) Option {
+	return optionFunc(func(c *config) {
+		c.verifyOpts = append(c.verifyOpts, envelope.WithIdentityRegexp(pattern, issuer))
+	})
 }
 
 // WithTrustedRootFile verifies keyless sources against a local Sigstore
@@ -172,8 +184,10 @@ func WithVerifyOptions(opts ...envelope.VerifyOption) Option {
 }
 
 // WithRequireTrusted refuses to profile a source whose signer is not
-// trusted. By default an untrusted but intact source runs with a warning
-// that is also recorded in the new envelope.
+// trusted even when no trust policy was given. By default an intact source
+// runs when no policy was given, with Result.SourceTrust saying
+// "UNTRUSTED" and a warning that is also recorded in the new envelope (a
+// given policy is always a requirement).
 func WithRequireTrusted() Option { return optionFunc(func(c *config) { c.requireTrusted = true }) }
 
 // WithoutVerificationUnsafe profiles the source without checking its
@@ -264,11 +278,11 @@ var ErrNoBaseURL = errors.New("a base URL is required (--base-url): envelopes ar
 // validate checks the values that do not need the source envelope.
 func (c *config) validate() error {
 	var errs []error
-	if c.duration <= 0 {
-		errs = append(errs, fmt.Errorf("duration must be positive, got %v", c.duration))
+	if c.duration <= 0 || c.duration > loadgen.MaxDuration {
+		errs = append(errs, fmt.Errorf("duration must be above 0 and at most %v, got %v", loadgen.MaxDuration, c.duration))
 	}
-	if c.grace < 0 {
-		errs = append(errs, fmt.Errorf("grace period must not be negative, got %v", c.grace))
+	if c.grace < 0 || c.grace > loadgen.MaxDuration {
+		errs = append(errs, fmt.Errorf("grace period must be between 0 and %v, got %v", loadgen.MaxDuration, c.grace))
 	}
 	if c.nvmlInterval <= 0 {
 		errs = append(errs, fmt.Errorf("NVML interval must be positive, got %v", c.nvmlInterval))

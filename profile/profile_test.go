@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/sampler/samplertest"
@@ -141,7 +142,11 @@ func TestRunRefuses(t *testing.T) {
 	}{
 		{"tampered", tampered, nil, profile.ErrSourceUnverified},
 		{"unsigned", unsigned, nil, profile.ErrSourceUnverified},
-		{"require trusted", f.src, []profile.Option{profile.WithRequireTrusted()}, profile.ErrSourceUnverified},
+		{"require trusted", f.src, []profile.Option{profile.WithRequireTrusted()}, profile.ErrSourceUntrusted},
+		// A given policy is a requirement: another key's source is refused
+		// without WithRequireTrusted.
+		{"signed by another key", f.src, []profile.Option{profile.WithTrustedKeys(f.pub)}, profile.ErrSourceUntrusted},
+		{"keyless policy, dev-key source", f.src, []profile.Option{profile.WithIdentity("alice@example.com", "https://accounts.example.com")}, profile.ErrSourceUntrusted},
 		{"no base url", f.src, []profile.Option{profile.WithBaseURL("")}, profile.ErrNoBaseURL},
 		{"missing key", f.src, []profile.Option{profile.WithDevKey(filepath.Join(t.TempDir(), "none.key"))}, profile.ErrSigner},
 		{"zero interval", f.src, []profile.Option{profile.WithNVMLInterval(0)}, nil},
@@ -174,6 +179,68 @@ func TestRunUnknownSuiteAndEngine(t *testing.T) {
 		if !errors.Is(err, want) {
 			t.Errorf("%s: %v; want %v", name, err, want)
 		}
+	}
+}
+
+// TestRunSourceTrust: the trust verdict is stated, and a source signed by a
+// pinned key is trusted.
+func TestRunSourceTrust(t *testing.T) {
+	f := newFixture(t)
+	res, err := profile.Run(context.Background(), f.src, f.opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.SourceTrust, "UNTRUSTED") || !strings.Contains(res.SourceTrust, res.Verification.SignerKey) {
+		t.Errorf("SourceTrust = %q; want UNTRUSTED naming the signer", res.SourceTrust)
+	}
+	// Re-profile the new envelope with its signer's key pinned.
+	back, err := envelope.Load(res.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := profile.Run(context.Background(), back, append(f.opts, profile.WithTrustedKeys(f.pub), profile.WithPoint(loadgen.Point{Concurrency: 2}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res2.SourceTrust, "trusted") {
+		t.Errorf("SourceTrust = %q; want trusted", res2.SourceTrust)
+	}
+	for _, w := range append(res.Warnings, res2.Warnings...) {
+		if strings.Contains(w, "--") {
+			t.Errorf("a library warning names a CLI flag: %q", w)
+		}
+	}
+}
+
+// TestRunRecordsWhatWasServed: the new envelope's model.id is the name the
+// engine served, not the source's, and the summary says they differ.
+func TestRunRecordsWhatWasServed(t *testing.T) {
+	f := newFixture(t)
+	srv := enginetest.MustStart(t, enginetest.WithModels("Qwen/Qwen2.5-0.5B-Instruct"), enginetest.WithOutputTokens(4))
+	opts := append(f.opts, profile.WithBaseURL(srv.URL()+"/v1"), profile.WithServedModel("Qwen/Qwen2.5-0.5B-Instruct"),
+		profile.WithDuration(300*time.Millisecond))
+	res, err := profile.Run(context.Background(), f.src, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Envelope.Model.ID; got != "Qwen/Qwen2.5-0.5B-Instruct" {
+		t.Errorf("model.id = %q; want the served name", got)
+	}
+}
+
+// TestRunPointFallbackWarns: a source whose name and driver_options carry
+// no point runs at the suite default, and the run says so.
+func TestRunPointFallbackWarns(t *testing.T) {
+	f := newFixture(t)
+	res, err := profile.Run(context.Background(), f.src, append(f.opts, profile.WithSourcePath("downloaded.json"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Point.Source != loadgen.SourceSuiteDefault {
+		t.Fatalf("point source %q", res.Point.Source)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "downloaded.json") {
+		t.Errorf("no warning about the fallback to the suite default: %v", res.Warnings)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/internal/fdlimit"
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/report"
 	"github.com/benchprof/benchprof/sampler"
@@ -32,8 +33,16 @@ import (
 // Errors Run returns for a source it cannot profile (the CLI maps them to
 // exit status 1, as the reference does).
 var (
-	// ErrSourceUnverified wraps the verification failure of the source.
-	ErrSourceUnverified = errors.New("source envelope failed verification; refusing to profile an unverified envelope (pass --no-verify to bypass, e.g. for unsigned local fixtures)")
+	// ErrSourceUnverified wraps the verification failure of the source: no
+	// signature, or one that does not match its content.
+	// WithoutVerificationUnsafe skips the check (for unsigned local
+	// fixtures).
+	ErrSourceUnverified = errors.New("source envelope failed verification; refusing to profile an unverified envelope")
+	// ErrSourceUntrusted: the source's signature is intact, but its signer
+	// matches none of the trusted keys or identities given
+	// (WithTrustedKeys, WithIdentity, WithIdentityRegexp), or no policy was
+	// given and WithRequireTrusted was. A given policy is a requirement.
+	ErrSourceUntrusted = errors.New("source envelope's signer is not trusted")
 	// ErrUnknownSuite: the source's suite_id is not a benchmark this
 	// version ships.
 	ErrUnknownSuite = errors.New("suite not available")
@@ -44,6 +53,10 @@ var (
 	// ErrInterrupted: ctx was cancelled during the run; no envelope was
 	// written, the partial side files were kept.
 	ErrInterrupted = errors.New("profile interrupted")
+	// ErrWarmupFailed: every warmup request failed, so the run stopped
+	// before its measured window; no envelope was written. It wraps
+	// loadgen.ErrWarmupFailed, whose message carries the engine's own.
+	ErrWarmupFailed = errors.New("the engine failed every warmup request")
 )
 
 // Result is a finished profile.
@@ -60,15 +73,22 @@ type Result struct {
 	// HTMLPath is the self-contained HTML timeline written beside them
 	// ("" if it could not be written; a warning says why).
 	HTMLPath string
+	// ServedModel is the model name every request asked for and the probe
+	// found served: the new envelope's model.id.
+	ServedModel string
 	// Verification is the source's verification result (nil with
 	// WithoutVerificationUnsafe).
 	Verification *envelope.Result
-	Engine       *loadgen.EngineInfo
-	Point        loadgen.PointResolution
-	Summary      loadgen.Summary
-	Energy       *energy.Report
-	Samplers     []sampler.Stats
-	Run          *loadgen.RunInfo
+	// SourceTrust says in one line whether the source's signer was
+	// trusted, and why: "trusted: …", "UNTRUSTED: …" (no policy given), or
+	// "NOT VERIFIED: …" (WithoutVerificationUnsafe). Show it first.
+	SourceTrust string
+	Engine      *loadgen.EngineInfo
+	Point       loadgen.PointResolution
+	Summary     loadgen.Summary
+	Energy      *energy.Report
+	Samplers    []sampler.Stats
+	Run         *loadgen.RunInfo
 	// Unavailable maps breakdown metric keys to why they were not measured.
 	Unavailable map[string]string
 	Warnings    []string
@@ -115,27 +135,8 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	}
 
 	// 1. Verify the source.
-	if c.verify {
-		vr, err := envelope.Verify(ctx, src, c.verifyOpts...)
-		res.Verification = vr
-		var ve *envelope.VerificationError
-		switch {
-		case errors.As(err, &ve):
-			return res, fmt.Errorf("%w: %s", ErrSourceUnverified, ve.Reason)
-		case err != nil:
-			return res, fmt.Errorf("profile: verify source: %w", err)
-		case vr.Trust != envelope.TrustTrusted && c.requireTrusted:
-			return res, fmt.Errorf("%w: %s", ErrSourceUnverified, vr.TrustReason)
-		case vr.Trust != envelope.TrustTrusted:
-			who := vr.SignerKey
-			if vr.SignerIdentity != "" {
-				who = vr.SignerIdentity + " (" + vr.SignerIssuer + ")"
-			}
-			warn("signer untrusted: the source's signature is intact but its signer " + who +
-				" matches no pinned key or identity; pass --trusted-key or --identity/--issuer")
-		}
-	} else {
-		warn("source signature not verified (--no-verify)")
+	if err := c.verifySource(ctx, src, res, warn); err != nil {
+		return res, err
 	}
 	// 2. Base URL.
 	if c.baseURL == "" {
@@ -176,6 +177,10 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	for _, w := range point.Warnings {
 		warn("sweep point: " + w)
 	}
+	if point.Source == loadgen.SourceSuiteDefault {
+		warn(fmt.Sprintf("sweep point: %s is the suite's default: neither the source's driver_options nor its file name (%q) records the point it ran at, "+
+			"so this may not be the source's load; set the point explicitly (profile.WithPoint) to reproduce it", point.Point, filepath.Base(c.sourcePath)))
+	}
 	log.Info("sweep point", "point", point.Point.String(), "source", point.Source)
 	// 7. The engine.
 	model := src.Model.ID
@@ -189,16 +194,20 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		defer tr.CloseIdleConnections()
 		hc = &http.Client{Transport: tr}
 	}
+	hc = loadgen.SameOriginOnly(hc) // never follow the engine to another origin with our API key
 	info, err := loadgen.Probe(ctx, hc, c.baseURL, src.Engine.Name, model, c.apiKey)
 	if err != nil {
 		return res, fmt.Errorf("profile: engine: %w", err)
 	}
-	res.Engine = info
+	res.Engine, res.ServedModel = info, model
 	log.Info("engine", "kind", info.Kind, "version", info.Version)
 	gen := c.generator
 	if gen == nil {
 		gen, err = c.buildDriver(suite, src, ds, point.Point, model, hc)
 		if err != nil {
+			return res, fmt.Errorf("profile: %w", err)
+		}
+		if err := fdlimit.Check(plannedInFlight(point.Point)); err != nil {
 			return res, fmt.Errorf("profile: %w", err)
 		}
 	}
@@ -240,6 +249,10 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	results, runInfo, stats, runErr := c.orchestrate(ctx, gen, tel, trace, timeline)
 	res.Run, res.Samplers = runInfo, stats
 	flushErr := errors.Join(trace.Flush(), timeline.Flush(), traceFile.Sync(), timelineFile.Sync())
+	if errors.Is(runErr, loadgen.ErrWarmupFailed) && ctx.Err() == nil {
+		return res, fmt.Errorf("%w, so the run stopped before its measured window and no envelope was written (per-request trace in %s): %w",
+			ErrWarmupFailed, res.TracePath, runErr)
+	}
 	if runErr != nil || ctx.Err() != nil {
 		return res, fmt.Errorf("%w: no envelope was written; partial per-request trace in %s, telemetry timeline in %s: %w",
 			ErrInterrupted, res.TracePath, res.TimelinePath, errors.Join(runErr, context.Cause(ctx)))
@@ -280,14 +293,21 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	}
 	noteUnavailable(res, rep, tel)
 
-	// 12. The new envelope: build, sign, write.
+	// 12. The new envelope: build, sign, write. A cancellation after the
+	// load (a signal during post-processing) stops here: nothing is signed.
 	env, err := c.buildEnvelope(src, suite, ds, info, fp, summary, rep, res, stats)
 	if err != nil {
 		return res, fmt.Errorf("profile: build envelope: %w", err)
 	}
+	if err := c.stillWanted(ctx, res); err != nil {
+		return res, err
+	}
 	signed, err := envelope.Sign(ctx, env, signer)
 	if err != nil {
 		return res, fmt.Errorf("profile: %w", err)
+	}
+	if err := c.stillWanted(ctx, res); err != nil {
+		return res, err
 	}
 	path, err := envelope.Write(c.outputDir, FilePrefix, signed)
 	if err != nil {
@@ -306,6 +326,64 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		warn("HTML timeline not written: " + err.Error())
 	}
 	return res, nil
+}
+
+// stillWanted returns ErrInterrupted once ctx is done, so that nothing is
+// signed or written after the caller gave up.
+func (c *config) stillWanted(ctx context.Context, res *Result) error {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return fmt.Errorf("%w after the load: no envelope was signed or written; the per-request trace is in %s, the telemetry timeline in %s: %w",
+		ErrInterrupted, res.TracePath, res.TimelinePath, context.Cause(ctx))
+}
+
+// verifySource checks the source's signature and its signer against the
+// trust policy. A policy that was given (keys or identities) is a
+// requirement: a signer that matches none of it fails. Without any policy
+// an intact source runs, and Result.SourceTrust says loudly that nobody
+// vouched for its signer.
+func (c *config) verifySource(ctx context.Context, src *envelope.Envelope, res *Result, warn func(string)) error {
+	if !c.verify {
+		res.SourceTrust = "NOT VERIFIED: the source's signature was not checked (profile.WithoutVerificationUnsafe)"
+		warn("source signature not verified (profile.WithoutVerificationUnsafe)")
+		return nil
+	}
+	vr, err := envelope.Verify(ctx, src, c.verifyOpts...)
+	res.Verification = vr
+	var ve *envelope.VerificationError
+	switch {
+	case errors.As(err, &ve) && ve.Untrusted:
+		return fmt.Errorf("%w: %s", ErrSourceUntrusted, ve.Reason)
+	case errors.As(err, &ve):
+		return fmt.Errorf("%w: %s", ErrSourceUnverified, ve.Reason)
+	case err != nil:
+		return fmt.Errorf("profile: verify source: %w", err)
+	}
+	who := signerOf(vr)
+	switch {
+	case vr.Trust == envelope.TrustTrusted:
+		res.SourceTrust = "trusted: " + vr.TrustReason
+	case vr.PolicyGiven:
+		return fmt.Errorf("%w: signer %s matches none of the trusted keys or identities given: %s", ErrSourceUntrusted, who, vr.TrustReason)
+	case c.requireTrusted:
+		return fmt.Errorf("%w: signer %s: no trusted key or identity was given to match it against", ErrSourceUntrusted, who)
+	default:
+		res.SourceTrust = "UNTRUSTED: the source's signature is intact, but nobody vouched for its signer " + who +
+			" (no trusted key or identity was given)"
+		warn("source signer untrusted: the signature is intact, but its signer " + who +
+			" matches no pinned key or identity, because none was given (profile.WithTrustedKeys, profile.WithIdentity)")
+	}
+	return nil
+}
+
+// signerOf names a verified signer: the keyless identity and issuer, or
+// the dev key's fingerprint.
+func signerOf(vr *envelope.Result) string {
+	if vr.SignerIdentity != "" {
+		return vr.SignerIdentity + " (issuer " + vr.SignerIssuer + ")"
+	}
+	return "key " + vr.SignerKey
 }
 
 // buildSigner returns the configured signer after checking it can sign.
@@ -330,6 +408,15 @@ func (c *config) buildSigner(ctx context.Context) (envelope.Signer, error) {
 		}
 		return s, nil
 	}
+}
+
+// plannedInFlight is how many requests the built-in driver may hold in
+// flight at p: the concurrency, or the open loop's cap of max(8, 8·RPS).
+func plannedInFlight(p loadgen.Point) int {
+	if p.Driver() == loadgen.DriverClosedLoop {
+		return p.Concurrency
+	}
+	return min(max(8, int(p.RPS*8)), loadgen.MaxConcurrency)
 }
 
 func loadDataset(ctx context.Context, suite loadgen.Suite, uri string) (loadgen.Dataset, error) {

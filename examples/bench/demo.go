@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 	"github.com/benchprof/benchprof/profile"
 )
@@ -35,13 +36,17 @@ const (
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo")
 	output := fs.String("output", profile.DefaultOutputDir, "output directory")
-	duration := fs.Duration("duration", demoDuration, "how long to profile")
+	duration := &secondsFlag{d: demoDuration, max: loadgen.MaxDuration}
+	fs.Var(duration, "duration", "how long to profile, in seconds (5) or as a duration (5s)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 {
 		return usageErr("demo: takes no arguments")
+	}
+	if duration.d == 0 {
+		return usageErr("demo: --duration must be above 0")
 	}
 	src, err := envelope.Parse(demoSource)
 	if err != nil {
@@ -62,12 +67,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := envelope.GenerateKeyPair(key); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "demo: profiling the bundled %s against a fake engine at %s for %v (ephemeral dev key)\n", demoSourceName, srv.URL(), *duration)
+	fmt.Fprintf(stderr, "demo: profiling the bundled %s against a fake engine at %s for %v (ephemeral dev key)\n", demoSourceName, srv.URL(), duration.d)
 	opts := []profile.Option{
 		profile.WithBaseURL(srv.URL() + "/v1"),
 		profile.WithSourcePath(demoSourceName),
-		profile.WithDuration(*duration),
-		profile.WithGrace(*duration),
+		profile.WithDuration(duration.d),
+		profile.WithGrace(duration.d),
 		profile.WithDevKey(key),
 		profile.WithOutputDir(*output),
 	}

@@ -16,11 +16,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
+
+	"github.com/benchprof/benchprof/internal/textsafe"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := notifyContext(context.Background(), os.Stderr, os.Exit)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
@@ -28,7 +29,7 @@ func main() {
 		if errors.As(err, &ee) && ee.silent {
 			os.Exit(ee.code)
 		}
-		fmt.Fprintln(os.Stderr, "bench:", err)
+		fmt.Fprintln(os.Stderr, "bench:", textsafe.EscapeLines(err.Error()))
 		os.Exit(exitCode(err))
 	}
 }

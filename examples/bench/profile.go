@@ -9,9 +9,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/internal/textsafe"
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/report"
@@ -27,13 +27,15 @@ const minOKRate = 0.5
 // profileFlags are the parsed flags of `bench profile`.
 type profileFlags struct {
 	baseURL        string
-	duration       int
+	duration       secondsFlag
+	grace          secondsFlag
 	output         string
 	signingMode    string
 	devKey         string
 	verify         bool
 	trustedKeys    stringList
 	identity       string
+	identityRegexp string
 	issuer         string
 	trustedRoot    string
 	requireTrusted bool
@@ -48,22 +50,26 @@ type profileFlags struct {
 }
 
 func parseProfileFlags(args []string) (*profileFlags, string, error) {
-	f := &profileFlags{verify: true}
+	f := &profileFlags{verify: true,
+		duration: secondsFlag{d: profile.DefaultDuration, max: loadgen.MaxDuration},
+		grace:    secondsFlag{d: profile.DefaultGrace, max: loadgen.MaxDuration}}
 	fs := newFlagSet("profile")
 	fs.StringVar(&f.baseURL, "base-url", "", "the running engine's OpenAI-compatible URL, e.g. http://localhost:8000/v1 (required)")
-	fs.IntVar(&f.duration, "duration", int(profile.DefaultDuration/time.Second), "seconds of load; 0 uses the suite's own duration")
+	fs.Var(&f.duration, "duration", "how long to send load, in seconds (30) or as a duration (30s); 0 uses the suite's own duration")
+	fs.Var(&f.grace, "grace", "how long requests still in flight after the duration may finish before they are cut off, in seconds or as a duration")
 	fs.StringVar(&f.output, "output", "", "output directory (default ./"+profile.DefaultOutputDir+")")
 	fs.StringVar(&f.signingMode, "signing-mode", "dev", "dev or keyless")
 	fs.StringVar(&f.devKey, "dev-key", "", "dev signing key (default ./"+profile.DefaultDevKeyPath+"; make one with `bench keygen cosign.key`)")
 	fs.BoolVar(&f.verify, "verify", true, "verify the source envelope's signature (default)")
 	fs.BoolFunc("no-verify", "do not verify the source envelope (unsigned local fixtures)", func(string) error { f.verify = false; return nil })
 	fs.Var(&f.trustedKeys, "trusted-key", "pin a public key (file or directory of .pub) the source's dev-key signer must match (repeatable)")
-	fs.StringVar(&f.identity, "identity", "", "trust keyless sources whose identity matches this regular expression (with --issuer)")
+	fs.StringVar(&f.identity, "identity", "", "trust keyless sources whose certificate identity is exactly this (with --issuer)")
+	fs.StringVar(&f.identityRegexp, "identity-regexp", "", "trust keyless sources whose whole certificate identity matches this regular expression (with --issuer)")
 	fs.StringVar(&f.issuer, "issuer", "", "the OIDC issuer keyless sources must have (with --identity)")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "a Sigstore trusted_root.json for keyless verification (default: public-good via TUF)")
 	fs.BoolVar(&f.requireTrusted, "require-trusted", false, "refuse a source whose signer is not pinned or matched")
-	fs.IntVar(&f.concurrency, "concurrency", 0, "override the sweep point: closed loop at N concurrent requests")
-	fs.Float64Var(&f.rps, "rps", 0, "override the sweep point: Poisson arrivals at R requests per second")
+	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("override the sweep point: closed loop at N concurrent requests (1 to %d)", loadgen.MaxConcurrency))
+	fs.Float64Var(&f.rps, "rps", 0, fmt.Sprintf("override the sweep point: Poisson arrivals at R requests per second (above 0, at most %g)", loadgen.MaxRPS))
 	fs.StringVar(&f.gpus, "gpus", "", "GPUs to sample, comma-separated indexes or UUIDs (default all)")
 	fs.StringVar(&f.apiKeyEnv, "api-key-env", "", "name of the environment variable holding the engine's API key")
 	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset (file:// JSONL or ShareGPT JSON)")
@@ -80,7 +86,23 @@ func parseProfileFlags(args []string) (*profileFlags, string, error) {
 	if len(pos) > 1 {
 		return nil, "", usageErr("profile: expected one envelope path, got %d arguments", len(pos))
 	}
+	if err := f.checkPoint(); err != nil {
+		return nil, "", err
+	}
 	return f, pos[0], nil
+}
+
+// checkPoint bounds --concurrency and --rps before anything runs.
+func (f *profileFlags) checkPoint() error {
+	switch {
+	case f.concurrency != 0 && f.rps != 0:
+		return usageErr("profile: --concurrency and --rps are exclusive; give one")
+	case f.concurrency < 0 || f.concurrency > loadgen.MaxConcurrency:
+		return usageErr("profile: --concurrency %d is out of range: give 1 to %d", f.concurrency, loadgen.MaxConcurrency)
+	case f.rps < 0 || math.IsNaN(f.rps) || f.rps > loadgen.MaxRPS:
+		return usageErr("profile: --rps %g is out of range: give a rate above 0 and at most %g requests per second", f.rps, loadgen.MaxRPS)
+	}
+	return nil
 }
 
 // loadSource loads the source envelope as the reference does: remote URIs
@@ -124,16 +146,13 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // options turns the flags into library options.
 func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.Option, error) {
-	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path)}
-	switch {
-	case f.duration < 0:
-		return nil, withCode(exitFailure, fmt.Errorf("profile: --duration must not be negative, got %d", f.duration))
-	case f.duration == 0:
+	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path), profile.WithGrace(f.grace.d)}
+	if f.duration.d == 0 {
 		if s, err := loadgen.LookupSuite(src.SuiteID); err == nil {
 			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec
 		}
-	default:
-		opts = append(opts, profile.WithDuration(time.Duration(f.duration)*time.Second))
+	} else {
+		opts = append(opts, profile.WithDuration(f.duration.d))
 	}
 	if f.output != "" {
 		opts = append(opts, profile.WithOutputDir(f.output))
@@ -155,11 +174,14 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 	if len(f.trustedKeys) > 0 {
 		opts = append(opts, profile.WithTrustedKeys(f.trustedKeys...))
 	}
-	if (f.identity == "") != (f.issuer == "") {
-		return nil, usageErr("profile: --identity and --issuer go together")
+	if (f.identity != "" || f.identityRegexp != "") != (f.issuer != "") {
+		return nil, usageErr("profile: --identity (or --identity-regexp) and --issuer go together; give both or neither")
 	}
 	if f.identity != "" {
 		opts = append(opts, profile.WithIdentity(f.identity, f.issuer))
+	}
+	if f.identityRegexp != "" {
+		opts = append(opts, profile.WithIdentityRegexp(f.identityRegexp, f.issuer))
 	}
 	if f.trustedRoot != "" {
 		opts = append(opts, profile.WithTrustedRootFile(f.trustedRoot))
@@ -168,8 +190,6 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 		opts = append(opts, profile.WithRequireTrusted())
 	}
 	switch {
-	case f.concurrency != 0 && f.rps != 0:
-		return nil, usageErr("profile: --concurrency and --rps are exclusive")
 	case f.concurrency != 0:
 		opts = append(opts, profile.WithPoint(loadgen.Point{Concurrency: f.concurrency}))
 	case f.rps != 0:
@@ -204,8 +224,13 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 	if err != nil {
 		return profileError(err)
 	}
+	if !strings.HasPrefix(res.SourceTrust, "trusted") && (quiet || jsonOut) {
+		// The reports start with this line; without them it goes to stderr.
+		fmt.Fprintln(stderr, "bench: source:", textsafe.Escape(res.SourceTrust))
+	}
 	p := report.Profile{
-		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope,
+		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope, SourceTrust: res.SourceTrust,
+		Failures:    failures(res.Summary),
 		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval, Warnings: res.Warnings,
 	}
 	switch {
@@ -221,9 +246,14 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		fmt.Fprintln(stdout)
 	}
 	if !jsonOut {
-		fmt.Fprintf(stdout, "envelope: %s\nrequests: %s\ntimeline: %s\n", res.Path, res.TracePath, res.TimelinePath)
+		fmt.Fprintf(stdout, "envelope: %s\nrequests: %s\ntimeline: %s\n", textsafe.Escape(res.Path), textsafe.Escape(res.TracePath), textsafe.Escape(res.TimelinePath))
 		if res.HTMLPath != "" {
-			fmt.Fprintf(stdout, "timeline view: %s\n", res.HTMLPath)
+			fmt.Fprintf(stdout, "timeline view: %s\n", textsafe.Escape(res.HTMLPath))
+		}
+	}
+	if quiet && len(p.Failures) > 0 {
+		for _, f := range p.Failures {
+			fmt.Fprintf(stderr, "bench: %d requests failed with %s; the first: %s\n", f.Count, f.Class, textsafe.Escape(f.First))
 		}
 	}
 	if ok := res.OKRate(); ok < minOKRate {
@@ -233,14 +263,33 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 	return nil
 }
 
+// failures lists the failed post-warmup requests by outcome class, in the
+// order of loadgen's outcome classes, with the first message of each.
+func failures(s loadgen.Summary) []report.Failure {
+	var out []report.Failure
+	for _, o := range []loadgen.Outcome{loadgen.OutcomeHTTPStatus, loadgen.OutcomeTransport, loadgen.OutcomeStreamError,
+		loadgen.OutcomeTimeout, loadgen.OutcomeCutOff, loadgen.OutcomeCancelled} {
+		if n := s.Outcomes[o]; n > 0 {
+			out = append(out, report.Failure{Class: string(o), Count: n, First: s.FirstErrors[o]})
+		}
+	}
+	return out
+}
+
 func profileError(err error) error {
 	switch {
 	case errors.Is(err, profile.ErrNoBaseURL):
 		return withCode(exitUsage, err)
 	case errors.Is(err, profile.ErrInterrupted):
+		var sc signalCause
+		if errors.As(err, &sc) {
+			return withCode(sc.exitCode(), err)
+		}
 		return withCode(exitInterrupted, err)
 	case errors.Is(err, profile.ErrSourceUnverified):
-		return withCode(exitFailure, fmt.Errorf("FAIL %w", err))
+		return withCode(exitFailure, fmt.Errorf("FAIL %w; pass --no-verify to bypass (e.g. for unsigned local fixtures)", err))
+	case errors.Is(err, profile.ErrSourceUntrusted):
+		return withCode(exitFailure, fmt.Errorf("FAIL %w; profile it only if you trust its signer: pin its key with --trusted-key, or its identity with --identity/--issuer", err))
 	}
 	return withCode(exitFailure, fmt.Errorf("Profile run failed: %w", err)) //lint:ignore ST1005 the reference's message
 }

@@ -79,7 +79,13 @@ func TestProfileExitCodes(t *testing.T) {
 		{"unknown suite", []string{"profile", unknownSuite, "--no-verify", "--base-url", url, "--dev-key", key}, 1, []string{"llm.inference.does-not-exist", "no longer ships"}},
 		{"missing dev key", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", filepath.Join(out, "none.key")}, 1, []string{"bench keygen"}},
 		{"bad signing mode", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--signing-mode", "pgp"}, 1, []string{"Unknown --signing-mode"}},
-		{"negative duration", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "-1"}, 1, []string{"--duration"}},
+		{"negative duration", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "-1"}, 2, []string{"-duration", "negative"}},
+		{"overflowing duration", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "9223372037"}, 2, []string{"-duration", "out of range"}},
+		{"duration above the limit", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "25h"}, 2, []string{"-duration", "limit"}},
+		{"absurd rps", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--rps", "1e12"}, 2, []string{"--rps", "out of range"}},
+		{"NaN rps", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--rps", "NaN"}, 2, []string{"--rps", "out of range"}},
+		{"absurd concurrency", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--concurrency", "10000000"}, 2, []string{"--concurrency", "out of range"}},
+		{"negative concurrency", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--concurrency", "-4"}, 2, []string{"--concurrency", "out of range"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,15 +136,54 @@ func TestProfileHappyPath(t *testing.T) {
 }
 
 // TestProfileLowOKRate: a run where most requests fail still writes its
-// envelope but exits 1 and says why.
+// envelope but exits 1 and says why, and lists the failures by class.
 func TestProfileLowOKRate(t *testing.T) {
-	url, key, unsigned, out := profileEnv(t, enginetest.WithFault(func(enginetest.Request) enginetest.Fault { return enginetest.HTTPStatus{Code: 503} }))
-	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--quiet")
+	url, key, unsigned, out := profileEnv(t, enginetest.WithFault(func(r enginetest.Request) enginetest.Fault {
+		if r.Seq%3 == 0 {
+			return nil // every third succeeds, the first (a warmup request) among them
+		}
+		return enginetest.HTTPStatus{Code: 503, Body: "overloaded: queue full"}
+	}))
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1")
 	if r.code != 1 || !strings.Contains(r.stderr, "ok_rate") {
 		t.Fatalf("exit %d, stderr %s; want 1 naming ok_rate", r.code, r.stderr)
 	}
 	if m, _ := filepath.Glob(filepath.Join(out, "profile-*.json")); len(m) != 1 {
 		t.Errorf("envelope not written: %v", m)
+	}
+	for _, s := range []string{"Failed requests by class", "http_status", "HTTP 503: overloaded: queue full"} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("output lacks %q:\n%s", s, r.stdout)
+		}
+	}
+}
+
+// TestProfileWarmupFails: an engine that fails every warmup request stops
+// the run before its measured window, with the engine's own message, and
+// nothing is signed.
+func TestProfileWarmupFails(t *testing.T) {
+	url, key, unsigned, out := profileEnv(t, enginetest.WithFault(func(enginetest.Request) enginetest.Fault {
+		return enginetest.HTTPStatus{Code: 500, Body: "injected failure"}
+	}))
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "30")
+	if r.code != 1 {
+		t.Fatalf("exit %d; want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range []string{"every warmup request", "HTTP 500: injected failure", "no envelope was written"} {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, r.stderr)
+		}
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "profile-*.json")); len(m) != 0 {
+		t.Errorf("an envelope was written: %v", m)
+	}
+	traces, _ := filepath.Glob(filepath.Join(out, "*.requests.jsonl"))
+	if len(traces) != 1 {
+		t.Fatalf("trace files %v", traces)
+	}
+	b, _ := os.ReadFile(traces[0])
+	if lines := strings.Count(string(b), "\n"); lines == 0 || lines > 1000 {
+		t.Errorf("trace holds %d requests; want the few sent before the warmup verdict", lines)
 	}
 }
 
