@@ -40,20 +40,42 @@ var ErrEngineUnreachable = errors.New("engine not reachable")
 
 // EngineInfo is what a probe found.
 type EngineInfo struct {
-	Kind    string
-	Version string // "unknown" when the engine does not say
-	Models  []string
+	// Kind is the engine kind the engine identified itself as, or the kind
+	// Probe was asked for when it did not say (Confirmed is then false).
+	Kind string
+	// Requested is the kind Probe was asked for (the source envelope's).
+	Requested string
+	// Confirmed reports whether the engine itself said it is Kind: its
+	// /v1/models names Kind as the models' owner, or Kind's own version
+	// endpoint answered.
+	Confirmed bool
+	Version   string // "unknown" when the engine does not say
+	Models    []string
 }
 
-// Probe discovers the version of the engine of the given kind at baseURL
-// as the reference does (vLLM: /v1/models data[0].version, then /version;
-// SGLang: /get_server_info; TensorRT-LLM: the Server header of /health/load;
-// llama.cpp: /props system_info; MLX: none) and checks that it serves model,
-// failing with the served models listed when it does not. hc may be nil
-// (a fresh transport without a proxy is then used); a copy of it made with
-// [SameOriginOnly] is used, so a cross-origin redirect fails the probe
-// (wrapping [ErrCrossOriginRedirect]) instead of taking apiKey elsewhere.
-// apiKey, if set, is sent as a bearer token.
+// ownerKinds maps the owned_by of /v1/models entries to engine kinds.
+var ownerKinds = map[string]string{
+	"vllm": "vllm", "sglang": "sglang", "llamacpp": "llamacpp", "llama.cpp": "llamacpp",
+	"tensorrt_llm": "trtllm", "trtllm": "trtllm", "mlx": "mlx",
+}
+
+// Probe asks the engine at baseURL what it is and checks that it serves
+// model, failing with the served models listed when it does not.
+//
+// The kind is a claim of the source envelope, so Probe checks it: when the
+// models in /v1/models are owned by a known kind ("vllm", "sglang",
+// "llamacpp", "tensorrt_llm") that kind wins; otherwise the requested
+// kind's version endpoint is tried, and when it does not answer, the other
+// kinds' in turn. The version comes from the identified kind's endpoint,
+// as the reference reads it (vLLM: /v1/models data[0].version, then
+// /version; SGLang: /get_server_info; TensorRT-LLM: the Server header of
+// /health/load; llama.cpp: /props system_info; MLX: none). When nothing
+// identifies the engine, Kind is the requested kind with Confirmed false.
+//
+// hc may be nil (a fresh transport without a proxy is then used); a copy of
+// it made with [SameOriginOnly] is used, so a cross-origin redirect fails
+// the probe (wrapping [ErrCrossOriginRedirect]) instead of taking apiKey
+// elsewhere. apiKey, if set, is sent as a bearer token.
 func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey string) (*EngineInfo, error) {
 	if !slices.Contains(engineKinds, kind) {
 		return nil, fmt.Errorf("%w %q: expected one of %s", ErrUnknownEngine, kind, strings.Join(engineKinds, ", "))
@@ -63,7 +85,7 @@ func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey st
 		return nil, err
 	}
 	p := prober{hc: SameOriginOnly(hc), base: base, apiKey: apiKey}
-	info := &EngineInfo{Kind: kind, Version: "unknown"}
+	info := &EngineInfo{Kind: kind, Requested: kind, Version: "unknown"}
 
 	models, hdr, err := p.models(ctx)
 	if err != nil {
@@ -73,29 +95,28 @@ func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey st
 		}
 		return nil, fmt.Errorf("%w: %s endpoint at %s: %w%s", ErrEngineUnreachable, kind, base, err, hint)
 	}
-	for _, m := range models.Data {
+	owner := "" // a kind only when every model names the same one
+	for i, m := range models.Data {
 		info.Models = append(info.Models, m.ID)
+		switch k := ownerKinds[strings.ToLower(m.OwnedBy)]; {
+		case i == 0:
+			owner = k
+		case k != owner:
+			owner = ""
+		}
 	}
-	switch kind {
-	case "vllm":
-		if len(models.Data) > 0 && models.Data[0].Version != "" {
-			info.Version = models.Data[0].Version
-		} else if v, err := p.jsonField(ctx, "/version", "version", VersionProbeTimeout); err == nil && v != "" {
+	if owner != "" {
+		info.Kind, info.Confirmed = owner, true
+		if v, ok := p.version(ctx, owner, models, hdr); ok {
 			info.Version = v
 		}
-	case "sglang":
-		if v, err := p.jsonField(ctx, "/get_server_info", "version", ProbeTimeout); err == nil && v != "" {
-			info.Version = v
-		}
-	case "trtllm":
-		if h, err := p.header(ctx, "/health/load"); err == nil && trtllmVersion(h) != "" {
-			info.Version = trtllmVersion(h)
-		} else if v := trtllmVersion(hdr); v != "" {
-			info.Version = v
-		}
-	case "llamacpp":
-		if v, err := p.llamacppVersion(ctx); err == nil && v != "" {
-			info.Version = v
+	} else {
+		others := slices.DeleteFunc(EngineKinds(), func(k string) bool { return k == kind })
+		for _, k := range append([]string{kind}, others...) {
+			if v, ok := p.version(ctx, k, models, hdr); ok {
+				info.Kind, info.Version, info.Confirmed = k, v, true
+				break
+			}
 		}
 	}
 	if model != "" && !slices.Contains(info.Models, model) {
@@ -103,6 +124,46 @@ func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey st
 			ErrModelNotServed, model, base, textsafe.Escape(strings.Join(info.Models, ", ")))
 	}
 	return info, nil
+}
+
+// version asks the engine for its version the way engines of kind answer;
+// ok is false when it does not answer so (MLX never does).
+func (p prober) version(ctx context.Context, kind string, models *modelList, hdr http.Header) (string, bool) {
+	var v string
+	switch kind {
+	case "vllm":
+		if len(models.Data) > 0 && models.Data[0].Version != "" {
+			v = models.Data[0].Version
+		} else if s, err := p.jsonField(ctx, "/version", "version", VersionProbeTimeout); err == nil {
+			v = s
+		}
+	case "sglang":
+		if s, err := p.jsonField(ctx, "/get_server_info", "version", ProbeTimeout); err == nil {
+			v = s
+		}
+	case "trtllm":
+		if h, err := p.header(ctx, "/health/load"); err == nil && trtllmVersion(h) != "" {
+			v = trtllmVersion(h)
+		} else {
+			v = trtllmVersion(hdr)
+		}
+	case "llamacpp":
+		if s, err := p.llamacppVersion(ctx); err == nil {
+			v = s
+		}
+	}
+	v = versionText(v)
+	return v, v != ""
+}
+
+// maxVersionText bounds the version string an engine may put into a signed
+// envelope; real ones are a few dozen characters.
+const maxVersionText = 128
+
+// versionText makes an engine's version claim fit to sign and show: at
+// most maxVersionText bytes, control characters escaped.
+func versionText(v string) string {
+	return textsafe.Escape(truncateString(strings.TrimSpace(v), maxVersionText))
 }
 
 type prober struct {
@@ -115,6 +176,7 @@ type modelList struct {
 	Data []struct {
 		ID      string `json:"id"`
 		Version string `json:"version"`
+		OwnedBy string `json:"owned_by"`
 	} `json:"data"`
 }
 

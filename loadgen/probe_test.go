@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -65,5 +66,67 @@ func TestProbeNonJSON(t *testing.T) {
 	defer srv.Close()
 	if _, err := Probe(context.Background(), nil, srv.URL, "vllm", "m", ""); err == nil {
 		t.Fatal("non-JSON /v1/models accepted")
+	}
+}
+
+// TestProbeIdentifiesTheEngine: the source's engine kind is a claim; the
+// engine's own answers decide what is recorded.
+func TestProbeIdentifiesTheEngine(t *testing.T) {
+	tests := []struct {
+		name          string
+		requested     string
+		routes        map[string]string
+		wantKind      string
+		wantVersion   string
+		wantConfirmed bool
+	}{
+		{"vllm says so", "vllm", map[string]string{
+			"/v1/models": `{"data":[{"id":"m","owned_by":"vllm"}]}`, "/version": `{"version":"0.22.1"}`,
+		}, "vllm", "0.22.1", true},
+		{"sglang behind a vllm envelope (owner)", "vllm", map[string]string{
+			"/v1/models": `{"data":[{"id":"m","owned_by":"sglang"}]}`, "/get_server_info": `{"version":"0.4.6"}`, "/version": `{"version":"0.4.6"}`,
+		}, "sglang", "0.4.6", true},
+		{"sglang behind a vllm envelope (endpoint)", "vllm", map[string]string{
+			"/v1/models": `{"data":[{"id":"m"}]}`, "/get_server_info": `{"version":"0.4.6"}`,
+		}, "sglang", "0.4.6", true},
+		{"llama.cpp by owner", "vllm", map[string]string{
+			"/v1/models": `{"data":[{"id":"m","owned_by":"llamacpp"}]}`,
+		}, "llamacpp", "unknown", true},
+		{"mixed owners decide nothing", "vllm", map[string]string{
+			"/v1/models": `{"data":[{"id":"m","owned_by":"vllm"},{"id":"n","owned_by":"sglang"}]}`, "/version": `{"version":"0.22.1"}`,
+		}, "vllm", "0.22.1", true},
+		{"silent engine", "sglang", map[string]string{
+			"/v1/models": `{"data":[{"id":"m"}]}`,
+		}, "sglang", "unknown", false},
+		{"absurd version", "vllm", map[string]string{
+			"/v1/models": `{"data":[{"id":"m"}]}`, "/version": `{"version":"1.0\u001b[8m` + strings.Repeat("x", 1000) + `"}`,
+		}, "vllm", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if body, ok := tt.routes[r.URL.Path]; ok {
+					w.Write([]byte(body))
+					return
+				}
+				http.NotFound(w, r)
+			}))
+			defer srv.Close()
+			info, err := Probe(context.Background(), nil, srv.URL, tt.requested, "m", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantVersion == "" { // the absurd one: bounded and escaped
+				if !strings.HasPrefix(info.Version, `1.0\x1b[8mxxx`) || len(info.Version) > 128+3 {
+					t.Errorf("version %q (%d bytes); want it escaped and cut to about 128 bytes", info.Version, len(info.Version))
+				}
+				info.Version = ""
+			}
+			got := [4]any{info.Kind, info.Version, info.Confirmed, info.Requested}
+			want := [4]any{tt.wantKind, tt.wantVersion, tt.wantConfirmed, tt.requested}
+			if got != want {
+				t.Errorf("kind, version, confirmed, requested = %q; want %q", got, want)
+			}
+		})
 	}
 }

@@ -154,6 +154,10 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds l
 	if src.Quantization != nil && src.Quantization.Format != "" {
 		quant = &envelope.Quantization{Format: src.Quantization.Format, Method: "", Extra: &envelope.Object{}}
 	}
+	engineExtra := &envelope.Object{}
+	// Whether the engine itself said what it is (see loadgen.Probe); a
+	// reader can tell a probed kind from one copied from the source.
+	engineExtra.Set("kind_confirmed", envelope.Bool(info.Confirmed))
 	warnings := append([]string{}, res.Warnings...)
 	template := &envelope.Envelope{
 		SuiteID:      suite.ID,
@@ -162,7 +166,7 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds l
 			ID: res.ServedModel, Revision: modelRevision, Provider: info.Kind, EndpointHash: envelope.ZeroHash, Extra: &envelope.Object{},
 		},
 		Engine: envelope.Engine{
-			Name: info.Kind, Version: orElse(info.Version, "unknown"), ConfigHash: envelope.ZeroHash, Extra: &envelope.Object{},
+			Name: info.Kind, Version: orElse(info.Version, "unknown"), ConfigHash: envelope.ZeroHash, Extra: engineExtra,
 		},
 		Quantization:        quant,
 		HardwareFingerprint: fp,

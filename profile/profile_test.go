@@ -3,6 +3,8 @@ package profile_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -212,19 +214,40 @@ func TestRunSourceTrust(t *testing.T) {
 	}
 }
 
-// TestRunRecordsWhatWasServed: the new envelope's model.id is the name the
-// engine served, not the source's, and the summary says they differ.
+// TestRunRecordsWhatWasServed: the new envelope records the model name the
+// engine served and the engine kind the engine says it is, not the
+// source's claims, and says so.
 func TestRunRecordsWhatWasServed(t *testing.T) {
 	f := newFixture(t)
-	srv := enginetest.MustStart(t, enginetest.WithModels("Qwen/Qwen2.5-0.5B-Instruct"), enginetest.WithOutputTokens(4))
-	opts := append(f.opts, profile.WithBaseURL(srv.URL()+"/v1"), profile.WithServedModel("Qwen/Qwen2.5-0.5B-Instruct"),
-		profile.WithDuration(300*time.Millisecond))
+	const served = "Qwen/Qwen2.5-0.5B-Instruct"
+	h, err := enginetest.NewHandler(enginetest.WithModels(served), enginetest.WithOutputTokens(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An SGLang-like engine behind the source's vLLM envelope.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/models":
+			w.Write([]byte(`{"object":"list","data":[{"id":"` + served + `","object":"model","owned_by":"sglang"}]}`))
+		case "/get_server_info":
+			w.Write([]byte(`{"version":"0.4.6"}`))
+		default:
+			h.ServeHTTP(w, r)
+		}
+	}))
+	defer srv.Close()
+	defer h.Close()
+	opts := append(f.opts, profile.WithBaseURL(srv.URL+"/v1"), profile.WithServedModel(served), profile.WithDuration(300*time.Millisecond))
 	res, err := profile.Run(context.Background(), f.src, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Envelope.Model.ID; got != "Qwen/Qwen2.5-0.5B-Instruct" {
-		t.Errorf("model.id = %q; want the served name", got)
+	e := res.Envelope
+	if got := [3]string{e.Model.ID, e.Engine.Name, e.Engine.Version}; got != [3]string{served, "sglang", "0.4.6"} {
+		t.Errorf("model.id, engine.name, engine.version = %q; want what was served and probed", got)
+	}
+	if !strings.Contains(strings.Join(res.Warnings, "\n"), "identifies itself as sglang, not vllm") {
+		t.Errorf("no warning about the engine kind: %v", res.Warnings)
 	}
 }
 

@@ -201,6 +201,12 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	}
 	res.Engine, res.ServedModel = info, model
 	log.Info("engine", "kind", info.Kind, "version", info.Version)
+	switch {
+	case !info.Confirmed:
+		warn(fmt.Sprintf("the engine did not say what it is; the new envelope records the source's engine kind %q unconfirmed (engine.extra.kind_confirmed false)", info.Kind))
+	case info.Kind != src.Engine.Name:
+		warn(fmt.Sprintf("the engine identifies itself as %s, not %s as the source envelope says; the new envelope records %s", info.Kind, src.Engine.Name, info.Kind))
+	}
 	gen := c.generator
 	if gen == nil {
 		gen, err = c.buildDriver(suite, src, ds, point.Point, model, hc)

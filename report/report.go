@@ -125,7 +125,7 @@ func summaryTable(p Profile) Table {
 	row("envelope", p.SourcePath, p.OutputPath)
 	row("suite_id", s.SuiteID, n.SuiteID)
 	row("model.id", s.Model.ID, n.Model.ID)
-	row("engine.name", s.Engine.Name, n.Engine.Name)
+	row("engine.name", s.Engine.Name, engineName(n))
 	row("quantization", quant(s), quant(n))
 	row("dataset.id", s.Dataset.ID, n.Dataset.ID)
 	row("seed", strconv.FormatInt(s.Seed, 10), strconv.FormatInt(n.Seed, 10))
@@ -148,6 +148,21 @@ func summaryTable(p Profile) Table {
 		t.Rows = append(t.Rows, []string{"point", sp, pp, m})
 	}
 	return t
+}
+
+// engineName is e's engine.name, marked "(unconfirmed)" when the profile
+// recorded that the engine did not identify itself (engine.extra
+// kind_confirmed false), so the summary never says "yes" about a kind
+// nobody checked.
+func engineName(e *envelope.Envelope) string {
+	if e.Engine.Extra != nil {
+		if v, ok := e.Engine.Extra.Get("kind_confirmed"); ok {
+			if b, isBool := v.AsBool(); isBool && !b {
+				return e.Engine.Name + " (unconfirmed)"
+			}
+		}
+	}
+	return e.Engine.Name
 }
 
 // recordedPoint reads the load point from an envelope's driver_options:

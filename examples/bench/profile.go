@@ -106,8 +106,10 @@ func (f *profileFlags) checkPoint() error {
 }
 
 // loadSource loads the source envelope as the reference does: remote URIs
-// are refused with a hint, a missing or invalid file is a usage error.
-func loadSource(path string) (*envelope.Envelope, error) {
+// are refused with a hint, a missing or invalid file is a usage error. A
+// file that is not in canonical form is noted on stderr: its signature
+// covers the canonical rendering, not the bytes a reader sees.
+func loadSource(path string, stderr io.Writer) (*envelope.Envelope, error) {
 	for _, scheme := range []string{"hf://", "https://", "http://", "s3://"} {
 		if strings.HasPrefix(path, scheme) {
 			return nil, withCode(exitUsage, fmt.Errorf("URI scheme not supported: %s; envelopes are read from local files only — download the envelope first", scheme))
@@ -118,9 +120,16 @@ func loadSource(path string) (*envelope.Envelope, error) {
 	} else if fi.IsDir() {
 		return nil, withCode(exitUsage, fmt.Errorf("envelope %s is a directory, not a file", path))
 	}
-	e, err := envelope.Load(path)
+	data, err := envelope.ReadFile(path)
 	if err != nil {
 		return nil, withCode(exitUsage, err)
+	}
+	e, err := envelope.Parse(data)
+	if err != nil {
+		return nil, withCode(exitUsage, fmt.Errorf("envelope %s: %w", path, err))
+	}
+	if !envelope.IsCanonicalFile(data, e) {
+		fmt.Fprintf(stderr, "bench: note: %s is not in canonical form: its bytes differ from the canonical rendering its signature covers (whitespace, key order, escapes or coerced values)\n", textsafe.Escape(path))
 	}
 	return e, nil
 }
@@ -130,7 +139,7 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	src, err := loadSource(path)
+	src, err := loadSource(path, stderr)
 	if err != nil {
 		return err
 	}
