@@ -501,6 +501,26 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// interner shares the memory of repeated strings: a failing engine sends
+// the same error for thousands of requests, and each result keeps its own
+// copy otherwise. It holds at most maxInterned distinct strings.
+type interner map[string]string
+
+const maxInterned = 1024
+
+func (in interner) intern(s string) string {
+	if s == "" {
+		return s
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	if len(in) < maxInterned {
+		in[s] = s
+	}
+	return s
+}
+
 // orchestrate runs the samplers around the load. Samplers start before the
 // load and are stopped after it; every goroutine has ended on return.
 func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *telemetry, trace *loadgen.JSONLWriter, timeline *sampler.TimelineWriter) ([]loadgen.Result, *loadgen.RunInfo, []sampler.Stats, error) {
@@ -537,6 +557,7 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *te
 
 	var (
 		mu      sync.Mutex
+		errs    = interner{}
 		results []loadgen.Result
 		okN     atomic.Int64
 		failN   atomic.Int64
@@ -576,6 +597,7 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *te
 			failN.Add(1)
 		}
 		mu.Lock()
+		r.Error = errs.intern(r.Error)
 		results = append(results, r)
 		mu.Unlock()
 	})

@@ -2,13 +2,15 @@
 // InferenceBench's `bench`. Every subcommand only turns flags into library
 // options and prints results; the work happens in the library.
 //
-//	bench verify <envelope.json> [--key PATH]... [--identity REGEX --issuer URL] [--trusted-root PATH]
+//	bench verify <envelope.json> [--key PATH]... [--identity ID | --identity-regexp RE --issuer URL] [--trusted-root PATH]
 //	bench keygen <path>
-//	bench demo
+//	bench profile <envelope.json> --base-url URL [flags]   (bench profile -h lists them)
+//	bench demo [--output DIR] [--duration D]
 //
 // Exit codes: 0 success; 1 the operation failed (verification failed, a
-// required trust policy did not match, a key file exists); 2 unreadable or
-// invalid input, or a usage error.
+// required trust policy did not match, a key file exists, a profile run
+// failed); 2 unreadable or invalid input, or a usage error; 130 or 143 a
+// profile stopped by SIGINT or SIGTERM (nothing signed, partial files kept).
 package main
 
 import (

@@ -50,7 +50,7 @@ func exitCode(err error) int {
 const usage = `usage: bench <command> [arguments]
 
 commands:
-  verify <envelope.json> [--key PATH]... [--identity REGEX --issuer URL] [--trusted-root PATH]
+  verify <envelope.json> [--key PATH]... [--identity ID | --identity-regexp RE --issuer URL] [--trusted-root PATH]
         check an envelope's signature and whether its signer is trusted
   keygen <path>
         write a new ed25519 dev signing key pair (<path> and its .pub)
