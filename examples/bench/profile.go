@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -237,10 +238,15 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		// The reports start with this line; without them it goes to stderr.
 		fmt.Fprintln(stderr, "bench: source:", textsafe.Escape(res.SourceTrust))
 	}
+	warnings := res.Warnings
+	if res.Point.Source == loadgen.SourceSuiteDefault {
+		// The library names its option; on the command line it is a flag.
+		warnings = append(slices.Clone(warnings), "to run at the source's own point, pass it: --concurrency N (closed loop) or --rps R (open loop)")
+	}
 	p := report.Profile{
 		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope, SourceTrust: res.SourceTrust,
 		Failures:    failures(res.Summary),
-		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval, Warnings: res.Warnings,
+		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval, Warnings: warnings,
 	}
 	switch {
 	case quiet:

@@ -206,3 +206,27 @@ func TestDemo(t *testing.T) {
 		t.Errorf("bench verify of the demo envelope: exit %d\n%s", v.code, v.stderr)
 	}
 }
+
+// TestProfilePointFallback: a source whose file name and driver_options
+// carry no point runs at the suite default, and the output shows the point,
+// where it came from, and the flag to set it.
+func TestProfilePointFallback(t *testing.T) {
+	url, key, unsigned, out := profileEnv(t)
+	renamed := filepath.Join(t.TempDir(), "downloaded.json")
+	b, err := os.ReadFile(unsigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(renamed, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, "profile", renamed, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, s := range []string{"concurrency 4 (suite default)", "downloaded.json", "--concurrency N"} {
+		if !strings.Contains(r.stdout, s) {
+			t.Errorf("output lacks %q:\n%s", s, r.stdout)
+		}
+	}
+}
