@@ -379,14 +379,17 @@ func (c *Client) do(ctx context.Context, clock Clock, prompt string, r *Result, 
 	return c.readStream(clock, resp.Body, r, len(prompt))
 }
 
-// finish records the end of a request, reclassifying failures caused by
-// the context (timeout, cut-off, cancellation).
+// finish records the end of a request, reclassifying transport failures
+// caused by the context (timeout, cut-off, cancellation).
 func (c *Client) finish(ctx context.Context, clock Clock, r *Result, outcome Outcome, err error) {
 	r.End = clock.since()
 	if r.Sent == 0 && r.End > 0 {
 		r.Sent = r.End
 	}
-	if outcome != OutcomeOK && ctx.Err() != nil {
+	// A broken connection after the context ended was the context's doing.
+	// A stream or status error was decided by what the engine sent before,
+	// so it stays what it was.
+	if outcome == OutcomeTransport && ctx.Err() != nil {
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, ErrCutOff):
 			outcome = OutcomeCutOff

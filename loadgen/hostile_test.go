@@ -377,3 +377,27 @@ func TestRunStopsWhenWarmupFails(t *testing.T) {
 		}
 	}
 }
+
+// TestClientConnectionBrokenMidEvent: a connection that breaks in the
+// middle of an event is a transport error, not a malformed event.
+func TestClientConnectionBrokenMidEvent(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"hi"}}]}`+"\n\n")
+		fmt.Fprint(w, `data: {"choices":[{"delta":{"content":"`+strings.Repeat("x", 40<<10))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // close the connection mid-event
+	}))
+	defer srv.Close()
+	c, err := loadgen.NewClient(srv.URL, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	var r loadgen.Result
+	c.Do(context.Background(), loadgen.Clock{Start: time.Now(), Now: time.Now}, "hello", &r)
+	if r.Outcome != loadgen.OutcomeTransport || strings.Contains(r.Error, "malformed") {
+		t.Errorf("outcome %s, error %q; want a transport error", r.Outcome, r.Error)
+	}
+}

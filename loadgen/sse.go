@@ -139,6 +139,9 @@ func (s *sseReader) next() (sseEvent, error) {
 			return sseEvent{}, err
 		}
 		if !ok { // end of stream
+			if s.err != nil { // an event cut off by a read error is not dispatched
+				return sseEvent{}, s.err
+			}
 			if s.hasData {
 				s.hasData = false
 				return sseEvent{Type: s.event, Data: s.data}, nil
@@ -195,7 +198,7 @@ func (s *sseReader) eventEndsHere() bool {
 	}
 	switch {
 	case i == s.end:
-		if !s.eof {
+		if !s.eof || s.err != nil { // more may come, or the stream broke
 			return false
 		}
 		s.start, s.skipLF = i, false
@@ -298,6 +301,9 @@ func (s *sseReader) line() (line []byte, ok bool, err error) {
 				return nil, false, s.tooLarge()
 			}
 			if s.start < s.end {
+				if s.err != nil { // cut off by a read error, not a clean end
+					return nil, false, s.err
+				}
 				line = s.buf[s.start:s.end]
 				s.start = s.end
 				return line, true, nil

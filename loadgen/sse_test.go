@@ -271,3 +271,43 @@ func TestSSELongEventType(t *testing.T) {
 		t.Errorf("events %q, %v; want the type cut to %d bytes", got, err, maxEventType)
 	}
 }
+
+// dataThenError returns all of its data and err from one Read, as a
+// connection that breaks right after a packet does.
+type dataThenError struct {
+	data []byte
+	err  error
+}
+
+func (r *dataThenError) Read(p []byte) (int, error) {
+	if len(r.data) == 0 {
+		return 0, r.err
+	}
+	n := copy(p, r.data)
+	r.data = r.data[n:]
+	if len(r.data) == 0 {
+		return n, r.err
+	}
+	return n, nil
+}
+
+// TestSSEBrokenMidEvent: an event cut off by a read error is not
+// dispatched as if the stream had ended cleanly: the read error comes back,
+// so a broken connection is not mistaken for a malformed event.
+func TestSSEBrokenMidEvent(t *testing.T) {
+	boom := errors.New("connection reset by peer")
+	for _, tail := range []string{`data: {"choices":[{"delta":{"content":"xx`, "data: complete line\n", "data: a\ndata: b"} {
+		got, err := readAll(&dataThenError{data: []byte("data: first\n\n" + tail), err: boom}, 0)
+		if !errors.Is(err, boom) {
+			t.Errorf("%q: error %v; want the read error", tail, err)
+		}
+		if diff := cmp.Diff([]string{"|first"}, got); diff != "" {
+			t.Errorf("%q: events (-want +got):\n%s", tail, diff)
+		}
+	}
+	// A clean end still dispatches a final event without its blank line.
+	got, err := readAll(&dataThenError{data: []byte("data: [DONE]"), err: io.EOF}, 0)
+	if err != nil || !slices.Equal(got, []string{"|[DONE]"}) {
+		t.Errorf("clean end: %v, %v; want the pending event dispatched", got, err)
+	}
+}
