@@ -35,7 +35,7 @@ const (
 // 127.0.0.1 with an ephemeral dev key, and prints the report.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo")
-	output := fs.String("output", profile.DefaultOutputDir, "output directory")
+	output := fs.String("output", profile.DefaultOutputDir, "output `DIR`")
 	duration := &secondsFlag{d: demoDuration, max: loadgen.MaxDuration}
 	fs.Var(duration, "duration", "how long to profile, in seconds (5) or as a duration (5s)")
 	pos, err := parseInterspersed(fs, args)

@@ -47,7 +47,7 @@ func exitCode(err error) int {
 	return exitFailure
 }
 
-const usage = `usage: bench <command> [arguments]
+const usage = `usage: bench <command> [arguments]     (bench help <command> for its flags; bench --version)
 
 commands:
   verify <envelope.json> [--key PATH]... [--identity ID | --identity-regexp RE --issuer URL] [--trusted-root PATH]
@@ -88,8 +88,21 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runProfile(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
-	case "-h", "-help", "--help", "help":
+	case "help":
+		if len(rest) > 0 {
+			if _, ok := commandDocs[rest[0]]; ok {
+				return dispatch(ctx, []string{rest[0], "--help"}, stdout, stderr)
+			}
+			fmt.Fprint(stderr, usage)
+			return usageErr("help: unknown command %q", rest[0])
+		}
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, version())
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
@@ -103,12 +116,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-			var b strings.Builder
-			fmt.Fprintf(&b, "usage of bench %s:\n", fs.Name())
-			fs.SetOutput(&b)
-			fs.PrintDefaults()
-			fs.SetOutput(io.Discard)
-			return nil, &helpRequest{text: b.String()}
+			return nil, &helpRequest{text: commandHelp(fs)}
 		} else if err != nil {
 			return nil, usageErr("%v", err)
 		}

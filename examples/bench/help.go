@@ -1,0 +1,104 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"runtime/debug"
+	"strings"
+)
+
+// commandDocs are each command's synopsis and what it does, for its
+// --help and `bench help <command>`.
+var commandDocs = map[string]struct{ synopsis, about string }{
+	"verify": {
+		"bench verify <envelope.json> [--key PATH]... [--identity ID | --identity-regexp RE --issuer URL] [--trusted-root PATH]",
+		"Check an envelope's signature and whether its signer is trusted. One verdict on the first line:\n" +
+			"OK on stdout, or FAIL on stderr. Exit 0 intact (and trusted when a key or identity is given),\n" +
+			"1 failed or untrusted, 2 unreadable input.",
+	},
+	"keygen": {
+		"bench keygen <path>",
+		"Write a new ed25519 dev signing key pair: <path> (private, mode 0600) and its .pub\n" +
+			"(cosign.key gets cosign.pub). Never overwrites; exit 1 if either exists.",
+	},
+	"profile": {
+		"bench profile <envelope.json> --base-url URL [flags]",
+		"Re-run the envelope's benchmark against a live OpenAI-compatible engine while sampling GPU\n" +
+			"(NVML) and CPU/DRAM (RAPL) telemetry, print the source next to the profile, and write a new\n" +
+			"signed envelope profile-<hash12>.json with its per-request trace, timeline and HTML view.\n" +
+			"Exit 0 ok; 1 refused or failed (ok_rate below 0.5 still writes the envelope); 2 usage;\n" +
+			"130/143 stopped by SIGINT/SIGTERM (nothing signed, partial files kept).",
+	},
+	"demo": {
+		"bench demo [--output DIR] [--duration D]",
+		"Profile a bundled real H100 envelope (examples/bench/demodata/) against a built-in fake engine\n" +
+			"on 127.0.0.1, with an ephemeral dev key.",
+	},
+}
+
+// commandHelp renders the help of the command fs parses: its synopsis,
+// what it does, and its flags as --name ARG with their defaults.
+func commandHelp(fs *flag.FlagSet) string {
+	var b strings.Builder
+	doc := commandDocs[fs.Name()]
+	fmt.Fprintf(&b, "usage: %s\n\n", orElse(doc.synopsis, "bench "+fs.Name()))
+	if doc.about != "" {
+		fmt.Fprintf(&b, "%s\n", doc.about)
+	}
+	first := true
+	fs.VisitAll(func(f *flag.Flag) {
+		if first {
+			b.WriteString("\nflags:\n")
+			first = false
+		}
+		arg, text := flag.UnquoteUsage(f)
+		if arg == "value" {
+			arg = "VALUE"
+		}
+		name := "--" + f.Name
+		if arg != "" {
+			name += " " + strings.ToUpper(arg)
+		}
+		if def := f.DefValue; def != "" && def != "0" && def != "false" && def != "[]" && !strings.Contains(text, "default") {
+			text += " (default " + def + ")"
+		}
+		fmt.Fprintf(&b, "  %s\n      %s\n", name, text)
+	})
+	return b.String()
+}
+
+func orElse(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// version describes the running binary from its build information.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "bench (no build information)"
+	}
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value[:min(12, len(s.Value))]
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	out := "bench " + v
+	if rev != "" {
+		out += " " + rev
+		if dirty {
+			out += "+dirty"
+		}
+	}
+	return out + " (" + bi.Main.Path + ", " + bi.GoVersion + ")"
+}
