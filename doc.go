@@ -10,8 +10,11 @@
 //
 //   - envelope: the v1 result envelope — parsing with the reference's
 //     validation, canonical JSON and content hash byte-compatible with the
-//     reference, atomic writing, signing (dev key, Sigstore keyless) and
-//     verification with a trust policy. It imports no other package of ours.
+//     reference, atomic writing, dev-key signing and verification with a
+//     trust policy. It imports no other package of ours, and no Sigstore.
+//   - envelope/keyless: Sigstore keyless signing and verification, the only
+//     package that compiles Sigstore (and its gRPC stack); plugged into
+//     envelope.Verify with envelope.WithMethodVerifier.
 //   - loadgen: drives the engine (OpenAI-compatible streaming client, closed
 //     and open loop drivers, suites, datasets, latency metrics).
 //   - sampler: telemetry (NVML in one cgo leaf, RAPL, remote Prometheus

@@ -65,8 +65,8 @@
 //     the GPUs that have both. 1 when the power trace is faithful; far from
 //     1 when the trace aliases the load.
 //   - energy_joules_cpu_dram (J): the sum over CPU packages and DRAM domains
-//     of their energy of record (the counter growth of their RAPL
-//     counters).
+//     of their energy of record (the counter growth of their energy
+//     counters: RAPL's, locally or through a remote node_exporter).
 //   - energy_joules_total (J): energy_joules_gpu + energy_joules_cpu_dram,
 //     or whichever of the two is measured, with a warning naming the part
 //     that is missing.
@@ -91,10 +91,31 @@
 //   - joules_per_token_gpu (J/token): energy_joules_gpu / output tokens.
 //     Both are absent when the energy is absent or there are no output
 //     tokens (the reference emits 0.0 without telemetry).
-//   - <sampler>_sample_count (count): the number of the sampler's ticks
-//     whose time is inside the window, e.g. nvml_sample_count and
-//     rapl_sample_count; absent when the sampler has no reading in the
-//     timeline.
+//   - nvml_sample_count (count): the number of ticks inside the window
+//     that read at least one GPU, over every sampler (one NVML tick reads
+//     every selected GPU; a remote sampler's ticks count too). Absent when
+//     no tick in the timeline read a GPU. The key is the reference's; it
+//     is about the kind of device, not a sampler's name.
+//   - rapl_sample_count (count): the same for the ticks that read a CPU
+//     package or DRAM. A tick that read both (a remote host's exporters)
+//     counts in both.
+//   - nvml_interval_p99_ms (ms): the achieved interval p99 (sampler.Stats
+//     IntervalP99, given with [WithSamplerStats]) of the sampler that read
+//     GPUs; with several GPU samplers, the largest of their p99s (the
+//     worst instrument bounds the timeline's resolution). Only samplers
+//     with at least two readings count; absent without GPU readings or
+//     stats.
+//   - <name>_sample_count (count): the ticks inside the window of a
+//     sampler that read no GPU, CPU package or DRAM (only psys-like
+//     devices of kind other), which the counts above leave out. A name
+//     whose key is already a figure's (a sampler of such devices named
+//     "nvml") gets no count of its own, with a warning: a sampler's name
+//     never stands in for a kind.
+//
+// The figures are listed by [Report.Figures], each with its key, unit and
+// the device kinds it is computed from ([FigureKinds]), in the order an
+// envelope lists them; [Report.Metrics] gives the measured ones in that
+// order, split where the reference places the load generator's metrics.
 //
 // When GPUs come from several samplers (local NVML and remote hosts),
 // their ticks are not simultaneous, so power_peak_w and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	loadPct float64
+	stats   []sampler.Stats
 }
 
 // WithLoadThreshold sets the utilization threshold of
@@ -37,6 +39,17 @@ type config struct {
 // used. A repeat replaces the earlier value.
 func WithLoadThreshold(pct float64) Option {
 	return optionFunc(func(c *config) { c.loadPct = pct })
+}
+
+// WithSamplerStats gives the scheduler's account of the samplers whose
+// readings are in the timeline (sampler.Run's Stats), matched to them by
+// name, for nvml_interval_p99_ms: the largest achieved interval p99
+// (IntervalP99) among the samplers that read a GPU and took at least two
+// readings. By default, if this option is not used, nvml_interval_p99_ms
+// is absent. Repeated uses add stats.
+func WithSamplerStats(stats ...sampler.Stats) Option {
+	stats = slices.Clone(stats)
+	return optionFunc(func(c *config) { c.stats = append(c.stats, stats...) })
 }
 
 func newConfig(w Window, opts []Option) (config, error) {
@@ -116,11 +129,15 @@ type tick struct {
 
 type samplerState struct {
 	name       string
+	kinds      []sampler.Kind
 	readings   int64
 	inWindow   int64
 	outOfOrder int64
 	lastT      float64
-	gpuTicks   int64
+	gpuTicks   int64 // ticks that read a GPU
+	gpuIn      int64 // … inside the window
+	cpuTicks   int64 // ticks that read a CPU package or DRAM
+	cpuIn      int64 // … inside the window
 	utilTicks  int64
 	pending    tick
 	peak       float64
@@ -164,8 +181,8 @@ func (a *Accumulator) Add(r sampler.Reading) {
 		ss.inWindow++
 	}
 	var (
-		gpus, powered, utils int
-		psum, usum           float64
+		gpus, cpus, powered, utils int
+		psum, usum                 float64
 	)
 	for i := range r.Devices {
 		d := &r.Devices[i]
@@ -173,6 +190,12 @@ func (a *Accumulator) Add(r sampler.Reading) {
 		if ds.n > 0 && t <= ds.last {
 			ds.outOfOrder++
 			continue
+		}
+		if !slices.Contains(ss.kinds, d.Kind) {
+			ss.kinds = append(ss.kinds, d.Kind)
+		}
+		if d.Kind == sampler.KindCPUPackage || d.Kind == sampler.KindDRAM {
+			cpus++
 		}
 		if ds.n == 0 {
 			ds.first = t
@@ -203,10 +226,19 @@ func (a *Accumulator) Add(r sampler.Reading) {
 			}
 		}
 	}
+	if cpus > 0 {
+		ss.cpuTicks++
+		if in {
+			ss.cpuIn++
+		}
+	}
 	if gpus == 0 {
 		return
 	}
 	ss.gpuTicks++
+	if in {
+		ss.gpuIn++
+	}
 	if utils > 0 {
 		ss.utilTicks++
 	}
@@ -269,7 +301,7 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 			a.closeTick(&c, c.pending, c.pending.t)
 		}
 		r.Samplers = append(r.Samplers, SamplerSummary{
-			Name: c.name, Readings: c.readings, InWindow: c.inWindow,
+			Name: c.name, Readings: c.readings, InWindow: c.inWindow, Kinds: slices.Clone(c.kinds),
 		})
 		if c.outOfOrder > 0 {
 			r.warnf("%s: %d readings not later than the sampler's previous one were ignored", c.name, c.outOfOrder)
@@ -345,7 +377,7 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 
 	// CPU and DRAM.
 	if len(cpuDevs) == 0 {
-		r.EnergyJoulesCPUDRAM = Absent("no RAPL cpu_package or dram readings in the timeline")
+		r.EnergyJoulesCPUDRAM = Absent("no CPU package or DRAM readings in the timeline")
 	} else {
 		r.EnergyJoulesCPUDRAM = cpuE.figure("no CPU package or DRAM energy measured")
 		r.partial(KeyEnergyJoulesCPUDRAM, cpuE)
@@ -367,7 +399,62 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 	}
 	r.JoulesPerToken = perToken(r.EnergyJoulesTotal, KeyEnergyJoulesTotal, outputTokens)
 	r.JoulesPerTokenGPU = perToken(r.EnergyJoulesGPU, KeyEnergyJoulesGPU, outputTokens)
+
+	// The instrument: ticks by device kind, the GPU samplers' interval.
+	r.GPUSampleCount, r.CPUDRAMSampleCount = a.sampleCounts()
+	r.GPUIntervalP99Ms = a.gpuIntervalP99(gpuSamplers)
+	for _, s := range r.Samplers {
+		if !readsSummedKind(s) && figureIndex(SampleCountKey(s.Name)) >= 0 {
+			r.warnf("%s: the sampler reads no GPU, CPU package or DRAM, but its own sample count would be named %s, which is a figure's key: it is left out",
+				s.Name, SampleCountKey(s.Name))
+		}
+	}
 	return r, nil
+}
+
+// sampleCounts returns nvml_sample_count and rapl_sample_count: the ticks
+// inside the window that read a GPU, and those that read a CPU package or
+// DRAM, over every sampler.
+func (a *Accumulator) sampleCounts() (gpu, cpu Figure) {
+	var gpuTicks, gpuIn, cpuTicks, cpuIn int64
+	for _, ss := range a.smpOrder {
+		gpuTicks += ss.gpuTicks
+		gpuIn += ss.gpuIn
+		cpuTicks += ss.cpuTicks
+		cpuIn += ss.cpuIn
+	}
+	gpu, cpu = Absent("no GPU readings in the timeline"), Absent("no CPU package or DRAM readings in the timeline")
+	if gpuTicks > 0 {
+		gpu = Measured(float64(gpuIn))
+	}
+	if cpuTicks > 0 {
+		cpu = Measured(float64(cpuIn))
+	}
+	return gpu, cpu
+}
+
+// gpuIntervalP99 returns nvml_interval_p99_ms: the largest achieved
+// interval p99 among the GPU samplers with at least two readings.
+func (a *Accumulator) gpuIntervalP99(gpuSamplers []samplerState) Figure {
+	switch {
+	case len(gpuSamplers) == 0:
+		return Absent("no GPU readings in the timeline")
+	case len(a.cfg.stats) == 0:
+		return Absent("no sampler statistics were given (energy.WithSamplerStats)")
+	}
+	var p99 time.Duration
+	found := false
+	for _, ss := range gpuSamplers {
+		for _, st := range a.cfg.stats {
+			if st.Sampler == ss.name && st.Readings > 1 {
+				p99, found = max(p99, st.IntervalP99), true
+			}
+		}
+	}
+	if !found {
+		return Absent("no GPU sampler took two readings")
+	}
+	return Measured(float64(p99) / 1e6)
 }
 
 // deviceSummary computes one device's figures and its warnings.

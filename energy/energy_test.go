@@ -161,7 +161,7 @@ func TestReferencePowerCases(t *testing.T) {
 			},
 			wantWarnings: []string{
 				"gpu0 (nvml): energy from ∫P dt, as there is no energy counter figure (no energy counter readings)",
-				"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no RAPL cpu_package or dram readings in the timeline)",
+				"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no CPU package or DRAM readings in the timeline)",
 			},
 		},
 		{
@@ -250,7 +250,7 @@ func TestReferencePowerCases(t *testing.T) {
 				KeyJoulesPerToken:      Measured(1),
 				KeyJoulesPerTokenGPU:   Absent("energy_joules_gpu is absent: no GPU readings in the timeline"),
 				KeyRAPLSampleCount:     Measured(2),
-				KeyNVMLSampleCount:     Absent("no nvml readings in the timeline"),
+				KeyNVMLSampleCount:     Absent("no GPU readings in the timeline"),
 			},
 			wantWarnings: []string{
 				"energy_joules_total covers CPU and DRAM only: energy_joules_gpu is absent (no GPU readings in the timeline)",
@@ -345,7 +345,7 @@ func TestWindowEdges(t *testing.T) {
 			},
 			wantWarnings: []string{
 				"gpu0 (nvml): readings start 1s after the window starts and end 1s before it ends, covering 2s of the 4s window; energy outside them is not counted",
-				"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no RAPL cpu_package or dram readings in the timeline)",
+				"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no CPU package or DRAM readings in the timeline)",
 			},
 		},
 		{
@@ -486,9 +486,10 @@ func TestSamplersInterleaved(t *testing.T) {
 			KeyPowerPeakW:              Measured(400),
 			KeyPowerAvgWUnderLoad:      Measured(400),
 			KeyGPUUtilAvgPct:           Measured((100.0 + 100 + 80) / 3),
-			KeyNVMLSampleCount:         Measured(4),
-			KeyRAPLSampleCount:         Measured(3),
-			"remote_sample_count":      Measured(3),
+			// Ticks that read a GPU: 4 of nvml and 3 of remote; the
+			// remote sampler reads GPUs, so it has no count of its own.
+			KeyNVMLSampleCount: Measured(4 + 3),
+			KeyRAPLSampleCount: Measured(3),
 		},
 		wantWarnings: []string{
 			"GPUs come from 2 samplers (nvml, remote) whose ticks are not simultaneous: power_peak_w and power_avg_w_under_load are the sums of each sampler's figure (the peak is an upper bound)",
@@ -509,7 +510,11 @@ func TestSamplersInterleaved(t *testing.T) {
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("devices (-want +got):\n%s", diff)
 	}
-	wantS := []SamplerSummary{{"nvml", 5, 4}, {"remote", 5, 3}, {"rapl", 5, 3}}
+	wantS := []SamplerSummary{
+		{"nvml", 5, 4, []sampler.Kind{sampler.KindGPU}},
+		{"remote", 5, 3, []sampler.Kind{sampler.KindGPU}},
+		{"rapl", 5, 3, []sampler.Kind{sampler.KindCPUPackage, sampler.KindDRAM, sampler.KindOther}},
+	}
 	if diff := cmp.Diff(wantS, rep.Samplers); diff != "" {
 		t.Errorf("samplers (-want +got):\n%s", diff)
 	}
@@ -530,15 +535,15 @@ func TestAbsentFigures(t *testing.T) {
 			KeyEnergyJoulesGPU:         Absent(noGPU),
 			KeyEnergyJoulesGPUIntegral: Absent(noGPU),
 			KeyGPUIntegralCounterRatio: Absent(noGPU),
-			KeyEnergyJoulesCPUDRAM:     Absent("no RAPL cpu_package or dram readings in the timeline"),
+			KeyEnergyJoulesCPUDRAM:     Absent("no CPU package or DRAM readings in the timeline"),
 			KeyPowerAvgW:               Absent(noGPU),
 			KeyPowerPeakW:              Absent(noGPU),
 			KeyPowerAvgWUnderLoad:      Absent(noGPU),
 			KeyGPUUtilAvgPct:           Absent(noGPU),
 			KeyJoulesPerToken:          Absent("energy_joules_total is absent: neither GPU nor CPU/DRAM energy was measured"),
 			KeyJoulesPerTokenGPU:       Absent("energy_joules_gpu is absent: no GPU readings in the timeline"),
-			KeyNVMLSampleCount:         Absent("no nvml readings in the timeline"),
-			KeyRAPLSampleCount:         Absent("no rapl readings in the timeline"),
+			KeyNVMLSampleCount:         Absent("no GPU readings in the timeline"),
+			KeyRAPLSampleCount:         Absent("no CPU package or DRAM readings in the timeline"),
 		},
 		wantWarnings: []string{},
 	}, {
@@ -580,7 +585,7 @@ func TestAbsentFigures(t *testing.T) {
 			"energy_joules_gpu leaves out gpu1 (nvml): no energy counter readings; no power readings",
 			"energy_joules_gpu_integral leaves out gpu1 (nvml): no power trace spans the window",
 			"power_avg_w leaves out gpu1 (nvml): no power readings",
-			"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no RAPL cpu_package or dram readings in the timeline)",
+			"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no CPU package or DRAM readings in the timeline)",
 		},
 	}})
 }
@@ -601,7 +606,7 @@ func TestOutOfOrder(t *testing.T) {
 		},
 		wantWarnings: []string{
 			"nvml: 2 readings not later than the sampler's previous one were ignored",
-			"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no RAPL cpu_package or dram readings in the timeline)",
+			"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no CPU package or DRAM readings in the timeline)",
 		},
 	}})
 }

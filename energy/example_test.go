@@ -9,10 +9,12 @@ import (
 	"github.com/benchprof/benchprof/sampler"
 )
 
-// A 10-second run: one GPU drawing 300 W at 90 % utilization, read by NVML
-// every second, and one CPU package drawing 50 W, read by RAPL every two
-// seconds. The measurement window is [2 s, 8 s] (warmup excluded) and
-// 3600 output tokens were generated in it.
+// A 10-second run: one GPU drawing 300 W at 90 % utilization, read every
+// second, and one CPU package drawing 50 W, read every two seconds. The
+// measurement window is [2 s, 8 s] (warmup excluded) and 3600 output tokens
+// were generated in it. The samplers' names are only labels: the GPU
+// figures and nvml_sample_count come from the devices of kind gpu, whatever
+// sampler read them.
 func ExampleCompute() {
 	var timeline bytes.Buffer
 	w := sampler.NewTimelineWriter(&timeline)
@@ -20,18 +22,21 @@ func ExampleCompute() {
 		at := time.Duration(i) * time.Second
 		g := sampler.NewDeviceReading("gpu0", sampler.KindGPU)
 		g.PowerW, g.EnergyJ, g.UtilPct = 300, 300*float64(i), 90
-		_ = w.Write(sampler.Reading{Sampler: "nvml", Tick: int64(i), At: at, Devices: []sampler.DeviceReading{g}})
+		_ = w.Write(sampler.Reading{Sampler: "gpu-sampler", Tick: int64(i), At: at, Devices: []sampler.DeviceReading{g}})
 		if i%2 == 0 {
 			p := sampler.NewDeviceReading("package-0", sampler.KindCPUPackage)
 			p.EnergyJ = 50 * float64(i)
-			_ = w.Write(sampler.Reading{Sampler: "rapl", Tick: int64(i / 2), At: at, Devices: []sampler.DeviceReading{p}})
+			_ = w.Write(sampler.Reading{Sampler: "cpu-sampler", Tick: int64(i / 2), At: at, Devices: []sampler.DeviceReading{p}})
 		}
 	}
 	if err := w.Flush(); err != nil {
 		panic(err)
 	}
 
-	rep, err := energy.Compute(&timeline, energy.Window{Start: 2 * time.Second, End: 8 * time.Second}, 3600)
+	// The scheduler's account of the GPU sampler (sampler.Run's Stats).
+	stats := sampler.Stats{Sampler: "gpu-sampler", Interval: time.Second, Readings: 11, IntervalP99: 1002 * time.Millisecond}
+	rep, err := energy.Compute(&timeline, energy.Window{Start: 2 * time.Second, End: 8 * time.Second}, 3600,
+		energy.WithSamplerStats(stats))
 	if err != nil {
 		panic(err)
 	}
@@ -42,17 +47,18 @@ func ExampleCompute() {
 		fmt.Println("warning:", s)
 	}
 	// Output:
-	// energy_joules_total                   J      2100
-	// energy_joules_gpu                     J      1800
-	// energy_joules_gpu_integral            J      1800
-	// energy_gpu_integral_to_counter_ratio  ratio  1
-	// energy_joules_cpu_dram                J      300
 	// power_avg_w                           W      300
 	// power_peak_w                          W      300
-	// power_avg_w_under_load                W      300
-	// gpu_util_avg_pct                      %      90
+	// energy_joules_total                   J      2100
 	// joules_per_token                      J/token 0.5833333333333334
+	// gpu_util_avg_pct                      %      90
+	// energy_joules_gpu                     J      1800
+	// energy_joules_cpu_dram                J      300
+	// power_avg_w_under_load                W      300
+	// energy_joules_gpu_integral            J      1800
+	// energy_gpu_integral_to_counter_ratio  ratio  1
 	// joules_per_token_gpu                  J/token 0.5
 	// nvml_sample_count                     count  7
 	// rapl_sample_count                     count  4
+	// nvml_interval_p99_ms                  ms     1002
 }

@@ -3,6 +3,8 @@ package energy
 import (
 	"strconv"
 	"time"
+
+	"github.com/benchprof/benchprof/sampler"
 )
 
 // Figure is one measured value, or the reason it could not be measured.
@@ -36,8 +38,14 @@ func (f Figure) String() string {
 }
 
 // Metric keys of the figures, as the profile package writes them into an
-// envelope's metrics and its breakdown table reads them (FACTS §6.5). A
-// sampler's sample count is named [SampleCountKey](sampler name).
+// envelope's metrics and its breakdown table reads them (FACTS §6.5). The
+// sample-count and interval keys keep the reference's names, but they are
+// about device kinds, not about samplers of those names:
+// KeyNVMLSampleCount counts the ticks that read a GPU (of any sampler),
+// KeyRAPLSampleCount those that read a CPU package or DRAM, and
+// KeyNVMLIntervalP99Ms is the achieved interval of the GPU samplers. A
+// sampler that reads none of those kinds has its own count, named
+// [SampleCountKey](sampler name).
 const (
 	KeyEnergyJoulesTotal       = "energy_joules_total"
 	KeyEnergyJoulesGPU         = "energy_joules_gpu"
@@ -52,6 +60,7 @@ const (
 	KeyJoulesPerTokenGPU       = "joules_per_token_gpu"
 	KeyNVMLSampleCount         = "nvml_sample_count"
 	KeyRAPLSampleCount         = "rapl_sample_count"
+	KeyNVMLIntervalP99Ms       = "nvml_interval_p99_ms"
 )
 
 // Units of [Named] figures.
@@ -61,12 +70,16 @@ const (
 	UnitPercent        = "%"
 	UnitRatio          = "ratio"
 	UnitJoulesPerToken = "J/token"
+	UnitMilliseconds   = "ms"
 	// UnitCount marks an integer count.
 	UnitCount = "count"
 )
 
-// SampleCountKey returns the metric key of a sampler's sample count:
-// "nvml_sample_count" for the sampler named "nvml".
+// SampleCountKey returns the metric key of the own sample count of a
+// sampler that reads no GPU, CPU package or DRAM: "<name>_sample_count".
+// A name whose key is already a figure's (a sampler named "nvml" makes
+// "nvml_sample_count") gets no count of its own: a name never stands in
+// for a device kind.
 func SampleCountKey(samplerName string) string { return samplerName + "_sample_count" }
 
 // Named is a figure with its metric key and unit.
@@ -75,6 +88,10 @@ type Named struct {
 	Key string
 	// Unit is one of the Unit constants.
 	Unit string
+	// Kinds are the device kinds the figure is computed from: with no
+	// reading of any of them in the timeline, the figure is absent.
+	// Empty for a sampler's own sample count.
+	Kinds []sampler.Kind
 	Figure
 }
 

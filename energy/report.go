@@ -33,6 +33,9 @@ type Report struct {
 	GPUUtilAvgPct           Figure // gpu_util_avg_pct
 	JoulesPerToken          Figure // joules_per_token
 	JoulesPerTokenGPU       Figure // joules_per_token_gpu
+	GPUSampleCount          Figure // nvml_sample_count
+	CPUDRAMSampleCount      Figure // rapl_sample_count
+	GPUIntervalP99Ms        Figure // nvml_interval_p99_ms
 
 	// Samplers lists every sampler in the timeline, in order of first
 	// appearance.
@@ -50,9 +53,11 @@ type SamplerSummary struct {
 	Name string
 	// Readings counts the sampler's readings (ticks) in the timeline.
 	Readings int64
-	// InWindow counts those whose time is inside the window: the
-	// <name>_sample_count figure.
+	// InWindow counts those whose time is inside the window.
 	InWindow int64
+	// Kinds lists the kinds of the devices the sampler read, in order of
+	// first appearance: what the sampler is, whatever its name.
+	Kinds []sampler.Kind
 }
 
 // Device holds one device's figures over the window.
@@ -83,9 +88,10 @@ type Device struct {
 	UtilAvgPct Figure
 }
 
-// SampleCount returns the <name>_sample_count figure: the number of the
-// sampler's readings inside the window, absent when the sampler has no
-// reading in the timeline.
+// SampleCount returns the number of the named sampler's readings inside
+// the window, absent when the sampler has no reading in the timeline. It
+// is the sampler's own count, not a figure of a device kind: see
+// GPUSampleCount and CPUDRAMSampleCount for those.
 func (r *Report) SampleCount(samplerName string) Figure {
 	for _, s := range r.Samplers {
 		if s.Name == samplerName {
@@ -95,32 +101,121 @@ func (r *Report) SampleCount(samplerName string) Figure {
 	return Absent("no " + samplerName + " readings in the timeline")
 }
 
-// Figures returns every figure with its metric key and unit, in a fixed
-// order: the energy, power and utilization figures, the per-token figures,
-// then the sample counts of "nvml" and "rapl" (always listed) and of every
-// other sampler in the timeline, in order of first appearance.
+var (
+	gpuKinds     = []sampler.Kind{sampler.KindGPU}
+	cpuDRAMKinds = []sampler.Kind{sampler.KindCPUPackage, sampler.KindDRAM}
+	summedKinds  = []sampler.Kind{sampler.KindGPU, sampler.KindCPUPackage, sampler.KindDRAM}
+)
+
+type figureDef struct {
+	key, unit string
+	kinds     []sampler.Kind
+	head      bool
+	get       func(*Report) Figure
+}
+
+// figureIndex returns the index of key in figureTable, or -1.
+func figureIndex(key string) int {
+	return slices.IndexFunc(figureTable, func(f figureDef) bool { return f.key == key })
+}
+
+// figureTable lists the figures in the order an envelope lists them: the
+// one place a figure is added. head marks the figures the reference puts
+// after throughput_tok_per_s and before the SLO keys (FACTS §4.9); the
+// others follow the load generator's metrics.
+var figureTable = []figureDef{
+	{KeyPowerAvgW, UnitWatts, gpuKinds, true, func(r *Report) Figure { return r.PowerAvgW }},
+	{KeyPowerPeakW, UnitWatts, gpuKinds, true, func(r *Report) Figure { return r.PowerPeakW }},
+	{KeyEnergyJoulesTotal, UnitJoules, summedKinds, true, func(r *Report) Figure { return r.EnergyJoulesTotal }},
+	{KeyJoulesPerToken, UnitJoulesPerToken, summedKinds, true, func(r *Report) Figure { return r.JoulesPerToken }},
+	{KeyGPUUtilAvgPct, UnitPercent, gpuKinds, false, func(r *Report) Figure { return r.GPUUtilAvgPct }},
+	{KeyEnergyJoulesGPU, UnitJoules, gpuKinds, false, func(r *Report) Figure { return r.EnergyJoulesGPU }},
+	{KeyEnergyJoulesCPUDRAM, UnitJoules, cpuDRAMKinds, false, func(r *Report) Figure { return r.EnergyJoulesCPUDRAM }},
+	{KeyPowerAvgWUnderLoad, UnitWatts, gpuKinds, false, func(r *Report) Figure { return r.PowerAvgWUnderLoad }},
+	{KeyEnergyJoulesGPUIntegral, UnitJoules, gpuKinds, false, func(r *Report) Figure { return r.EnergyJoulesGPUIntegral }},
+	{KeyGPUIntegralCounterRatio, UnitRatio, gpuKinds, false, func(r *Report) Figure { return r.GPUIntegralCounterRatio }},
+	{KeyJoulesPerTokenGPU, UnitJoulesPerToken, gpuKinds, false, func(r *Report) Figure { return r.JoulesPerTokenGPU }},
+	{KeyNVMLSampleCount, UnitCount, gpuKinds, false, func(r *Report) Figure { return r.GPUSampleCount }},
+	{KeyRAPLSampleCount, UnitCount, cpuDRAMKinds, false, func(r *Report) Figure { return r.CPUDRAMSampleCount }},
+	{KeyNVMLIntervalP99Ms, UnitMilliseconds, gpuKinds, false, func(r *Report) Figure { return r.GPUIntervalP99Ms }},
+}
+
+// Keys returns the metric keys of the figures every Report has, in the
+// order of Figures (the samplers' own counts, which depend on the
+// timeline, are not among them).
+func Keys() []string {
+	keys := make([]string, len(figureTable))
+	for i, f := range figureTable {
+		keys[i] = f.key
+	}
+	return keys
+}
+
+// FigureKinds returns the device kinds the figure named key is computed
+// from (nil for a sampler's own count or an unknown key): without a
+// sampler that reads one of them, the figure cannot be measured.
+func FigureKinds(key string) []sampler.Kind {
+	for _, f := range figureTable {
+		if f.key == key {
+			return slices.Clone(f.kinds)
+		}
+	}
+	return nil
+}
+
+// Figures returns every figure with its metric key, unit and kinds, in
+// the order an envelope lists them (see Metrics): power_avg_w,
+// power_peak_w, energy_joules_total, joules_per_token, gpu_util_avg_pct,
+// energy_joules_gpu, energy_joules_cpu_dram, power_avg_w_under_load,
+// energy_joules_gpu_integral, energy_gpu_integral_to_counter_ratio,
+// joules_per_token_gpu, nvml_sample_count, rapl_sample_count,
+// nvml_interval_p99_ms (all always listed), then the own sample counts of
+// the samplers that read no GPU, CPU package or DRAM, in order of first
+// appearance.
 func (r *Report) Figures() []Named {
-	out := []Named{
-		{KeyEnergyJoulesTotal, UnitJoules, r.EnergyJoulesTotal},
-		{KeyEnergyJoulesGPU, UnitJoules, r.EnergyJoulesGPU},
-		{KeyEnergyJoulesGPUIntegral, UnitJoules, r.EnergyJoulesGPUIntegral},
-		{KeyGPUIntegralCounterRatio, UnitRatio, r.GPUIntegralCounterRatio},
-		{KeyEnergyJoulesCPUDRAM, UnitJoules, r.EnergyJoulesCPUDRAM},
-		{KeyPowerAvgW, UnitWatts, r.PowerAvgW},
-		{KeyPowerPeakW, UnitWatts, r.PowerPeakW},
-		{KeyPowerAvgWUnderLoad, UnitWatts, r.PowerAvgWUnderLoad},
-		{KeyGPUUtilAvgPct, UnitPercent, r.GPUUtilAvgPct},
-		{KeyJoulesPerToken, UnitJoulesPerToken, r.JoulesPerToken},
-		{KeyJoulesPerTokenGPU, UnitJoulesPerToken, r.JoulesPerTokenGPU},
-		{KeyNVMLSampleCount, UnitCount, r.SampleCount("nvml")},
-		{KeyRAPLSampleCount, UnitCount, r.SampleCount("rapl")},
+	out := make([]Named, 0, len(figureTable)+len(r.Samplers))
+	for _, f := range figureTable {
+		out = append(out, Named{Key: f.key, Unit: f.unit, Kinds: slices.Clone(f.kinds), Figure: f.get(r)})
 	}
 	for _, s := range r.Samplers {
-		if s.Name != "nvml" && s.Name != "rapl" {
-			out = append(out, Named{SampleCountKey(s.Name), UnitCount, Measured(float64(s.InWindow))})
+		if key, ok := ownCountKey(s); ok {
+			out = append(out, Named{Key: key, Unit: UnitCount, Figure: Measured(float64(s.InWindow))})
 		}
 	}
 	return out
+}
+
+// ownCountKey returns the key of s's own sample count, if it has one: if
+// it reads no kind that a figure's sample count covers, and its key is no
+// figure's key.
+func ownCountKey(s SamplerSummary) (string, bool) {
+	key := SampleCountKey(s.Name)
+	return key, !readsSummedKind(s) && figureIndex(key) < 0
+}
+
+// readsSummedKind reports whether s read a GPU, CPU package or DRAM.
+func readsSummedKind(s SamplerSummary) bool {
+	return slices.ContainsFunc(s.Kinds, func(k sampler.Kind) bool { return slices.Contains(summedKinds, k) })
+}
+
+// Metrics returns the measured figures, in the order an envelope lists
+// them, in two runs: head (power_avg_w, power_peak_w, energy_joules_total,
+// joules_per_token), which the reference places after
+// throughput_tok_per_s and before the SLO keys, and tail, the others, which
+// follow the load generator's metrics. Absent figures are left out. A
+// writer of envelopes writes UnitCount figures as integers.
+func (r *Report) Metrics() (head, tail []Named) {
+	for _, n := range r.Figures() {
+		if !n.Measured {
+			continue
+		}
+		if i := figureIndex(n.Key); i >= 0 && figureTable[i].head {
+			head = append(head, n)
+		} else {
+			tail = append(tail, n)
+		}
+	}
+	return head, tail
 }
 
 // Figure returns the figure named key (as listed by Figures) and whether

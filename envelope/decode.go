@@ -3,7 +3,6 @@ package envelope
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"strconv"
 	"strings"
@@ -50,16 +49,6 @@ func (e *Envelope) Validate() error {
 // validation: strings stripped, defaults filled in, coercions applied.
 func (e *Envelope) normalized() (*Envelope, error) {
 	return fromValue(e.toValue(true))
-}
-
-// pathErrCause drops the *fs.PathError wrapper (whose message repeats the
-// path the caller already names), keeping the cause for errors.Is.
-func pathErrCause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	return err
 }
 
 func fromValue(v Value) (*Envelope, error) {

@@ -20,7 +20,9 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/secure-systems-lab/go-securesystemslib/encrypted"
+
+	"github.com/benchprof/benchprof/envelope/internal/boundedfile"
 )
 
 // PasswordEnv is the environment variable that holds the password of an
@@ -68,27 +70,39 @@ func LoadDevSigner(path string) (*DevSigner, error) {
 	return NewDevSigner(key)
 }
 
+// PEM block types of encrypted cosign/Sigstore private keys: scrypt and
+// NaCl secretbox over a PKCS#8 key, as cosign writes them
+// (go-securesystemslib's encrypted format).
+const (
+	encryptedSigstoreKeyPEM = "ENCRYPTED SIGSTORE PRIVATE KEY"
+	encryptedCosignKeyPEM   = "ENCRYPTED COSIGN PRIVATE KEY" // cosign before 2.0
+)
+
 func parseDevKey(data []byte, password string) (ed25519.PrivateKey, error) {
 	block, _ := pem.Decode(data)
 	if block == nil {
 		return nil, errors.New("not a PEM file; expected an ed25519 PKCS#8 key (`bench keygen PATH` makes one)")
 	}
-	var pf cryptoutils.PassFunc
+	var k any
+	var err error
 	switch block.Type {
 	case "PRIVATE KEY":
-	case string(cryptoutils.EncryptedSigstorePrivateKeyPEMType), "ENCRYPTED COSIGN PRIVATE KEY":
+		k, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	case encryptedSigstoreKeyPEM, encryptedCosignKeyPEM:
 		if password == "" {
 			return nil, fmt.Errorf("the key is encrypted: set %s to its password", PasswordEnv)
 		}
-		pf = cryptoutils.StaticPasswordFunc([]byte(password))
+		var der []byte
+		if der, err = encrypted.Decrypt(block.Bytes, []byte(password)); err == nil {
+			k, err = x509.ParsePKCS8PrivateKey(der)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decrypt with %s: %w", PasswordEnv, err)
+		}
 	default:
 		return nil, fmt.Errorf("unsupported PEM block %q; expected an ed25519 key in PKCS#8 (\"PRIVATE KEY\") or a cosign/Sigstore encrypted key; `bench keygen PATH` makes one", block.Type)
 	}
-	k, err := cryptoutils.UnmarshalPEMToPrivateKey(data, pf)
 	if err != nil {
-		if pf != nil {
-			return nil, fmt.Errorf("decrypt with %s: %w", PasswordEnv, err)
-		}
 		return nil, err
 	}
 	switch k := k.(type) {
@@ -245,8 +259,8 @@ func KeyFingerprint(pub crypto.PublicKey) string {
 
 // devKeyFile and publicKeyFile describe key files for readBounded's messages.
 var (
-	devKeyFile    = fileKind{what: "a key file", hint: "pass the path of a PEM private key file"}
-	publicKeyFile = fileKind{what: "a key file", hint: "pass a PEM public key file or a directory of .pub files"}
+	devKeyFile    = fileKind{What: "a key file", Hint: "pass the path of a PEM private key file"}
+	publicKeyFile = fileKind{What: "a key file", Hint: "pass a PEM public key file or a directory of .pub files"}
 )
 
 // loadPinnedKeys reads the keys of WithTrustedKeys (files, or directories of
@@ -259,7 +273,7 @@ func (c *verifyConfig) loadPinnedKeys() ([]pinnedKey, error) {
 	for _, p := range c.keyPaths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("trusted key %s: %w", p, pathErrCause(err))
+			return nil, fmt.Errorf("trusted key %s: %w", p, boundedfile.PathErrCause(err))
 		}
 		files := []string{p}
 		if fi.IsDir() {

@@ -1,6 +1,13 @@
 // Package envelope reads, writes, hashes, signs and verifies v1 result
 // envelopes, byte-compatible with the InferenceBench reference.
 //
+// It is the light core: its only dependencies outside the standard library
+// are golang.org/x/crypto and go-securesystemslib (for encrypted cosign
+// keys). Sigstore keyless signing and verification, with the Sigstore, TUF
+// and gRPC stack they need, live in package envelope/keyless, which plugs
+// into [Sign] and [Verify] through [Signer], [SelfVerifier] and
+// [MethodVerifier].
+//
 // # Reading
 //
 // [Parse] and [Load] validate exactly as the reference's pydantic model does
@@ -27,8 +34,8 @@
 //
 // [Load] and [ReadFile] read only regular files (a FIFO or a device is
 // refused without blocking) of at most [DefaultMaxFileSize] (1 MiB) unless
-// [WithMaxFileSize] raises it; key and Sigstore files have their own limits
-// ([MaxKeyFileSize], [MaxSigstoreFileSize]). [IsCanonicalFile] tells whether
+// [WithMaxFileSize] raises it; key files have their own limit
+// ([MaxKeyFileSize]), and so do the Sigstore files envelope/keyless reads. [IsCanonicalFile] tells whether
 // a file's bytes are exactly its canonical rendering. Error messages quote
 // the text they take from a file, so they carry no raw control characters.
 //
@@ -55,20 +62,37 @@
 // ed25519 over the 64 ASCII bytes of the content hash, with a byte-exact
 // signature block; its key is an unencrypted PKCS#8 PEM file or a cosign or
 // Sigstore encrypted key ($COSIGN_PASSWORD). [GenerateKeyPair] writes a new
-// pair, never overwriting. [KeylessSigner] is Sigstore keyless signing
-// (Fulcio, Rekor, a timestamp authority) over the same bytes as a message
-// signature, so the reference's sigstore-python can verify it; [KeylessSigner.Ready]
-// tells before any work is done whether signing will be possible.
+// pair, never overwriting. Sigstore keyless signing (Fulcio, Rekor, a
+// timestamp authority, over the same bytes as a message signature, so the
+// reference's sigstore-python can verify it) is keyless.Signer, in package
+// envelope/keyless; it is a [SelfVerifier], so Sign checks its signatures
+// against its own trusted root.
 //
 // # Verification and trust
 //
 // [Verify] separates integrity from trust. Integrity: the signature covers
 // this content. Trust: the signer is one the caller pinned — a public key
-// ([WithTrustedKeys]) for dev-key envelopes, an identity and issuer checked
-// against the Sigstore trusted root for keyless ones, the whole identity
-// matched exactly ([WithIdentity]) or by an anchored regular expression
-// ([WithIdentityRegexp]), never by a substring. An intact envelope from anyone else is "integrity ok, signer
-// untrusted" ([TrustUntrusted]), an error only under [RequireTrusted]. The
-// reference trusts any key an envelope carries (FACTS §10.1); this package
-// never does.
+// ([WithTrustedKeys]) for dev-key envelopes, an identity and issuer for
+// keyless ones, the whole identity matched exactly ([WithIdentity]) or by
+// an anchored regular expression ([WithIdentityRegexp]), never by a
+// substring, and the issuer matched exactly. An intact envelope from anyone
+// else is "integrity ok, signer untrusted" ([TrustUntrusted]), an error
+// only under [RequireTrusted]. The reference trusts any key an envelope
+// carries (FACTS §10.1); this package never does.
+//
+// Dev-key signatures are checked here. A sigstore-cosign signature is
+// checked by the [MethodVerifier] given with [WithMethodVerifier] —
+// keyless.NewVerifier, which verifies the bundle, its certificate chain,
+// transparency log entry and timestamps against a Sigstore trusted root and
+// reports the certificate's identity and issuer — and Verify applies the
+// identity policies to what it reports:
+//
+//	v, err := keyless.NewVerifier() // the public-good root, through TUF
+//	...
+//	r, err := envelope.Verify(ctx, e,
+//		envelope.WithMethodVerifier(envelope.MethodSigstore, v),
+//		envelope.WithIdentity("alice@example.com", "https://accounts.google.com"))
+//
+// Without one, a sigstore-cosign envelope fails verification with a
+// *[VerificationError] wrapping [ErrNoMethodVerifier].
 package envelope

@@ -2,10 +2,10 @@ package envelope
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+
+	"github.com/benchprof/benchprof/envelope/internal/boundedfile"
 )
 
 // File size limits. Every file this package reads is checked to be a
@@ -21,21 +21,18 @@ const (
 	// MaxKeyFileSize is the largest key file read: a dev signing key
 	// ([LoadDevSigner]) or a pinned public key ([WithTrustedKeys]), 64 KiB.
 	MaxKeyFileSize = 64 << 10
-	// MaxSigstoreFileSize is the largest Sigstore trusted root
-	// ([WithTrustedRootFile], [WithKeylessTrustedRootFile]) or signing
-	// configuration ([WithSigningConfigFile]) read, 16 MiB.
-	MaxSigstoreFileSize = 16 << 20
 )
 
 // ErrNotRegularFile is wrapped by the error for a path that names a
 // directory, a device, a named pipe, a socket or another file that is not a
 // regular file; it is refused without being read.
-var ErrNotRegularFile = errors.New("not a regular file")
+var ErrNotRegularFile = boundedfile.ErrNotRegularFile
 
 // ErrFileTooLarge is wrapped by the error for a file above its size limit
-// ([DefaultMaxFileSize], [MaxKeyFileSize], [MaxSigstoreFileSize]); it is
-// refused before it is read, or as soon as it grows past the limit.
-var ErrFileTooLarge = errors.New("file above the size limit")
+// ([DefaultMaxFileSize], [MaxKeyFileSize], and keyless.MaxFileSize for the
+// Sigstore files that package envelope/keyless reads); it is refused before
+// it is read, or as soon as it grows past the limit.
+var ErrFileTooLarge = boundedfile.ErrFileTooLarge
 
 // LoadOption configures [Load] and [ReadFile].
 type LoadOption interface {
@@ -72,9 +69,9 @@ func newLoadConfig(opts []LoadOption) (*loadConfig, error) {
 
 // envelopeFile describes envelope files for readBounded's messages.
 var envelopeFile = fileKind{
-	what:   "an envelope",
-	hint:   "pass the path of an envelope .json file",
-	option: "envelope.WithMaxFileSize",
+	What:   "an envelope",
+	Hint:   "pass the path of an envelope .json file",
+	Option: "envelope.WithMaxFileSize",
 }
 
 // ReadFile reads the envelope file at path as [Load] does, with the same
@@ -123,71 +120,19 @@ func IsCanonicalFile(data []byte, e *Envelope) bool {
 }
 
 // fileKind describes a kind of file for readBounded's messages.
-type fileKind struct {
-	what   string // "an envelope": the limit is "for an envelope"
-	hint   string // what to pass instead of a file that is not regular
-	option string // the option that raises the limit, or ""
-}
+type fileKind = boundedfile.Kind
 
-// fileError is an error with its own message that wraps a sentinel.
-type fileError struct {
-	msg  string
-	kind error
-}
-
-func (e *fileError) Error() string { return e.msg }
-func (e *fileError) Unwrap() error { return e.kind }
-
-// readBounded reads the regular file at path, of at most limit bytes. It
-// opens the file without blocking (a FIFO with no writer cannot hang it),
-// checks the open descriptor (so the file checked is the file read), refuses
-// what is not a regular file or is larger than limit, and reads through a
-// limit of limit+1 bytes to catch a file that grows meanwhile. Its errors
-// do not name the path: callers do.
+// readBounded reads the regular file at path, of at most limit bytes (see
+// boundedfile.Read). Its errors do not name the path: callers do.
 func readBounded(path string, limit int64, k fileKind) ([]byte, error) {
-	f, err := openNoBlock(path)
-	if err != nil {
-		return nil, pathErrCause(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, pathErrCause(err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, &fileError{
-			msg:  fmt.Sprintf("%s (%s); %s", ErrNotRegularFile, fileTypeName(fi.Mode()), k.hint),
-			kind: ErrNotRegularFile,
-		}
-	}
-	hint := ""
-	if k.option != "" {
-		hint = " (" + k.option + ")"
-	}
-	if fi.Size() > limit {
-		return nil, &fileError{
-			msg:  fmt.Sprintf("%d bytes is above the %s limit for %s%s", fi.Size(), formatSize(limit), k.what, hint),
-			kind: ErrFileTooLarge,
-		}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, pathErrCause(err)
-	}
-	if int64(len(data)) > limit {
-		return nil, &fileError{
-			msg:  fmt.Sprintf("the file grew past the %s limit for %s while it was read%s", formatSize(limit), k.what, hint),
-			kind: ErrFileTooLarge,
-		}
-	}
-	return data, nil
+	return boundedfile.Read(path, limit, k)
 }
 
 // fileHolds reports whether path is a regular file holding exactly data. It
 // reads no more than len(data)+1 bytes and never blocks on a FIFO. A missing
 // file is an error wrapping fs.ErrNotExist.
 func fileHolds(path string, data []byte) (bool, error) {
-	f, err := openNoBlock(path)
+	f, err := boundedfile.Open(path)
 	if err != nil {
 		return false, err
 	}
@@ -204,32 +149,4 @@ func fileHolds(path string, data []byte) (bool, error) {
 		return false, err
 	}
 	return bytes.Equal(old, data), nil
-}
-
-// fileTypeName names the type of a file that is not regular.
-func fileTypeName(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	}
-	return "an irregular file"
-}
-
-// formatSize writes a limit in the largest binary unit that divides it.
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d-byte", n)
 }

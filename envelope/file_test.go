@@ -125,7 +125,8 @@ func TestReadBoundedCatchesGrowth(t *testing.T) {
 	}
 }
 
-// TestKeyFilesBounded: key files and Sigstore files get the same checks.
+// TestKeyFilesBounded: key files get the same checks as envelope files
+// (package keyless tests its Sigstore files).
 func TestKeyFilesBounded(t *testing.T) {
 	dir := t.TempDir()
 	bigKey := sparseFile(t, filepath.Join(dir, "big.key"), MaxKeyFileSize+1)
@@ -138,10 +139,7 @@ func TestKeyFilesBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	bigPub := sparseFile(t, filepath.Join(bigPubDir, "a.pub"), MaxKeyFileSize+1)
-	bigRoot := sparseFile(t, filepath.Join(dir, "trusted_root.json"), MaxSigstoreFileSize+1)
 	e := loadEnvelope(t, vectorPath)
-	kl := loadEnvelope(t, vectorPath)
-	kl.Signature.Method = MethodSigstore
 
 	for _, tc := range []struct {
 		name    string
@@ -157,12 +155,6 @@ func TestKeyFilesBounded(t *testing.T) {
 			"trusted key " + bigPub + ": 65537 bytes is above the 64 KiB limit for a key file", ErrFileTooLarge},
 		{"a directory named *.pub in a key directory", func() error { _, err := Verify(t.Context(), e, WithTrustedKeys(keyDir)); return err },
 			"trusted key " + filepath.Join(keyDir, "sub.pub") + ": not a regular file (a directory); pass a PEM public key file or a directory of .pub files", ErrNotRegularFile},
-		{"trusted root too large", func() error { _, err := loadTrustedRootFile(bigRoot); return err },
-			"sigstore trusted root " + bigRoot + ": 16777217 bytes is above the 16 MiB limit for a trusted root", ErrFileTooLarge},
-		{"trusted root is a directory", func() error { _, err := loadTrustedRootFile(dir); return err },
-			"sigstore trusted root " + dir + ": not a regular file (a directory); pass the path of a trusted_root.json file", ErrNotRegularFile},
-		{"signing config too large", func() error { _, err := loadSigningConfigFile(bigRoot); return err },
-			"sigstore signing config " + bigRoot + ": 16777217 bytes is above the 16 MiB limit for a signing config", ErrFileTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.run()

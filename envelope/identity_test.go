@@ -9,26 +9,21 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"go.uber.org/goleak"
 )
 
-// TestIdentityPolicyMatchesWholeIdentity signs with look-alike identities
-// through the in-memory Sigstore and checks that an identity policy trusts
-// only the whole identity it names: no substring, prefix, suffix or case
-// variant, and a pattern is anchored at both ends.
+const (
+	testIdentity = "alice@example.com"
+	testIssuer   = "https://issuer.example"
+)
+
+// TestIdentityPolicyMatchesWholeIdentity checks, through a method verifier
+// that reports look-alike identities, that an identity policy trusts only
+// the whole identity it names: no substring, prefix, suffix or case
+// variant, and a pattern is anchored at both ends. (Package keyless runs
+// the same table against real Fulcio-style certificates.)
 func TestIdentityPolicyMatchesWholeIdentity(t *testing.T) {
-	defer goleak.VerifyNone(t)
-	f := newFakeSigstore(t)
-	signed := map[string]*Envelope{}
-	signedBy := func(identity string) *Envelope {
-		if e, ok := signed[identity]; ok {
-			return e
-		}
-		l := f.defaultLeaf()
-		l.identity = identity
-		e := keylessSigned(t, f, l)
-		signed[identity] = e
-		return e
+	signedBy := func(identity string) (*Envelope, VerifyOption) {
+		return sigstoreEnvelope(t), WithMethodVerifier(MethodSigstore, &stubVerifier{info: SignerInfo{Identity: identity, Issuer: testIssuer, RekorLogIndex: 1}})
 	}
 	const (
 		alice    = testIdentity // alice@example.com
@@ -73,9 +68,11 @@ func TestIdentityPolicyMatchesWholeIdentity(t *testing.T) {
 		{"regexp: a domain family", alice, WithIdentityRegexp(`[^@]+@example\.com`, testIssuer), TrustTrusted},
 		{"regexp: a domain family, other domain", evil, WithIdentityRegexp(`[^@]+@example\.com`, testIssuer), TrustUntrusted},
 		{"regexp: the issuer is still exact", alice, WithIdentityRegexp(`.*`, testIssuer+"/"), TrustUntrusted},
+		{"regexp: an empty identity matches nothing", "", WithIdentityRegexp(`.*`, testIssuer), TrustUntrusted},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r, err := Verify(context.Background(), signedBy(tc.signer), WithTrustedMaterial(f.root), tc.policy)
+			e, v := signedBy(tc.signer)
+			r, err := Verify(context.Background(), e, v, tc.policy)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}

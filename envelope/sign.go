@@ -8,7 +8,8 @@ import (
 
 // Signer produces the signature block for a content hash. Implementations:
 // [DevSigner] (an ed25519 key file, the reference's dev mode) and
-// [KeylessSigner] (Sigstore: Fulcio certificate, Rekor entry, timestamp).
+// keyless.Signer (package envelope/keyless; Sigstore: Fulcio certificate,
+// Rekor entry, timestamp).
 //
 // Sign signs the 64 ASCII bytes of contentHash — the lowercase hex content
 // hash itself, not the digest bytes nor the canonical JSON — and returns a
@@ -24,8 +25,9 @@ var ErrAlreadySigned = errors.New("envelope is already signed; signing it again 
 // Sign returns a signed copy of e; e itself is not modified. It validates e,
 // computes its content hash, asks s for a signature, and then verifies what
 // was signed before returning it, so a faulty key or signer never yields an
-// envelope that fails verification later. An envelope that already has a
-// signature is refused with ErrAlreadySigned.
+// envelope that fails verification later (a [SelfVerifier] says what that
+// check needs). An envelope that already has a signature is refused with
+// ErrAlreadySigned.
 func Sign(ctx context.Context, e *Envelope, s Signer) (*Envelope, error) {
 	if e.Signature != nil {
 		return nil, ErrAlreadySigned
@@ -47,8 +49,8 @@ func Sign(ctx context.Context, e *Envelope, s Signer) (*Envelope, error) {
 	}
 	n.Signature = sig
 	var vopts []VerifyOption
-	if sv, ok := s.(selfVerifier); ok {
-		vopts = sv.selfVerifyOptions()
+	if sv, ok := s.(SelfVerifier); ok {
+		vopts = sv.SelfVerifyOptions()
 	}
 	if _, err := Verify(ctx, n, vopts...); err != nil {
 		return nil, fmt.Errorf("sign: the new signature does not verify: %w", err)
@@ -56,8 +58,12 @@ func Sign(ctx context.Context, e *Envelope, s Signer) (*Envelope, error) {
 	return n, nil
 }
 
-// selfVerifier is implemented by signers whose signatures need more than the
-// envelope to verify (a Sigstore trusted root).
-type selfVerifier interface {
-	selfVerifyOptions() []VerifyOption
+// SelfVerifier is an optional interface of a [Signer] whose signatures need
+// more than the envelope to verify: keyless.Signer returns a
+// [WithMethodVerifier] option with a verifier for the trusted material it
+// signed against. [Sign] passes the options SelfVerifyOptions returns to
+// [Verify] when it checks a new signature. It must be safe for concurrent
+// use; the returned slice belongs to the caller.
+type SelfVerifier interface {
+	SelfVerifyOptions() []VerifyOption
 }

@@ -5,7 +5,9 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 )
 
 // Trust says whether a signature that is intact also comes from a signer the
@@ -20,8 +22,8 @@ const (
 	// policy matches its signer (or none was given).
 	TrustUntrusted
 	// TrustTrusted: the signature is intact and its signer matches a pinned
-	// key (dev-key) or an identity policy checked against the Sigstore
-	// trusted root (keyless).
+	// key (dev-key) or an identity policy (keyless: the identity and issuer
+	// that the method verifier checked against its Sigstore trusted root).
 	TrustTrusted
 )
 
@@ -80,14 +82,25 @@ type VerificationError struct {
 	Method    string
 	Reason    string
 	Untrusted bool
+
+	noVerifier bool // no MethodVerifier for Method was given
 }
 
 func (e *VerificationError) Error() string {
 	return fmt.Sprintf("verification failed (%s): %s", escapeControls(e.Method), e.Reason)
 }
 
-// Is reports ErrUntrusted for an untrusted-signer failure.
-func (e *VerificationError) Is(target error) bool { return target == ErrUntrusted && e.Untrusted }
+// ErrNoMethodVerifier is wrapped by the error Verify returns for a
+// signature whose method needs a verifier that was not given with
+// [WithMethodVerifier]: a sigstore-cosign signature without a keyless
+// verifier (package envelope/keyless).
+var ErrNoMethodVerifier = errors.New("no verifier for the signature method")
+
+// Is reports ErrUntrusted for an untrusted-signer failure, and
+// ErrNoMethodVerifier for a signature whose method had no verifier.
+func (e *VerificationError) Is(target error) bool {
+	return (target == ErrUntrusted && e.Untrusted) || (target == ErrNoMethodVerifier && e.noVerifier)
+}
 
 // VerifyOption configures [Verify].
 type VerifyOption interface {
@@ -117,9 +130,9 @@ func (p identityPolicy) String() string {
 }
 
 // matches reports whether identity and issuer satisfy p. validate has
-// compiled p.re for a regexp policy.
+// compiled p.re for a regexp policy. An empty identity never matches.
 func (p identityPolicy) matches(identity, issuer string) bool {
-	if issuer != p.issuer {
+	if issuer != p.issuer || identity == "" {
 		return false
 	}
 	if p.isRegexp {
@@ -129,12 +142,11 @@ func (p identityPolicy) matches(identity, issuer string) bool {
 }
 
 type verifyConfig struct {
-	keyPaths        []string
-	keys            []crypto.PublicKey
-	identities      []identityPolicy
-	trustedRootPath string
-	trustedMaterial any // root.TrustedMaterial; typed in verify_keyless.go
-	requireTrusted  bool
+	keyPaths       []string
+	keys           []crypto.PublicKey
+	identities     []identityPolicy
+	methods        map[string]MethodVerifier // by signature method; nil values are reported by validate
+	requireTrusted bool
 }
 
 // WithTrustedKeys pins public keys for dev-key envelopes: each path is a PEM
@@ -181,13 +193,27 @@ func WithIdentityRegexp(pattern, issuer string) VerifyOption {
 	})
 }
 
-// WithTrustedRootFile verifies keyless envelopes against a local Sigstore
-// trusted_root.json (for air-gapped sites; a regular file of at most
-// [MaxSigstoreFileSize] bytes) instead of the public-good instance's root
-// fetched through TUF, which is the default.
-// A later use replaces an earlier one.
-func WithTrustedRootFile(path string) VerifyOption {
-	return verifyOptionFunc(func(c *verifyConfig) { c.trustedRootPath = path })
+// WithMethodVerifier verifies the signatures of method with v. It is how
+// keyless envelopes are verified: pass
+//
+//	envelope.WithMethodVerifier(envelope.MethodSigstore, v)
+//
+// with v from keyless.NewVerifier (package envelope/keyless, which holds
+// the Sigstore dependencies). v checks integrity only and reports the
+// signer; Verify applies the identity policies ([WithIdentity],
+// [WithIdentityRegexp]) to what it reports. By default, if this option is
+// not used for MethodSigstore, a sigstore-cosign signature fails
+// verification with a *VerificationError wrapping [ErrNoMethodVerifier].
+// Dev-key signatures are verified by this package itself: method must be
+// MethodSigstore, and v must not be nil (either is an error from
+// [Verify]). A later use for the same method replaces an earlier one.
+func WithMethodVerifier(method string, v MethodVerifier) VerifyOption {
+	return verifyOptionFunc(func(c *verifyConfig) {
+		if c.methods == nil {
+			c.methods = map[string]MethodVerifier{}
+		}
+		c.methods[method] = v
+	})
 }
 
 // RequireTrusted makes an intact signature from an untrusted signer an error
@@ -196,9 +222,20 @@ func RequireTrusted() VerifyOption {
 	return verifyOptionFunc(func(c *verifyConfig) { c.requireTrusted = true })
 }
 
-// validate checks the identity policies and compiles their patterns.
+// validate checks the identity policies and compiles their patterns, and
+// checks the method verifiers.
 func (c *verifyConfig) validate() error {
 	var errs []error
+	for _, m := range slices.Sorted(maps.Keys(c.methods)) {
+		switch {
+		case m == MethodDevKey:
+			errs = append(errs, errors.New("envelope.WithMethodVerifier: dev-key signatures are verified by package envelope itself"))
+		case m != MethodSigstore:
+			errs = append(errs, fmt.Errorf("envelope.WithMethodVerifier: unknown signature method %q (want %q)", m, MethodSigstore))
+		case c.methods[m] == nil:
+			errs = append(errs, fmt.Errorf("envelope.WithMethodVerifier: the verifier for %s is nil", m))
+		}
+	}
 	for i := range c.identities {
 		p := &c.identities[i]
 		opt := "envelope.WithIdentity"
@@ -234,10 +271,13 @@ func (c *verifyConfig) policyGiven() bool {
 //
 // Integrity: the content hash is recomputed from e (with the reference's
 // normalizations) and the signature checked over it — for dev-key against
-// the public key embedded in the certificate field, for sigstore-cosign
-// against the bundle, its certificate chain, transparency log entry and
-// timestamps under the Sigstore trusted root. A failure returns a
-// *VerificationError (and a Result with OK false and Reason set).
+// the public key embedded in the certificate field, for sigstore-cosign by
+// the [MethodVerifier] given with [WithMethodVerifier] (keyless.NewVerifier
+// checks the bundle, its certificate chain, transparency log entry and
+// timestamps under the Sigstore trusted root). A failure returns a
+// *VerificationError (and a Result with OK false and Reason set); so does a
+// sigstore-cosign signature when no verifier was given (wrapping
+// [ErrNoMethodVerifier]).
 //
 // Trust: a dev-key signer is trusted when its key equals a pinned key
 // ([WithTrustedKeys], [WithTrustedPublicKeys]); a keyless signer when its
@@ -246,7 +286,7 @@ func (c *verifyConfig) policyGiven() bool {
 // TrustUntrusted, returned without error unless [RequireTrusted] is given.
 //
 // An error that is not a *VerificationError means the verification could not
-// be carried out (an unreadable key file, an invalid option).
+// be carried out (an unreadable key file or trusted root, an invalid option).
 //
 // Reasons and trust reasons hold no raw control characters: text taken from
 // the envelope or its certificate is quoted (%q) or escaped.
@@ -279,7 +319,12 @@ func Verify(ctx context.Context, e *Envelope, opts ...VerifyOption) (*Result, er
 			return nil, err
 		}
 	case MethodSigstore:
-		if err := verifyKeyless(ctx, n.Signature, h, c, r); err != nil {
+		v := c.methods[MethodSigstore]
+		if v == nil {
+			r.fail("sigstore-cosign signatures need a keyless verifier: pass envelope.WithMethodVerifier(envelope.MethodSigstore, v) with v from keyless.NewVerifier (package github.com/benchprof/benchprof/envelope/keyless)")
+			return r, &VerificationError{Method: r.Method, Reason: r.Reason, noVerifier: true}
+		}
+		if err := verifyWithMethod(ctx, v, n.Signature, h, c, r); err != nil {
 			return nil, err
 		}
 	default:

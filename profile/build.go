@@ -13,7 +13,6 @@ import (
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
-	"github.com/benchprof/benchprof/sampler"
 )
 
 // Placeholders the reference writes for fields it does not measure
@@ -72,9 +71,21 @@ func metricValue(v any) (envelope.Value, bool) {
 	return envelope.Value{}, false
 }
 
+// energyMetrics converts energy figures to metrics, counts as integers.
+func energyMetrics(ns []energy.Named) []loadgen.Metric {
+	out := make([]loadgen.Metric, len(ns))
+	for i, n := range ns {
+		out[i] = loadgen.Metric{Key: n.Key, Value: n.Value}
+		if n.Unit == energy.UnitCount {
+			out[i].Value = int64(n.Value)
+		}
+	}
+	return out
+}
+
 // buildEnvelope assembles the new envelope (unsigned).
 func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds loadgen.Dataset, info *loadgen.EngineInfo,
-	fp envelope.HardwareFingerprint, sum loadgen.Summary, rep *energy.Report, res *Result, stats []sampler.Stats) (*envelope.Envelope, error) {
+	fp envelope.HardwareFingerprint, sum loadgen.Summary, rep *energy.Report, res *Result) (*envelope.Envelope, error) {
 
 	metrics := &envelope.Object{}
 	set := func(key string, v any) {
@@ -82,34 +93,13 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds l
 			metrics.Set(key, ev)
 		}
 	}
-	// measured returns the energy figures of keys that were measured, in order.
-	measured := func(keys ...string) []loadgen.Metric {
-		var out []loadgen.Metric
-		for _, k := range keys {
-			if f, known := rep.Figure(k); known && f.Measured {
-				out = append(out, loadgen.Metric{Key: k, Value: f.Value})
-			}
-		}
-		return out
-	}
 	// Power and energy go where the reference puts them: after throughput,
-	// before the SLO keys (FACTS §4.9); then the breakdown keys the
-	// reference's tables read, and the rest of ours.
-	mid := measured(energy.KeyPowerAvgW, energy.KeyPowerPeakW, energy.KeyEnergyJoulesTotal, energy.KeyJoulesPerToken)
-	tail := measured(energy.KeyGPUUtilAvgPct, energy.KeyEnergyJoulesGPU, energy.KeyEnergyJoulesCPUDRAM, energy.KeyPowerAvgWUnderLoad,
-		energy.KeyEnergyJoulesGPUIntegral, energy.KeyGPUIntegralCounterRatio, energy.KeyJoulesPerTokenGPU)
-	for _, m := range append(sum.Metrics(mid...), tail...) {
+	// before the SLO keys (FACTS §4.9); then the rest, in the order the
+	// energy package lists them (the breakdown keys the reference's tables
+	// read, ours, the sample counts and the achieved GPU interval).
+	head, tail := rep.Metrics()
+	for _, m := range append(sum.Metrics(energyMetrics(head)...), energyMetrics(tail)...) {
 		set(m.Key, m.Value)
-	}
-	for _, s := range rep.Samplers {
-		if f := rep.SampleCount(s.Name); f.Measured {
-			set(energy.SampleCountKey(s.Name), int64(f.Value))
-		}
-	}
-	for _, st := range stats {
-		if st.Sampler == "nvml" && st.Readings > 1 {
-			set("nvml_interval_p99_ms", float64(st.IntervalP99)/1e6)
-		}
 	}
 
 	driver := &envelope.Object{}

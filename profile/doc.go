@@ -27,9 +27,11 @@
 // sampler start-up included).
 //
 //   - measure_window_s: the window's length in seconds.
-//   - nvml_sample_count / rapl_sample_count: sampler ticks inside the
-//     window; one NVML tick reads every selected GPU (30 s at 10 ms ≈ 3000).
-//   - nvml_interval_p99_ms: p99 of the achieved interval between NVML ticks.
+//   - nvml_sample_count / rapl_sample_count: the ticks inside the window
+//     that read a GPU / a CPU package or DRAM, whichever sampler read them;
+//     one NVML tick reads every selected GPU (30 s at 10 ms ≈ 3000).
+//   - nvml_interval_p99_ms: p99 of the achieved interval between the GPU
+//     sampler's ticks (with several GPU samplers, the largest p99).
 //   - power_avg_w / power_peak_w: GPU power summed over the selected GPUs
 //     (as the reference), the average time-weighted.
 //   - energy_joules_gpu: the GPUs' energy counters' difference over the
@@ -42,6 +44,21 @@
 //
 // A figure that was not measured is absent from the envelope, never 0, and
 // a warning says why.
+//
+// # Samplers
+//
+// [OpenDefaultSamplers] opens the built-in samplers — NVML for the GPUs,
+// RAPL for CPU packages and DRAM — as WithNVMLInterval, WithGPUs,
+// WithNVMLLibrary, WithRAPLInterval and WithSystemRoot configure them. Run
+// calls it unless WithoutDefaultSamplers is given and schedules what it
+// opened beside the samplers of WithSampler, all alike. What a sampler
+// measures is told by its devices' kinds (its readings, and
+// sampler.Describer), never by its name: a DCGM exporter, a remote host or
+// a sampler of your own gives the GPU figures, sample counts and progress
+// power exactly as NVML does. The figures of a kind of device that no
+// sampler reads are unavailable, with the reason: why the built-in sampler
+// did not open, or that the built-in samplers are disabled. The hardware
+// fingerprint's GPUs come from NVML's inventory of this host.
 //
 // # Files
 //

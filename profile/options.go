@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/envelope/keyless"
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/sampler"
 )
@@ -50,13 +51,14 @@ type config struct {
 	raplInterval time.Duration
 	outputDir    string
 
-	devKeyPath string
-	keyless    []envelope.KeylessOption
-	useKeyless bool
-	signer     envelope.Signer
+	devKeyPath  string
+	keylessOpts []keyless.Option
+	useKeyless  bool
+	signer      envelope.Signer
 
 	verify         bool
 	verifyOpts     []envelope.VerifyOption
+	keylessVerify  []keyless.VerifierOption // for the source's keyless verifier
 	requireTrusted bool
 
 	samplers        []extraSampler
@@ -135,8 +137,8 @@ func WithDevKey(path string) Option {
 // signer (token, signing config, trusted root). Its readiness (a token that
 // will not expire during the run, loadable Sigstore configuration) is
 // checked before any load is sent. A later signing option replaces it.
-func WithKeyless(opts ...envelope.KeylessOption) Option {
-	return optionFunc(func(c *config) { c.useKeyless, c.keyless, c.signer = true, opts, nil })
+func WithKeyless(opts ...keyless.Option) Option {
+	return optionFunc(func(c *config) { c.useKeyless, c.keylessOpts, c.signer = true, opts, nil })
 }
 
 // WithSigner signs with any Signer. A later signing option replaces it.
@@ -172,9 +174,13 @@ func WithIdentityRegexp(pattern, issuer string) Option {
 }
 
 // WithTrustedRootFile verifies keyless sources against a local Sigstore
-// trusted_root.json. By default the public-good root is fetched through TUF.
+// trusted_root.json (keyless.WithTrustedRootFile). By default the
+// public-good root is fetched through TUF. An empty path is an error. A
+// later use replaces an earlier one. A keyless verifier given with
+// WithVerifyOptions (envelope.WithMethodVerifier) replaces the one this
+// configures.
 func WithTrustedRootFile(path string) Option {
-	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithTrustedRootFile(path)) })
+	return optionFunc(func(c *config) { c.keylessVerify = append(c.keylessVerify, keyless.WithTrustedRootFile(path)) })
 }
 
 // WithVerifyOptions passes further options to envelope.Verify for the
@@ -197,14 +203,16 @@ func WithoutVerificationUnsafe() Option { return optionFunc(func(c *config) { c.
 
 // WithSampler adds a telemetry sampler read every interval, beside the
 // default NVML and RAPL samplers. Repeated uses add samplers. Run closes it
-// when done.
+// when done. It is treated exactly as the default ones: its readings count
+// by their devices' kinds (a sampler of GPUs gives the GPU figures,
+// whatever its name).
 func WithSampler(s sampler.Sampler, interval time.Duration) Option {
 	return optionFunc(func(c *config) { c.samplers = append(c.samplers, extraSampler{s, interval}) })
 }
 
 // WithoutDefaultSamplers skips the built-in NVML and RAPL samplers (the
 // breakdown then has only what WithSampler provides). By default both are
-// opened; a missing one degrades to a warning.
+// opened, by OpenDefaultSamplers; a missing one degrades to a warning.
 func WithoutDefaultSamplers() Option {
 	return optionFunc(func(c *config) { c.defaultSamplers = false })
 }
@@ -305,6 +313,9 @@ func (c *config) validate() error {
 		if err := c.point.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if _, err := keyless.NewVerifier(c.keylessVerify...); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/envelope/keyless"
 	"github.com/benchprof/benchprof/internal/fdlimit"
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/report"
@@ -261,7 +262,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	}
 	if runErr != nil || ctx.Err() != nil {
 		return res, fmt.Errorf("%w: no envelope was written; partial per-request trace in %s, telemetry timeline in %s: %w",
-			ErrInterrupted, res.TracePath, res.TimelinePath, errors.Join(runErr, context.Cause(ctx)))
+			ErrInterrupted, res.TracePath, res.TimelinePath, whyStopped(runErr, context.Cause(ctx)))
 	}
 	if flushErr != nil {
 		return res, fmt.Errorf("profile: writing side files: %w", flushErr)
@@ -289,7 +290,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		warn("the load generator reported no start time; telemetry is aligned with the requests as if the load started with the samplers")
 	}
 	window := energy.Window{Start: offset + summary.WindowStart, End: offset + summary.WindowEnd}
-	rep, err := energyReport(res.TimelinePath, window, summary.OutputTokens)
+	rep, err := energyReport(res.TimelinePath, window, summary.OutputTokens, stats)
 	if err != nil {
 		return res, fmt.Errorf("profile: energy: %w", err)
 	}
@@ -301,7 +302,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 
 	// 12. The new envelope: build, sign, write. A cancellation after the
 	// load (a signal during post-processing) stops here: nothing is signed.
-	env, err := c.buildEnvelope(src, suite, ds, info, fp, summary, rep, res, stats)
+	env, err := c.buildEnvelope(src, suite, ds, info, fp, summary, rep, res)
 	if err != nil {
 		return res, fmt.Errorf("profile: build envelope: %w", err)
 	}
@@ -355,7 +356,14 @@ func (c *config) verifySource(ctx context.Context, src *envelope.Envelope, res *
 		warn("source signature not verified (profile.WithoutVerificationUnsafe)")
 		return nil
 	}
-	vr, err := envelope.Verify(ctx, src, c.verifyOpts...)
+	kv, err := keyless.NewVerifier(c.keylessVerify...)
+	if err != nil {
+		return fmt.Errorf("profile: verify source: %w", err)
+	}
+	// The keyless verifier goes first, so that one given with
+	// WithVerifyOptions replaces it.
+	vopts := append([]envelope.VerifyOption{envelope.WithMethodVerifier(envelope.MethodSigstore, kv)}, c.verifyOpts...)
+	vr, err := envelope.Verify(ctx, src, vopts...)
 	res.Verification = vr
 	var ve *envelope.VerificationError
 	switch {
@@ -398,8 +406,8 @@ func (c *config) buildSigner(ctx context.Context) (envelope.Signer, error) {
 	case c.signer != nil:
 		return c.signer, nil
 	case c.useKeyless:
-		opts := append([]envelope.KeylessOption{envelope.WithIDTokenMinValidity(c.duration + c.grace + time.Minute)}, c.keyless...)
-		s, err := envelope.NewKeylessSigner(opts...)
+		opts := append([]keyless.Option{keyless.WithIDTokenMinValidity(c.duration + c.grace + time.Minute)}, c.keylessOpts...)
+		s, err := keyless.NewSigner(opts...)
 		if err != nil {
 			return nil, err
 		}
@@ -501,6 +509,18 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// whyStopped is the reason a run stopped: the load's error, which usually
+// wraps the cancellation cause already, else the cause, or both.
+func whyStopped(runErr, cause error) error {
+	switch {
+	case runErr == nil:
+		return cause
+	case cause == nil || errors.Is(runErr, cause):
+		return runErr
+	}
+	return errors.Join(runErr, cause)
+}
+
 // interner shares the memory of repeated strings: a failing engine sends
 // the same error for thousands of requests, and each result keeps its own
 // copy otherwise. It holds at most maxInterned distinct strings.
@@ -526,28 +546,23 @@ func (in interner) intern(s string) string {
 func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *telemetry, trace *loadgen.JSONLWriter, timeline *sampler.TimelineWriter) ([]loadgen.Result, *loadgen.RunInfo, []sampler.Stats, error) {
 	sampCtx, stopSamplers := context.WithCancel(ctx)
 	defer stopSamplers()
-	var lastPower atomic.Uint64 // float64 bits of the latest summed GPU power
-	lastPower.Store(math.Float64bits(math.NaN()))
+	// gpuPower[i]: float64 bits of the latest GPU power summed over the
+	// devices of kind GPU that sampler i read (NaN until it reads one).
+	gpuPower := make([]atomic.Uint64, len(tel.samplers))
+	for i := range gpuPower {
+		gpuPower[i].Store(math.Float64bits(math.NaN()))
+	}
 
 	g, gctx := errgroup.WithContext(sampCtx)
 	stats := make([]sampler.Stats, len(tel.samplers))
 	for i, s := range tel.samplers {
 		g.Go(func() error {
-			st, err := sampler.Run(gctx, s.s, s.interval, tel.origin, func(r sampler.Reading) {
+			st, err := sampler.Run(gctx, s.Sampler, s.Interval, tel.origin, func(r sampler.Reading) {
 				if err := timeline.Write(r); err != nil {
 					return // the first error is kept by the writer and reported at Flush
 				}
-				if s.kind == "nvml" {
-					sum, n := 0.0, 0
-					for _, d := range r.Devices {
-						if sampler.Has(d.PowerW) {
-							sum += d.PowerW
-							n++
-						}
-					}
-					if n > 0 {
-						lastPower.Store(math.Float64bits(sum))
-					}
+				if w, ok := gpuPowerW(r.Devices); ok {
+					gpuPower[i].Store(math.Float64bits(w))
 				}
 			})
 			stats[i] = st
@@ -583,7 +598,7 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *te
 						lastTokens, lastAt = n, now
 					}
 					c.progress(Progress{Elapsed: now.Sub(start), Duration: c.duration, OK: int(okN.Load()), Failed: int(failN.Load()),
-						TokensPerSec: rate, GPUPowerW: math.Float64frombits(lastPower.Load())})
+						TokensPerSec: rate, GPUPowerW: latestGPUPowerW(gpuPower)})
 				}
 			}
 		})
@@ -598,6 +613,9 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *te
 		}
 		mu.Lock()
 		r.Error = errs.intern(r.Error)
+		if !r.OK() {
+			r.Chunks = nil // no metric reads a failed request's chunks; the trace has them
+		}
 		results = append(results, r)
 		mu.Unlock()
 	})

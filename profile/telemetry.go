@@ -2,8 +2,12 @@ package profile
 
 import (
 	"context"
+	"maps"
+	"math"
 	"os"
-	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/benchprof/benchprof/energy"
@@ -11,93 +15,119 @@ import (
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/sampler"
 	"github.com/benchprof/benchprof/sampler/hostinfo"
-	"github.com/benchprof/benchprof/sampler/nvml"
-	"github.com/benchprof/benchprof/sampler/rapl"
 )
-
-// scheduled is a sampler with its interval.
-type scheduled struct {
-	s        sampler.Sampler
-	interval time.Duration
-	kind     string // "nvml", "rapl" or the sampler's name
-}
 
 // telemetry holds the samplers of one run.
 type telemetry struct {
-	origin      time.Time
-	samplers    []scheduled
-	gpu         *nvml.Sampler // nil without NVML
-	warnings    []string
+	origin   time.Time
+	samplers []ScheduledSampler
+	// host is the GPU inventory for the hardware fingerprint, from the
+	// default samplers (nil without them or without NVML).
+	host     *hostGPUs
+	warnings []string
+	// missing maps each device kind the energy figures add up (GPU, CPU
+	// package, DRAM) that no sampler is known to read to why.
+	missing map[sampler.Kind]string
+	// unavailable maps the metric keys of the figures that no sampler can
+	// provide, as far as is known before the run, to why.
 	unavailable map[string]string
 }
 
 func (t *telemetry) close() {
 	for _, s := range t.samplers {
-		_ = s.s.Close()
+		_ = s.Sampler.Close()
 	}
 }
 
-// openTelemetry opens NVML and RAPL (unless disabled) and adds the caller's
-// samplers. A missing source is a warning, and the breakdown figures it
-// would have provided are marked unavailable with the reason.
+// openTelemetry opens the default samplers (unless disabled) and adds the
+// caller's, all alike. Which kinds of device are sampled is decided by what
+// the samplers describe (sampler.Describer), never by their names: a kind
+// that none describes is missing, with the reason the default sampler that
+// would have read it gave, or because the defaults are disabled, and the
+// figures computed only from missing kinds are marked unavailable.
 func (c *config) openTelemetry(ctx context.Context) *telemetry {
-	t := &telemetry{unavailable: map[string]string{}}
+	t := &telemetry{missing: map[sampler.Kind]string{}}
 	if c.defaultSamplers {
-		var nopts []nvml.Option
-		if len(c.gpus) > 0 {
-			nopts = append(nopts, nvml.WithDevices(c.gpus...))
-		}
-		if c.nvmlLibrary != "" {
-			nopts = append(nopts, nvml.WithLibraryPath(c.nvmlLibrary))
-		}
-		if g, err := nvml.Open(nopts...); err != nil {
-			reason := "no NVML GPU telemetry on this host (see warnings)"
-			t.warnings = append(t.warnings, "GPU telemetry unavailable: "+err.Error())
-			for _, k := range []string{energy.KeyGPUUtilAvgPct, energy.KeyEnergyJoulesGPU, energy.KeyPowerAvgWUnderLoad, energy.KeyNVMLSampleCount} {
-				t.unavailable[k] = reason
-			}
-		} else {
-			t.gpu = g
-			t.samplers = append(t.samplers, scheduled{g, c.nvmlInterval, "nvml"})
-			for _, n := range g.Describe().Notes {
-				t.warnings = append(t.warnings, "nvml: "+n)
-			}
-		}
-		if r, err := rapl.Open(rapl.WithRoot(filepath.Join(c.sysRoot, "sys"))); err != nil {
-			reason := "no RAPL energy counters on this host (see warnings)"
-			t.warnings = append(t.warnings, "CPU/DRAM energy unavailable: "+err.Error())
-			for _, k := range []string{energy.KeyEnergyJoulesCPUDRAM, energy.KeyRAPLSampleCount} {
-				t.unavailable[k] = reason
-			}
-		} else {
-			t.samplers = append(t.samplers, scheduled{r, c.raplInterval, "rapl"})
-		}
+		d := c.openDefaultSamplers()
+		t.samplers = append(t.samplers, d.Samplers...)
+		t.warnings = append(t.warnings, d.Warnings...)
+		t.host = d.host
+		maps.Copy(t.missing, d.Unavailable)
 	} else {
-		for _, k := range []string{energy.KeyGPUUtilAvgPct, energy.KeyEnergyJoulesGPU, energy.KeyPowerAvgWUnderLoad, energy.KeyNVMLSampleCount, energy.KeyEnergyJoulesCPUDRAM, energy.KeyRAPLSampleCount} {
-			t.unavailable[k] = "built-in samplers disabled"
-		}
+		t.missing[sampler.KindGPU] = "no GPU sampler: the built-in samplers are disabled and no sampler given describes a GPU"
+		cpu := "no CPU package or DRAM sampler: the built-in samplers are disabled and no sampler given describes one"
+		t.missing[sampler.KindCPUPackage], t.missing[sampler.KindDRAM] = cpu, cpu
 	}
 	for _, s := range c.samplers {
-		t.samplers = append(t.samplers, scheduled{s.s, s.interval, s.s.Name()})
+		t.samplers = append(t.samplers, ScheduledSampler{s.s, s.interval})
+	}
+	for _, info := range t.describe() {
+		for _, d := range info.Devices {
+			delete(t.missing, d.Kind)
+		}
+	}
+	t.unavailable = map[string]string{}
+	for _, key := range energy.Keys() {
+		if reason := t.missingReason(energy.FigureKinds(key), nil); reason != "" {
+			t.unavailable[key] = reason
+		}
 	}
 	t.origin = time.Now()
 	return t
 }
 
-// fingerprint collects the host's hardware fingerprint, with the GPUs NVML
-// reported; it returns the GPU models for the SLO hardware class.
-func (c *config) fingerprint(ctx context.Context, t *telemetry) (envelope.HardwareFingerprint, []string, []string) {
-	var opts []hostinfo.Option
-	opts = append(opts, hostinfo.WithRoot(c.sysRoot))
-	var models []string
-	if t.gpu != nil {
-		inv := t.gpu.Inventory()
-		gpus := make([]hostinfo.GPU, len(inv.GPUs))
-		for i, g := range inv.GPUs {
-			gpus[i] = hostinfo.GPU{Index: g.Index, Model: g.Name, PCIID: g.PCIBusID, Serial: g.Serial, VBIOS: g.VBIOS}
-			models = append(models, g.Name)
+// describe returns what the samplers that implement sampler.Describer say
+// about their devices, in sampler order.
+func (t *telemetry) describe() []sampler.Info {
+	var infos []sampler.Info
+	for _, s := range t.samplers {
+		if d, ok := s.Sampler.(sampler.Describer); ok {
+			infos = append(infos, d.Describe())
 		}
-		opts = append(opts, hostinfo.WithGPUs(gpus, inv.Driver, inv.CUDA))
+	}
+	return infos
+}
+
+// missingReason says why a figure computed from kinds cannot be measured
+// when none of them was read (read[k] false) and no sampler reads any of
+// them: the distinct reasons of the missing kinds. It returns "" when some
+// kind was read or is not missing.
+func (t *telemetry) missingReason(kinds []sampler.Kind, read map[sampler.Kind]bool) string {
+	var reasons []string
+	for _, k := range kinds {
+		r, missing := t.missing[k]
+		if !missing || read[k] {
+			return ""
+		}
+		if !slices.Contains(reasons, r) {
+			reasons = append(reasons, r)
+		}
+	}
+	return strings.Join(reasons, "; ")
+}
+
+// fingerprint collects the host's hardware fingerprint, with the GPUs of
+// the default samplers' inventory. It returns the models of the sampled
+// GPUs, as their samplers describe them (DeviceInfo.Model of kind GPU, in
+// sampler order), for the SLO hardware class.
+//
+// The fingerprint's GPUs cannot come from sampler.Describer without
+// changing its bytes: it records every GPU of the host (not only the
+// sampled ones) with PCI bus id, serial and VBIOS, and the driver and CUDA
+// versions, none of which a DeviceInfo carries, and it describes this host,
+// which a remote sampler's GPUs are not.
+func (c *config) fingerprint(ctx context.Context, t *telemetry) (envelope.HardwareFingerprint, []string, []string) {
+	opts := []hostinfo.Option{hostinfo.WithRoot(c.sysRoot)}
+	if t.host != nil {
+		opts = append(opts, hostinfo.WithGPUs(t.host.gpus, t.host.driver, t.host.cuda))
+	}
+	var models []string
+	for _, info := range t.describe() {
+		for _, d := range info.Devices {
+			if d.Kind == sampler.KindGPU && d.Model != "" {
+				models = append(models, d.Model)
+			}
+		}
 	}
 	res, err := hostinfo.Collect(ctx, opts...)
 	if err != nil {
@@ -116,7 +146,37 @@ func resolveSLO(src *envelope.Envelope, suite loadgen.Suite, gpuModels []string,
 	return loadgen.ResolveSLO(template, loadgen.ClassifyHardware(gpuModels, cpuModel))
 }
 
-func energyReport(timelinePath string, w energy.Window, tokens int) (*energy.Report, error) {
+// gpuPowerW sums the power of the devices of kind GPU in a reading; ok is
+// false when none has a power reading.
+func gpuPowerW(devs []sampler.DeviceReading) (w float64, ok bool) {
+	for _, d := range devs {
+		if d.Kind == sampler.KindGPU && sampler.Has(d.PowerW) {
+			w += d.PowerW
+			ok = true
+		}
+	}
+	return w, ok
+}
+
+// latestGPUPowerW adds up the latest GPU power of every sampler (float64
+// bits, NaN for a sampler that has read none): NaN when no sampler has.
+func latestGPUPowerW(latest []atomic.Uint64) float64 {
+	sum, ok := 0.0, false
+	for i := range latest {
+		if w := math.Float64frombits(latest[i].Load()); !math.IsNaN(w) {
+			sum += w
+			ok = true
+		}
+	}
+	if !ok {
+		return math.NaN()
+	}
+	return sum
+}
+
+// energyReport computes the energy figures of the timeline over w, with
+// the samplers' stats for the achieved GPU sampling interval.
+func energyReport(timelinePath string, w energy.Window, tokens int, stats []sampler.Stats) (*energy.Report, error) {
 	f, err := os.Open(timelinePath)
 	if err != nil {
 		return nil, err
@@ -125,26 +185,27 @@ func energyReport(timelinePath string, w energy.Window, tokens int) (*energy.Rep
 	if w.End <= w.Start {
 		w.End = w.Start + time.Nanosecond
 	}
-	return energy.Compute(f, w, int64(tokens))
+	return energy.Compute(f, w, int64(tokens), energy.WithSamplerStats(stats...))
 }
 
-// noteUnavailable records why breakdown figures are missing, from the
-// energy report's reasons when the samplers were there but measured nothing.
+// noteUnavailable records why figures are missing, for every figure of the
+// energy report: a figure computed only from kinds of device that no
+// sampler read and no sampler reads says why (no GPU sampler, and why the
+// default one did not open); any other absent figure gives the energy
+// report's reason; a measured figure is not unavailable.
 func noteUnavailable(res *Result, rep *energy.Report, t *telemetry) {
-	for _, n := range rep.Figures() {
-		if n.Measured {
-			continue
-		}
-		if _, ok := res.Unavailable[n.Key]; !ok && n.Reason != "" {
-			res.Unavailable[n.Key] = n.Reason
-		}
+	read := map[sampler.Kind]bool{}
+	for _, d := range rep.Devices {
+		read[d.Kind] = true
 	}
-	for _, s := range []string{"nvml", "rapl"} {
-		key := energy.SampleCountKey(s)
-		if f := rep.SampleCount(s); !f.Measured {
-			if _, ok := res.Unavailable[key]; !ok {
-				res.Unavailable[key] = orElse(f.Reason, "no "+s+" readings in the measurement window")
-			}
+	for _, n := range rep.Figures() {
+		switch {
+		case n.Measured:
+			delete(res.Unavailable, n.Key)
+		case len(n.Kinds) > 0 && t.missingReason(n.Kinds, read) != "":
+			res.Unavailable[n.Key] = t.missingReason(n.Kinds, read)
+		case n.Reason != "":
+			res.Unavailable[n.Key] = n.Reason
 		}
 	}
 }

@@ -12,6 +12,20 @@
 // reports the instrument itself: readings, missed ticks, errors, the
 // achieved interval (mean, p50, p99) and the read time.
 //
+// # Compose by kind, never by name
+//
+// Every [DeviceReading] says what it measures with its [Kind]: [KindGPU],
+// [KindCPUPackage], [KindDRAM] or [KindOther]. Everything downstream keys on
+// that: the energy package adds up GPUs and CPU packages plus DRAM from any
+// sampler, counts the ticks that read a GPU as nvml_sample_count, and a
+// profile decides whether a GPU is sampled at all from the kinds its
+// samplers read or describe ([Describer]). A sampler's Name only tells its
+// readings apart from another sampler's; the built-in samplers are not
+// special, and a GPU sampler a user brings (a DCGM exporter, a remote
+// host, their own) is treated exactly like NVML. The contract every
+// implementation keeps is in [Sampler]'s documentation, and
+// sampler/samplertest.Conformance checks it.
+//
 // Missing hardware or permission is [ErrUnavailable], wrapped in an error
 // that says why and what to do; a profile degrades it to a warning.
 //

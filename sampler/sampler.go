@@ -75,7 +75,8 @@ func NewDeviceReading(device string, kind Kind) DeviceReading {
 
 // Reading is what one sampler read at one tick.
 type Reading struct {
-	// Sampler is the sampler's name.
+	// Sampler is the sampler's name: it tells readings of different
+	// samplers apart, not what they measured (see DeviceReading.Kind).
 	Sampler string
 	// Tick is the scheduled tick index: the tick was due at origin + Tick·interval.
 	Tick int64
@@ -90,13 +91,36 @@ type Reading struct {
 // their package's constructor, which discovers the hardware and fails with
 // an error wrapping ErrUnavailable when there is none.
 //
-// The scheduler calls Sample from one goroutine, never concurrently, at
-// every tick. Sample must honour ctx, should return well within the sampling
-// interval, and appends one DeviceReading per device to dst, returning the
-// extended slice (dst is owned by the caller and reused between ticks). An
-// error fails only that tick; the scheduler counts it and goes on.
-// Close releases the sampler's resources; it is idempotent, and Sample is not
-// called after it.
+// What a reading is about is said by its devices' Kind, never by the
+// sampler's Name: consumers (energy figures, sample counts, progress
+// power) treat every sampler alike and add up devices by kind, so a GPU
+// sampler of any name (NVML, a remote DCGM exporter, a user's own) counts
+// as a GPU source.
+//
+// The contract, which samplertest.Conformance checks:
+//
+//   - Name returns the same non-empty string every time. It identifies the
+//     sampler in a timeline and in its Stats; it means nothing else.
+//   - The scheduler calls Sample from one goroutine, never concurrently, at
+//     every tick. Sample should return well within the sampling interval.
+//     It appends one DeviceReading per device read to dst and returns the
+//     extended slice, leaving dst[:len(dst)] as it was (dst is owned by
+//     the caller and reused between ticks; Sample must not keep it).
+//   - Sample honours ctx: once ctx is done it returns promptly with an
+//     error wrapping ctx.Err(). Any other error fails only that tick; the
+//     scheduler counts it and goes on.
+//   - A device keeps its Device name and its Kind (one of KindGPU,
+//     KindCPUPackage, KindDRAM, KindOther) for the sampler's life, and
+//     a healthy source reads the same devices, in the same order, at every
+//     tick. A device may be left out of a tick it could not be read in.
+//   - A value that was not measured is NaN (start from NewDeviceReading),
+//     never 0, and never an infinity. EnergyJ never decreases from one
+//     tick to the next.
+//   - Close releases the sampler's resources. It is idempotent (a second
+//     call returns what the first did, or nil); the caller never calls
+//     Sample after it, so a sampler need not support that.
+//   - If the sampler implements Describer, Describe lists every device
+//     Sample reads, with the same name and Kind.
 type Sampler interface {
 	Name() string
 	Sample(ctx context.Context, dst []DeviceReading) ([]DeviceReading, error)
@@ -127,6 +151,10 @@ type DeviceInfo struct {
 }
 
 // Describer is implemented by samplers that can describe their devices.
+// Consumers use it to learn, before the first tick, which kinds of device
+// a sampler reads (a profile then knows whether any sampler reads a GPU)
+// and the models of its GPUs. Describe must be safe to call between
+// Sample calls.
 type Describer interface {
 	Describe() Info
 }

@@ -16,7 +16,8 @@ import (
 // (RFC 4180) with one row per device per reading:
 //
 //	t_ns        reading time, integer nanoseconds from the run's origin
-//	sampler     sampler name ("nvml", "rapl", "remote")
+//	sampler     sampler name (nvml, rapl, remote, …): which sampler read
+//	            the row; what it measured is its kind
 //	tick        scheduled tick index
 //	device      device name ("gpu0", "package-0", "host/gpu0")
 //	kind        gpu, cpu_package, dram or other

@@ -8,6 +8,7 @@ import (
 	"regexp"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/envelope/keyless"
 	"github.com/benchprof/benchprof/internal/textsafe"
 )
 
@@ -44,9 +45,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *identityRegexp != "" {
 		opts = append(opts, envelope.WithIdentityRegexp(*identityRegexp, *issuer))
 	}
+	var trust []keyless.VerifierOption
 	if *trustedRoot != "" {
-		opts = append(opts, envelope.WithTrustedRootFile(*trustedRoot))
+		trust = append(trust, keyless.WithTrustedRootFile(*trustedRoot))
 	}
+	kv, err := keyless.NewVerifier(trust...)
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("verify: --trusted-root: %w", err))
+	}
+	opts = append(opts, envelope.WithMethodVerifier(envelope.MethodSigstore, kv))
 	return verifyFile(ctx, pos[0], opts, stdout, stderr)
 }
 

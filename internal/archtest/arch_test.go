@@ -97,6 +97,88 @@ func TestCgoOnlyInTheNVMLLeaf(t *testing.T) {
 	}
 }
 
+// heavy lists the import path prefixes of the Sigstore stack: sigstore-go,
+// sigstore, rekor and the protobuf specs (github.com/sigstore/), TUF, and
+// gRPC. Together they are some 400 packages.
+var heavy = []string{
+	"github.com/sigstore/",
+	"github.com/theupdateframework/",
+	"google.golang.org/grpc",
+}
+
+// keylessLeaf is the one package tree that may import the Sigstore stack.
+const keylessLeaf = "envelope/keyless"
+
+func isHeavy(path string) bool {
+	for _, h := range heavy {
+		if strings.HasPrefix(path, h) || path == strings.TrimSuffix(h, "/") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSigstoreOnlyInTheKeylessLeaf: only envelope/keyless imports the
+// Sigstore stack directly (tests may use it as an independent oracle: they
+// are not compiled into users' programs).
+func TestSigstoreOnlyInTheKeylessLeaf(t *testing.T) {
+	for _, p := range listPackages(t) {
+		from := rel(p.ImportPath)
+		if under(from, keylessLeaf) {
+			continue
+		}
+		for _, imp := range p.Imports {
+			if isHeavy(imp) {
+				t.Errorf("%s imports %s: the Sigstore stack (sigstore, rekor, TUF, gRPC) belongs in %s only", from, imp, keylessLeaf)
+			}
+		}
+	}
+}
+
+// light lists the package patterns that a harness imports without signing
+// keyless: their dependencies, direct or not, must not include the Sigstore
+// stack. profile and examples/ compose everything and may.
+var light = []string{"loadgen/...", "sampler/...", "energy/...", "report/...", "envelope", "envelope/internal/..."}
+
+// TestLightPackagesCompileNoSigstore: importing the load generator, the
+// samplers, energy, report or the envelope core does not compile a gRPC
+// stack.
+func TestLightPackagesCompileNoSigstore(t *testing.T) {
+	args := []string{"list", "-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`}
+	for _, l := range light {
+		args = append(args, module+"/"+l)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	n := 0
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		n++
+		var bad []string
+		for _, d := range fields[1:] {
+			if isHeavy(d) {
+				bad = append(bad, d)
+			}
+		}
+		if len(bad) > 0 {
+			t.Errorf("%s depends on %d packages of the Sigstore stack (first: %s); it must stay light: keep Sigstore in %s and do not import it (or profile) from here",
+				rel(fields[0]), len(bad), bad[0], keylessLeaf)
+		}
+	}
+	if n < len(light) {
+		t.Fatalf("go list listed %d packages for %d patterns", n, len(light))
+	}
+}
+
 func TestBuildsWithoutCgo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the whole module")

@@ -1,16 +1,16 @@
 //go:build unix
 
-package envelope
+package boundedfile
 
 import (
 	"os"
 	"syscall"
 )
 
-// openNoBlock opens path for reading with O_NONBLOCK, so that opening a
+// Open opens path for reading with O_NONBLOCK, so that opening a
 // FIFO returns at once instead of waiting for a writer; the caller then
 // checks the open descriptor and reads only regular files, on which
 // O_NONBLOCK has no effect.
-func openNoBlock(path string) (*os.File, error) {
+func Open(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 }

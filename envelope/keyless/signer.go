@@ -1,4 +1,4 @@
-package envelope
+package keyless
 
 import (
 	"context"
@@ -19,13 +19,15 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/benchprof/benchprof/envelope"
 )
 
-// IDTokenEnv is the environment variable [NewKeylessSigner] reads the OIDC
+// IDTokenEnv is the environment variable [NewSigner] reads the OIDC
 // identity token from when [WithIDToken] is not used, as the reference does.
 const IDTokenEnv = "SIGSTORE_ID_TOKEN"
 
-// Timeouts of single requests to the Sigstore services a KeylessSigner
+// Timeouts of single requests to the Sigstore services a Signer
 // finds in the signing configuration (the ctx given to Sign bounds the whole
 // signing).
 const (
@@ -34,29 +36,30 @@ const (
 	tsaTimeout    = 30 * time.Second
 )
 
-// ErrNoIDToken is returned (wrapped) by [KeylessSigner.Sign] and
-// [KeylessSigner.Ready] when there is no OIDC identity token.
+// ErrNoIDToken is returned (wrapped) by [Signer.Sign] and [Signer.Ready]
+// when there is no OIDC identity token.
 var ErrNoIDToken = errors.New("no OIDC identity token for Sigstore keyless signing: set " + IDTokenEnv +
 	" to an identity token that Fulcio accepts (in GitHub Actions, grant the job `id-token: write` and request a token" +
 	" for the audience \"sigstore\"), or sign in dev mode with a dev key instead")
 
-// ErrIDTokenExpired is returned (wrapped) by [KeylessSigner.Sign] and
-// [KeylessSigner.Ready] when the OIDC identity token has expired, or by
-// Ready when it expires sooner than [WithIDTokenMinValidity] requires.
+// ErrIDTokenExpired is returned (wrapped) by [Signer.Sign] and
+// [Signer.Ready] when the OIDC identity token has expired, or by Ready when
+// it expires sooner than [WithIDTokenMinValidity] requires.
 var ErrIDTokenExpired = errors.New("the OIDC identity token has expired or expires too soon")
 
-// KeylessSigner signs envelopes with Sigstore keyless signing (FACTS §3.2):
+// Signer signs envelopes with Sigstore keyless signing (FACTS §3.2):
 // a fresh ECDSA P-256 key signs the 64 ASCII bytes of the content hash (a
 // message signature, as sigstore-python's sign_artifact makes), Fulcio
 // certifies the key for the identity in the OIDC token, Rekor logs the
 // signature and a timestamp authority timestamps it. The Signature carries
-// the whole Sigstore bundle.
+// the whole Sigstore bundle. Use it with [envelope.Sign], which verifies
+// each new signature against the signer's trusted material.
 //
-// A KeylessSigner is safe for concurrent use (provided the injected service
+// A Signer is safe for concurrent use (provided the injected service
 // implementations are). The signing configuration and trusted material it
 // loads (from files or TUF) are loaded once, on first use, and kept.
-type KeylessSigner struct {
-	cfg keylessConfig
+type Signer struct {
+	cfg signerConfig
 	now func() time.Time
 
 	mu sync.Mutex
@@ -65,29 +68,28 @@ type KeylessSigner struct {
 }
 
 var (
-	_ Signer       = (*KeylessSigner)(nil)
-	_ selfVerifier = (*KeylessSigner)(nil)
+	_ envelope.Signer       = (*Signer)(nil)
+	_ envelope.SelfVerifier = (*Signer)(nil)
 )
 
-// KeylessOption configures [NewKeylessSigner]. Options only record values;
-// NewKeylessSigner validates them together, so their order does not matter.
-type KeylessOption interface {
-	applyKeyless(*keylessConfig)
+// Option configures [NewSigner]. Options only record values; NewSigner
+// validates them together, so their order does not matter. The trust
+// options ([WithTrustedRootFile], [WithTrustedMaterial]) configure
+// [NewVerifier] too.
+type Option interface {
+	applySigner(*signerConfig)
 }
 
-type keylessOptionFunc func(*keylessConfig)
+type signerOptionFunc func(*signerConfig)
 
-func (f keylessOptionFunc) applyKeyless(c *keylessConfig) { f(c) }
+func (f signerOptionFunc) applySigner(c *signerConfig) { f(c) }
 
-type keylessConfig struct {
+type signerConfig struct {
+	trust                 trustConfig
 	idToken               string
 	idTokenSet            bool
 	signingConfigPath     string
 	signingConfigPathSet  bool
-	trustedRootPath       string
-	trustedRootPathSet    bool
-	trustedMaterial       root.TrustedMaterial
-	trustedMaterialSet    bool
 	certProvider          sign.CertificateProvider
 	certProviderSet       bool
 	tlogs                 []sign.Transparency
@@ -101,25 +103,25 @@ type keylessConfig struct {
 
 // WithIDToken gives the OIDC identity token (a JWT) sent to Fulcio.
 // By default, if this option is not used, the token is read from the
-// environment variable SIGSTORE_ID_TOKEN ([IDTokenEnv]) when NewKeylessSigner
+// environment variable SIGSTORE_ID_TOKEN ([IDTokenEnv]) when NewSigner
 // runs. An empty token is an error. A later use replaces an earlier one.
-func WithIDToken(token string) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) { c.idToken, c.idTokenSet = token, true })
+func WithIDToken(token string) Option {
+	return signerOptionFunc(func(c *signerConfig) { c.idToken, c.idTokenSet = token, true })
 }
 
-// WithIDTokenMinValidity makes [KeylessSigner.Ready] fail unless the OIDC
+// WithIDTokenMinValidity makes [Signer.Ready] fail unless the OIDC
 // token stays valid for at least d more: pass the benchmark's duration plus
 // a margin, so that a token that would expire before the signing is caught
 // before any load is sent. By default Ready only checks that the token has
 // not expired yet. A negative d is an error. A later use replaces an earlier
 // one.
-func WithIDTokenMinValidity(d time.Duration) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) { c.minTokenValidity, c.minTokenValiditySet = d, true })
+func WithIDTokenMinValidity(d time.Duration) Option {
+	return signerOptionFunc(func(c *signerConfig) { c.minTokenValidity, c.minTokenValiditySet = d, true })
 }
 
 // WithSigningConfigFile reads the Sigstore signing configuration (which
 // Fulcio, Rekor and timestamp authority to use; a signing_config.json of
-// media type v0.2; a regular file of at most [MaxSigstoreFileSize] bytes)
+// media type v0.2; a regular file of at most [MaxFileSize] bytes)
 // from path, for air-gapped sites and private deployments.
 // By default, if this option is not used, the public-good instance's
 // signing configuration is fetched through TUF (network; cached under
@@ -127,30 +129,8 @@ func WithIDTokenMinValidity(d time.Duration) KeylessOption {
 // are injected ([WithCertificateProvider], [WithTransparencyLogs] and
 // [WithTimestampAuthorities]), since it would be unused. A later use replaces
 // an earlier one.
-func WithSigningConfigFile(path string) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) { c.signingConfigPath, c.signingConfigPathSet = path, true })
-}
-
-// WithKeylessTrustedRootFile reads the Sigstore trusted root
-// (trusted_root.json, a regular file of at most [MaxSigstoreFileSize]
-// bytes) that the signer verifies its new signatures against from path. By
-// default, if neither this option nor [WithKeylessTrustedMaterial] is used,
-// the public-good instance's trusted root is fetched through TUF. Verifiers
-// of the envelope need the same root ([WithTrustedRootFile]). It cannot be
-// combined with WithKeylessTrustedMaterial. A later use replaces an earlier
-// one.
-func WithKeylessTrustedRootFile(path string) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) { c.trustedRootPath, c.trustedRootPathSet = path, true })
-}
-
-// WithKeylessTrustedMaterial gives, in memory, the Sigstore trusted material
-// that the signer verifies its new signatures against: for tests and private
-// deployments whose roots are not in a file. By default the trusted root
-// comes from [WithKeylessTrustedRootFile], else from the public-good instance
-// through TUF. A nil tm is an error; so is combining it with
-// WithKeylessTrustedRootFile. A later use replaces an earlier one.
-func WithKeylessTrustedMaterial(tm root.TrustedMaterial) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) { c.trustedMaterial, c.trustedMaterialSet = tm, true })
+func WithSigningConfigFile(path string) Option {
+	return signerOptionFunc(func(c *signerConfig) { c.signingConfigPath, c.signingConfigPathSet = path, true })
 }
 
 // WithCertificateProvider replaces the Fulcio client with p, which must
@@ -159,8 +139,8 @@ func WithKeylessTrustedMaterial(tm root.TrustedMaterial) KeylessOption {
 // By default, if this option is not used, a Fulcio client is built for the
 // certificate authority chosen from the signing configuration. A nil p is an
 // error. A later use replaces an earlier one.
-func WithCertificateProvider(p sign.CertificateProvider) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) { c.certProvider, c.certProviderSet = p, true })
+func WithCertificateProvider(p sign.CertificateProvider) Option {
+	return signerOptionFunc(func(c *signerConfig) { c.certProvider, c.certProviderSet = p, true })
 }
 
 // WithTransparencyLogs replaces the Rekor clients with logs; each one adds an
@@ -170,8 +150,8 @@ func WithCertificateProvider(p sign.CertificateProvider) KeylessOption {
 // (Rekor v2 entries are not used, since the reference verifier,
 // sigstore-python 3.x, cannot verify them). Repeated uses add logs; a use
 // without logs, or with a nil one, is an error.
-func WithTransparencyLogs(logs ...sign.Transparency) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) {
+func WithTransparencyLogs(logs ...sign.Transparency) Option {
+	return signerOptionFunc(func(c *signerConfig) {
 		c.tlogs, c.tlogsSet = append(c.tlogs, logs...), true
 		if len(logs) == 0 {
 			c.tlogs = append(c.tlogs, nil) // reported by validate
@@ -185,8 +165,8 @@ func WithTransparencyLogs(logs ...sign.Transparency) KeylessOption {
 // the timestamp authorities chosen from the signing configuration, if it
 // lists any. Repeated uses add authorities; a use without any, or with a nil
 // one, is an error.
-func WithTimestampAuthorities(tsas ...*sign.TimestampAuthority) KeylessOption {
-	return keylessOptionFunc(func(c *keylessConfig) {
+func WithTimestampAuthorities(tsas ...*sign.TimestampAuthority) Option {
+	return signerOptionFunc(func(c *signerConfig) {
 		c.tsas, c.tsasSet = append(c.tsas, tsas...), true
 		if len(tsas) == 0 {
 			c.tsas = append(c.tsas, nil) // reported by validate
@@ -194,8 +174,8 @@ func WithTimestampAuthorities(tsas ...*sign.TimestampAuthority) KeylessOption {
 	})
 }
 
-func (c *keylessConfig) validate() error {
-	var errs []error
+func (c *signerConfig) validate() error {
+	errs := c.trust.validate()
 	if c.idTokenSet && strings.TrimSpace(c.idToken) == "" {
 		errs = append(errs, errors.New("WithIDToken: the token is empty"))
 	}
@@ -204,15 +184,6 @@ func (c *keylessConfig) validate() error {
 	}
 	if c.signingConfigPathSet && c.signingConfigPath == "" {
 		errs = append(errs, errors.New("WithSigningConfigFile: empty path"))
-	}
-	if c.trustedRootPathSet && c.trustedRootPath == "" {
-		errs = append(errs, errors.New("WithKeylessTrustedRootFile: empty path"))
-	}
-	if c.trustedMaterialSet && c.trustedMaterial == nil {
-		errs = append(errs, errors.New("WithKeylessTrustedMaterial: the trusted material is nil"))
-	}
-	if c.trustedRootPathSet && c.trustedMaterialSet {
-		errs = append(errs, errors.New("WithKeylessTrustedRootFile and WithKeylessTrustedMaterial both given: use one"))
 	}
 	if c.certProviderSet && c.certProvider == nil {
 		errs = append(errs, errors.New("WithCertificateProvider: the provider is nil"))
@@ -236,13 +207,13 @@ func (c *keylessConfig) validate() error {
 	return errors.Join(errs...)
 }
 
-// NewKeylessSigner returns a Sigstore keyless signer. It makes no network
-// call: use [KeylessSigner.Ready] to check, before a benchmark runs, that
-// signing will be possible.
-func NewKeylessSigner(opts ...KeylessOption) (*KeylessSigner, error) {
-	var c keylessConfig
+// NewSigner returns a Sigstore keyless signer. It makes no network call:
+// use [Signer.Ready] to check, before a benchmark runs, that signing will
+// be possible.
+func NewSigner(opts ...Option) (*Signer, error) {
+	var c signerConfig
 	for _, o := range opts {
-		o.applyKeyless(&c)
+		o.applySigner(&c)
 	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("keyless signer: %w", err)
@@ -252,9 +223,9 @@ func NewKeylessSigner(opts ...KeylessOption) (*KeylessSigner, error) {
 	} else {
 		c.idToken = strings.TrimSpace(os.Getenv(IDTokenEnv))
 	}
-	s := &KeylessSigner{cfg: c, now: time.Now}
-	if c.trustedMaterialSet {
-		s.tm = c.trustedMaterial
+	s := &Signer{cfg: c, now: time.Now}
+	if c.trust.materialSet {
+		s.tm = c.trust.material
 	}
 	return s, nil
 }
@@ -267,7 +238,7 @@ func NewKeylessSigner(opts ...KeylessOption) (*KeylessSigner, error) {
 // network through TUF; ctx bounds it) and name the services to use. The
 // error joins every problem found; it wraps [ErrNoIDToken] or
 // [ErrIDTokenExpired] for token problems.
-func (s *KeylessSigner) Ready(ctx context.Context) error {
+func (s *Signer) Ready(ctx context.Context) error {
 	var errs []error
 	if _, err := s.token(s.cfg.minTokenValidity); err != nil {
 		errs = append(errs, err)
@@ -288,9 +259,10 @@ func (s *KeylessSigner) Ready(ctx context.Context) error {
 // timestamped, and returns the signature block: method "sigstore-cosign",
 // the leaf certificate PEM (without its trailing newline), the log index of
 // the first transparency log entry (-1 if none) and the standard base64 of
-// the bundle's JSON. ctx bounds every network call. [Sign] (the package
-// function) then verifies the result against the signer's trusted material.
-func (s *KeylessSigner) Sign(ctx context.Context, contentHash string) (*Signature, error) {
+// the bundle's JSON. ctx bounds every network call. [envelope.Sign] then
+// verifies the result against the signer's trusted material
+// ([Signer.SelfVerifyOptions]).
+func (s *Signer) Sign(ctx context.Context, contentHash string) (*envelope.Signature, error) {
 	if !isHex64(contentHash) {
 		return nil, fmt.Errorf("keyless sign: the content hash must be 64 lowercase hex digits, got %q", contentHash)
 	}
@@ -320,23 +292,19 @@ func (s *KeylessSigner) Sign(ctx context.Context, contentHash string) (*Signatur
 	return signatureFromBundle(b)
 }
 
-// selfVerifyOptions makes Sign verify new signatures against the trusted
-// material this signer uses.
-func (s *KeylessSigner) selfVerifyOptions() []VerifyOption {
+// SelfVerifyOptions makes [envelope.Sign] verify new signatures with a
+// [Verifier] for the trusted material this signer uses: the material it
+// has loaded, else the same trusted root file, else the public-good root.
+func (s *Signer) SelfVerifyOptions() []envelope.VerifyOption {
 	s.mu.Lock()
 	tm := s.tm
 	s.mu.Unlock()
-	switch {
-	case tm != nil:
-		return []VerifyOption{WithTrustedMaterial(tm)}
-	case s.cfg.trustedRootPath != "":
-		return []VerifyOption{WithTrustedRootFile(s.cfg.trustedRootPath)}
-	}
-	return nil
+	v := &Verifier{cfg: verifierConfig{trust: s.cfg.trust}, tm: tm}
+	return []envelope.VerifyOption{envelope.WithMethodVerifier(envelope.MethodSigstore, v)}
 }
 
 // token returns the OIDC token if it is valid for at least margin more.
-func (s *KeylessSigner) token(margin time.Duration) (string, error) {
+func (s *Signer) token(margin time.Duration) (string, error) {
 	if s.cfg.idToken == "" {
 		return "", ErrNoIDToken
 	}
@@ -385,7 +353,7 @@ func jwtExpiry(token string) (time.Time, error) {
 
 // load returns the signing configuration (nil when all services are
 // injected) and the trusted material, loading them on first use.
-func (s *KeylessSigner) load(ctx context.Context) (*root.SigningConfig, root.TrustedMaterial, error) {
+func (s *Signer) load(ctx context.Context) (*root.SigningConfig, root.TrustedMaterial, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	needSC := s.cfg.signingConfigRequired && s.sc == nil
@@ -423,8 +391,8 @@ func (s *KeylessSigner) load(ctx context.Context) (*root.SigningConfig, root.Tru
 	if needTM {
 		var tr *root.TrustedRoot
 		var err error
-		if s.cfg.trustedRootPath != "" {
-			tr, err = loadTrustedRootFile(s.cfg.trustedRootPath)
+		if s.cfg.trust.rootPath != "" {
+			tr, err = loadTrustedRootFile(s.cfg.trust.rootPath)
 		} else if tc, err = publicGood(); err == nil {
 			tr, err = root.GetTrustedRoot(tc)
 			if err != nil {
@@ -456,7 +424,7 @@ type servicePlan struct {
 
 // plan chooses the services from the signing configuration sc for those
 // that are not injected.
-func (s *KeylessSigner) plan(sc *root.SigningConfig) (*servicePlan, error) {
+func (s *Signer) plan(sc *root.SigningConfig) (*servicePlan, error) {
 	p := &servicePlan{certProvider: s.cfg.certProvider, tlogs: s.cfg.tlogs, tsas: s.cfg.tsas}
 	if !s.cfg.signingConfigRequired {
 		return p, nil
@@ -527,7 +495,7 @@ func (p *servicePlan) bundleOptions(ctx context.Context, token string) sign.Bund
 }
 
 // signatureFromBundle makes the envelope's signature block from a bundle.
-func signatureFromBundle(b *protobundle.Bundle) (*Signature, error) {
+func signatureFromBundle(b *protobundle.Bundle) (*envelope.Signature, error) {
 	vm := b.GetVerificationMaterial()
 	var der []byte
 	if c := vm.GetCertificate(); c != nil {
@@ -542,8 +510,8 @@ func signatureFromBundle(b *protobundle.Bundle) (*Signature, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyless sign: bundle JSON: %w", err)
 	}
-	return &Signature{
-		Method:        MethodSigstore,
+	return &envelope.Signature{
+		Method:        envelope.MethodSigstore,
 		Certificate:   strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))),
 		RekorLogIndex: bundleLogIndex(vm.GetTlogEntries()),
 		Bundle:        base64.StdEncoding.EncodeToString(js),

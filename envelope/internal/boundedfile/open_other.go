@@ -1,12 +1,12 @@
 //go:build !unix
 
-package envelope
+package boundedfile
 
 import "os"
 
-// openNoBlock opens path for reading. Outside unix, opening a file does not
+// Open opens path for reading. Outside unix, opening a file does not
 // wait for a writer; the caller checks the open descriptor and reads only
 // regular files.
-func openNoBlock(path string) (*os.File, error) {
+func Open(path string) (*os.File, error) {
 	return os.Open(path)
 }

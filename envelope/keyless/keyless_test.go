@@ -1,4 +1,4 @@
-package envelope
+package keyless
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -42,6 +43,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/benchprof/benchprof/envelope"
 )
 
 // An in-memory Sigstore for the keyless tests; nothing here touches the
@@ -265,19 +268,30 @@ func testJWT(exp time.Time) string {
 	return enc([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc([]byte(claims)) + "." + enc([]byte("not a signature"))
 }
 
-// signer returns a KeylessSigner wired to the fake services; extra options
+// verifyWith returns the option that plugs a Verifier made with opts into
+// envelope.Verify.
+func verifyWith(t testing.TB, opts ...VerifierOption) envelope.VerifyOption {
+	t.Helper()
+	v, err := NewVerifier(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return envelope.WithMethodVerifier(envelope.MethodSigstore, v)
+}
+
+// signer returns a Signer wired to the fake services; extra options
 // are appended (a repeated single-value option replaces the default).
-func (f *fakeSigstore) signer(t testing.TB, l leaf, extra ...KeylessOption) *KeylessSigner {
+func (f *fakeSigstore) signer(t testing.TB, l leaf, extra ...Option) *Signer {
 	t.Helper()
 	token := testJWT(f.now.Add(time.Hour))
-	opts := append([]KeylessOption{
+	opts := append([]Option{
 		WithIDToken(token),
 		WithCertificateProvider(&fakeFulcio{f: f, leaf: l, token: token}),
 		WithTransparencyLogs(sign.NewRekor(&sign.RekorOptions{Client: &fakeRekor{f: f}})),
 		WithTimestampAuthorities(f.tsa()),
-		WithKeylessTrustedMaterial(f.root),
+		WithTrustedMaterial(f.root),
 	}, extra...)
-	s, err := NewKeylessSigner(opts...)
+	s, err := NewSigner(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,9 +300,9 @@ func (f *fakeSigstore) signer(t testing.TB, l leaf, extra ...KeylessOption) *Key
 }
 
 // unsignedEnvelope is the reference's dev-key vector without its signature.
-func unsignedEnvelope(t testing.TB) *Envelope {
+func unsignedEnvelope(t testing.TB) *envelope.Envelope {
 	t.Helper()
-	e, err := Load("testdata/dev-key-vector.signed.json")
+	e, err := envelope.Load("../testdata/dev-key-vector.signed.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,22 +312,22 @@ func unsignedEnvelope(t testing.TB) *Envelope {
 
 // reparse writes e in the file format and parses it back, as a verifier
 // reading the file would.
-func reparse(t testing.TB, e *Envelope) *Envelope {
+func reparse(t testing.TB, e *envelope.Envelope) *envelope.Envelope {
 	t.Helper()
 	b, err := e.Bytes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Parse(b)
+	p, err := envelope.Parse(b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-func keylessSigned(t testing.TB, f *fakeSigstore, l leaf) *Envelope {
+func keylessSigned(t testing.TB, f *fakeSigstore, l leaf) *envelope.Envelope {
 	t.Helper()
-	signed, err := Sign(context.Background(), unsignedEnvelope(t), f.signer(t, l))
+	signed, err := envelope.Sign(context.Background(), unsignedEnvelope(t), f.signer(t, l))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,17 +349,17 @@ func TestKeylessRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		leaf         func(leaf) leaf
-		policy       VerifyOption
+		policy       envelope.VerifyOption
 		wantIdentity string
 		wantIssuer   string
 		wantPolicy   string
 	}{
 		{"email SAN, issuer v2 extension", func(l leaf) leaf { return l },
-			WithIdentity(testIdentity, testIssuer), testIdentity, testIssuer, "an exact identity policy (envelope.WithIdentity)"},
+			envelope.WithIdentity(testIdentity, testIssuer), testIdentity, testIssuer, "an exact identity policy (envelope.WithIdentity)"},
 		{"URI SAN, legacy issuer extension", func(l leaf) leaf {
 			l.identity, l.uri, l.issuer, l.legacyIssuer = uri, true, "https://token.actions.githubusercontent.com", true
 			return l
-		}, WithIdentityRegexp(`https://github\.com/acme/bench/\.github/workflows/[^/]+@refs/heads/main`, "https://token.actions.githubusercontent.com"), uri, "https://token.actions.githubusercontent.com",
+		}, envelope.WithIdentityRegexp(`https://github\.com/acme/bench/\.github/workflows/[^/]+@refs/heads/main`, "https://token.actions.githubusercontent.com"), uri, "https://token.actions.githubusercontent.com",
 			`the identity pattern "https://github\\.com/acme/bench/\\.github/workflows/[^/]+@refs/heads/main" (envelope.WithIdentityRegexp)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -355,7 +369,7 @@ func TestKeylessRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			signed, err := Sign(ctx, unsigned, f.signer(t, tc.leaf(f.defaultLeaf())))
+			signed, err := envelope.Sign(ctx, unsigned, f.signer(t, tc.leaf(f.defaultLeaf())))
 			if err != nil {
 				t.Fatalf("Sign: %v", err)
 			}
@@ -367,15 +381,15 @@ func TestKeylessRoundTrip(t *testing.T) {
 			e := reparse(t, signed)
 			for _, trust := range []struct {
 				name string
-				opt  VerifyOption
-			}{{"in-memory trusted material", WithTrustedMaterial(f.root)}, {"trusted root file", WithTrustedRootFile(rootFile)}} {
-				r, err := Verify(ctx, e, trust.opt, tc.policy, RequireTrusted())
+				opt  envelope.VerifyOption
+			}{{"in-memory trusted material", verifyWith(t, WithTrustedMaterial(f.root))}, {"trusted root file", verifyWith(t, WithTrustedRootFile(rootFile))}} {
+				r, err := envelope.Verify(ctx, e, trust.opt, tc.policy, envelope.RequireTrusted())
 				if err != nil {
 					t.Fatalf("%s: Verify: %v", trust.name, err)
 				}
-				want := Result{
-					OK: true, Method: MethodSigstore, ContentHash: h,
-					Trust: TrustTrusted, PolicyGiven: true,
+				want := envelope.Result{
+					OK: true, Method: envelope.MethodSigstore, ContentHash: h,
+					Trust: envelope.TrustTrusted, PolicyGiven: true,
 					TrustReason:    fmt.Sprintf("identity %q from issuer %q matches %s", tc.wantIdentity, tc.wantIssuer, tc.wantPolicy),
 					SignerIdentity: tc.wantIdentity, SignerIssuer: tc.wantIssuer,
 					RekorLogIndex: testLogIndex,
@@ -390,9 +404,9 @@ func TestKeylessRoundTrip(t *testing.T) {
 
 // checkKeylessSignature checks the signature block against what the
 // reference writes and sigstore-python's verify_artifact expects.
-func checkKeylessSignature(t *testing.T, sig *Signature, contentHash string) {
+func checkKeylessSignature(t *testing.T, sig *envelope.Signature, contentHash string) {
 	t.Helper()
-	if sig.Method != MethodSigstore {
+	if sig.Method != envelope.MethodSigstore {
 		t.Errorf("method = %q", sig.Method)
 	}
 	if sig.RekorLogIndex != testLogIndex {
@@ -436,7 +450,7 @@ func checkKeylessSignature(t *testing.T, sig *Signature, contentHash string) {
 }
 
 // rebundle returns a copy of sig whose bundle JSON is changed by edit.
-func rebundle(t testing.TB, sig *Signature, edit func(*protobundle.Bundle)) *Signature {
+func rebundle(t testing.TB, sig *envelope.Signature, edit func(*protobundle.Bundle)) *envelope.Signature {
 	t.Helper()
 	raw, err := base64.StdEncoding.DecodeString(sig.Bundle)
 	if err != nil {
@@ -462,12 +476,12 @@ func TestKeylessVerifyFailures(t *testing.T) {
 	good := keylessSigned(t, f, f.defaultLeaf())
 
 	// expired: a certificate that expired an hour before the log entry and
-	// the timestamp. Signer.Sign is called directly, since Sign (rightly)
+	// the timestamp. Signer.Sign is called directly, since envelope.Sign (rightly)
 	// refuses to return a signature that does not verify.
 	expiredLeaf := f.defaultLeaf()
 	expiredLeaf.notBefore, expiredLeaf.notAfter = f.now.Add(-3*time.Hour), f.now.Add(-time.Hour)
 	expiredSigner := f.signer(t, expiredLeaf)
-	if _, err := Sign(context.Background(), unsignedEnvelope(t), expiredSigner); err == nil {
+	if _, err := envelope.Sign(context.Background(), unsignedEnvelope(t), expiredSigner); err == nil {
 		t.Error("Sign returned an envelope signed with an expired certificate")
 	}
 	h, err := good.ContentHash()
@@ -495,38 +509,40 @@ func TestKeylessVerifyFailures(t *testing.T) {
 
 	for _, tc := range []struct {
 		name       string
-		edit       func(e *Envelope)
+		edit       func(e *envelope.Envelope)
 		trust      root.TrustedMaterial // default f.root
 		wantReason string               // the Reason, or its prefix when it ends in ": "
 		wantIn     string               // and a part of the rest
 	}{
-		{name: "tampered metric", edit: func(e *Envelope) { e.Metrics.Set("ttft_p50_ms", Float(141.0)) },
+		{name: "tampered metric", edit: func(e *envelope.Envelope) { e.Metrics.Set("ttft_p50_ms", envelope.Float(141.0)) },
 			wantReason: "Sigstore verification failed: ", wantIn: "failed to verify signature"},
-		{name: "tampered suite", edit: func(e *Envelope) { e.SuiteID = "llm.other" },
+		{name: "tampered suite", edit: func(e *envelope.Envelope) { e.SuiteID = "llm.other" },
 			wantReason: "Sigstore verification failed: "},
-		{name: "corrupt base64", edit: func(e *Envelope) { e.Signature.Bundle = "%%%" + e.Signature.Bundle[3:] },
+		{name: "corrupt base64", edit: func(e *envelope.Envelope) { e.Signature.Bundle = "%%%" + e.Signature.Bundle[3:] },
 			wantReason: "invalid base64 in signature bundle: "},
-		{name: "base64 with a line break", edit: func(e *Envelope) { e.Signature.Bundle = e.Signature.Bundle[:76] + "\n" + e.Signature.Bundle[76:] },
+		{name: "base64 with a line break", edit: func(e *envelope.Envelope) {
+			e.Signature.Bundle = e.Signature.Bundle[:76] + "\n" + e.Signature.Bundle[76:]
+		},
 			wantReason: "invalid base64 in signature bundle: "},
-		{name: "base64 without padding", edit: func(e *Envelope) {
+		{name: "base64 without padding", edit: func(e *envelope.Envelope) {
 			e.Signature.Bundle = base64.RawStdEncoding.EncodeToString([]byte(`{"mediaType":"x"}`))
 		}, wantReason: "invalid base64 in signature bundle: "},
-		{name: "not a bundle", edit: func(e *Envelope) { e.Signature.Bundle = base64.StdEncoding.EncodeToString([]byte("not json")) },
+		{name: "not a bundle", edit: func(e *envelope.Envelope) { e.Signature.Bundle = base64.StdEncoding.EncodeToString([]byte("not json")) },
 			wantReason: "failed to parse Sigstore bundle: "},
-		{name: "bundle without content", edit: func(e *Envelope) {
+		{name: "bundle without content", edit: func(e *envelope.Envelope) {
 			e.Signature = rebundle(t, e.Signature, func(b *protobundle.Bundle) { b.Content = nil })
 		}, wantReason: "failed to parse Sigstore bundle: "},
-		{name: "certificate field of another key", edit: func(e *Envelope) { e.Signature.Certificate = anotherCert },
+		{name: "certificate field of another key", edit: func(e *envelope.Envelope) { e.Signature.Certificate = anotherCert },
 			wantReason: "signature block certificate does not match the Sigstore bundle's signing certificate"},
-		{name: "certificate field not PEM", edit: func(e *Envelope) { e.Signature.Certificate = "MIIB" },
+		{name: "certificate field not PEM", edit: func(e *envelope.Envelope) { e.Signature.Certificate = "MIIB" },
 			wantReason: "invalid certificate PEM in signature block: want exactly one CERTIFICATE block"},
-		{name: "expired certificate", edit: func(e *Envelope) { e.Signature = expiredSig },
+		{name: "expired certificate", edit: func(e *envelope.Envelope) { e.Signature = expiredSig },
 			wantReason: "Sigstore verification failed: ", wantIn: "outside certificate validity"},
 		{name: "untrusted roots", trust: other.root, wantReason: "Sigstore verification failed: "},
-		{name: "no transparency log entry", edit: func(e *Envelope) {
+		{name: "no transparency log entry", edit: func(e *envelope.Envelope) {
 			e.Signature = rebundle(t, e.Signature, func(b *protobundle.Bundle) { b.VerificationMaterial.TlogEntries = nil })
 		}, wantReason: "Sigstore verification failed: ", wantIn: "log"},
-		{name: "no trusted timestamp", edit: func(e *Envelope) {
+		{name: "no trusted timestamp", edit: func(e *envelope.Envelope) {
 			e.Signature = rebundle(t, e.Signature, func(b *protobundle.Bundle) {
 				b.VerificationMaterial.TimestampVerificationData = nil
 				b.VerificationMaterial.TlogEntries[0].InclusionPromise = nil // the integrated time is unsigned then
@@ -534,8 +550,8 @@ func TestKeylessVerifyFailures(t *testing.T) {
 		}, wantReason: "Sigstore verification failed: ", wantIn: "timestamp"},
 		{name: "SCT required by the root's CT logs", trust: withCTLogs,
 			wantReason: "Sigstore verification failed: ", wantIn: "signed certificate timestamp"},
-		{name: "unsigned", edit: func(e *Envelope) { e.Signature = nil }, wantReason: "envelope has no signature"},
-		{name: "unknown method", edit: func(e *Envelope) { e.Signature.Method = "pgp" },
+		{name: "unsigned", edit: func(e *envelope.Envelope) { e.Signature = nil }, wantReason: "envelope has no signature"},
+		{name: "unknown method", edit: func(e *envelope.Envelope) { e.Signature.Method = "pgp" },
 			wantReason: "envelope is invalid: ", wantIn: "signature.method"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -547,15 +563,15 @@ func TestKeylessVerifyFailures(t *testing.T) {
 			if tc.trust != nil {
 				trust = tc.trust
 			}
-			r, err := Verify(context.Background(), e, WithTrustedMaterial(trust), WithIdentityRegexp(".*", testIssuer))
-			var ve *VerificationError
+			r, err := envelope.Verify(context.Background(), e, verifyWith(t, WithTrustedMaterial(trust)), envelope.WithIdentityRegexp(".*", testIssuer))
+			var ve *envelope.VerificationError
 			if !errors.As(err, &ve) {
 				t.Fatalf("Verify error = %v; want a *VerificationError", err)
 			}
-			if errors.Is(err, ErrUntrusted) || ve.Untrusted {
+			if errors.Is(err, envelope.ErrUntrusted) || ve.Untrusted {
 				t.Errorf("an integrity failure is reported as untrusted: %v", err)
 			}
-			if r == nil || r.OK || r.Trust != TrustNone || r.Reason != ve.Reason || r.SignerIdentity != "" {
+			if r == nil || r.OK || r.Trust != envelope.TrustNone || r.Reason != ve.Reason || r.SignerIdentity != "" {
 				t.Errorf("Result = %+v; want a failure with the error's reason", r)
 			}
 			prefix := strings.HasSuffix(tc.wantReason, ": ")
@@ -577,8 +593,8 @@ func TestKeylessParseRejectsUnknownMethod(t *testing.T) {
 	if bytes.Equal(bad, b) {
 		t.Fatal("no method to replace")
 	}
-	var ve *ValidationError
-	if _, err := Parse(bad); !errors.As(err, &ve) || !strings.Contains(err.Error(), "signature.method") {
+	var ve *envelope.ValidationError
+	if _, err := envelope.Parse(bad); !errors.As(err, &ve) || !strings.Contains(err.Error(), "signature.method") {
 		t.Errorf("Parse(method pgp) error = %v; want a *ValidationError about signature.method", err)
 	}
 }
@@ -595,36 +611,36 @@ func TestKeylessTrust(t *testing.T) {
 	const noPolicy = "signer untrusted: no identity policy given (envelope.WithIdentity or envelope.WithIdentityRegexp)"
 	for _, tc := range []struct {
 		name   string
-		opts   []VerifyOption
-		trust  Trust
+		opts   []envelope.VerifyOption
+		trust  envelope.Trust
 		reason string
 	}{
-		{"no policy", nil, TrustUntrusted, noPolicy},
-		{"only a pinned dev key", []VerifyOption{WithTrustedPublicKeys(f.tsaKey.Public())}, TrustUntrusted, noPolicy},
-		{"exact identity", []VerifyOption{WithIdentity(testIdentity, testIssuer)}, TrustTrusted, exact},
-		{"whole-identity pattern", []VerifyOption{WithIdentityRegexp(`alice@example\.com`, testIssuer)}, TrustTrusted, pattern},
-		{"second policy matches", []VerifyOption{WithIdentity("bob@example.com", testIssuer), WithIdentity(testIdentity, testIssuer)}, TrustTrusted, exact},
-		{"wrong identity", []VerifyOption{WithIdentity("bob@example.com", testIssuer)}, TrustUntrusted, noMatch},
-		{"wrong issuer", []VerifyOption{WithIdentity(testIdentity, "https://accounts.google.com")}, TrustUntrusted, noMatch},
-		{"issuer is matched exactly", []VerifyOption{WithIdentity(testIdentity, testIssuer+"/")}, TrustUntrusted, noMatch},
+		{"no policy", nil, envelope.TrustUntrusted, noPolicy},
+		{"only a pinned dev key", []envelope.VerifyOption{envelope.WithTrustedPublicKeys(f.tsaKey.Public())}, envelope.TrustUntrusted, noPolicy},
+		{"exact identity", []envelope.VerifyOption{envelope.WithIdentity(testIdentity, testIssuer)}, envelope.TrustTrusted, exact},
+		{"whole-identity pattern", []envelope.VerifyOption{envelope.WithIdentityRegexp(`alice@example\.com`, testIssuer)}, envelope.TrustTrusted, pattern},
+		{"second policy matches", []envelope.VerifyOption{envelope.WithIdentity("bob@example.com", testIssuer), envelope.WithIdentity(testIdentity, testIssuer)}, envelope.TrustTrusted, exact},
+		{"wrong identity", []envelope.VerifyOption{envelope.WithIdentity("bob@example.com", testIssuer)}, envelope.TrustUntrusted, noMatch},
+		{"wrong issuer", []envelope.VerifyOption{envelope.WithIdentity(testIdentity, "https://accounts.google.com")}, envelope.TrustUntrusted, noMatch},
+		{"issuer is matched exactly", []envelope.VerifyOption{envelope.WithIdentity(testIdentity, testIssuer+"/")}, envelope.TrustUntrusted, noMatch},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, require := range []bool{false, true} {
-				opts := append([]VerifyOption{WithTrustedMaterial(f.root)}, tc.opts...)
+				opts := append([]envelope.VerifyOption{verifyWith(t, WithTrustedMaterial(f.root))}, tc.opts...)
 				if require {
-					opts = append(opts, RequireTrusted())
+					opts = append(opts, envelope.RequireTrusted())
 				}
-				r, err := Verify(context.Background(), good, opts...)
+				r, err := envelope.Verify(context.Background(), good, opts...)
 				if r == nil || !r.OK || r.Trust != tc.trust || r.TrustReason != tc.reason || r.RekorLogIndex != testLogIndex ||
 					r.SignerIdentity != testIdentity || r.SignerIssuer != testIssuer || r.Reason != "" {
 					t.Errorf("RequireTrusted %v: Result = %+v; want OK, %v, %q", require, r, tc.trust, tc.reason)
 				}
-				untrustedErr := require && tc.trust != TrustTrusted
-				var ve *VerificationError
+				untrustedErr := require && tc.trust != envelope.TrustTrusted
+				var ve *envelope.VerificationError
 				switch {
 				case !untrustedErr && err != nil:
 					t.Errorf("RequireTrusted %v: error %v", require, err)
-				case untrustedErr && (!errors.Is(err, ErrUntrusted) || !errors.As(err, &ve) || !ve.Untrusted || ve.Reason != tc.reason):
+				case untrustedErr && (!errors.Is(err, envelope.ErrUntrusted) || !errors.As(err, &ve) || !ve.Untrusted || ve.Reason != tc.reason):
 					t.Errorf("RequireTrusted %v: error = %v; want a *VerificationError wrapping ErrUntrusted with the trust reason", require, err)
 				}
 			}
@@ -632,51 +648,128 @@ func TestKeylessTrust(t *testing.T) {
 	}
 }
 
-func TestKeylessVerifyTrustedMaterialErrors(t *testing.T) {
-	defer goleak.VerifyNone(t)
+func TestNewVerifierRejects(t *testing.T) {
 	f := newFakeSigstore(t)
-	good := keylessSigned(t, f, f.defaultLeaf())
-	var ve *VerificationError
-	if _, err := Verify(context.Background(), good, WithTrustedMaterial(nil)); err == nil || errors.As(err, &ve) {
-		t.Errorf("WithTrustedMaterial(nil): error = %v; want an error that is not a *VerificationError", err)
-	}
-	missing := filepath.Join(t.TempDir(), "missing.json")
-	if _, err := Verify(context.Background(), good, WithTrustedRootFile(missing)); err == nil || errors.As(err, &ve) || !strings.Contains(err.Error(), missing) {
-		t.Errorf("missing trusted root file: error = %v; want one naming the file, not a *VerificationError", err)
+	for _, tc := range []struct {
+		name string
+		opts []VerifierOption
+		want string
+	}{
+		{"empty trusted root path", []VerifierOption{WithTrustedRootFile("")}, "keyless verifier: WithTrustedRootFile: empty path"},
+		{"nil trusted material", []VerifierOption{WithTrustedMaterial(nil)}, "keyless verifier: WithTrustedMaterial: the trusted material is nil"},
+		{"root file and material", []VerifierOption{WithTrustedRootFile("r.json"), WithTrustedMaterial(f.root)},
+			"keyless verifier: WithTrustedRootFile and WithTrustedMaterial both given: use one"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := NewVerifier(tc.opts...)
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("NewVerifier = %v, %v; want the error %q", v, err, tc.want)
+			}
+		})
 	}
 }
 
-func TestNewKeylessSignerRejects(t *testing.T) {
+func TestVerifierTrustedRootFile(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	f := newFakeSigstore(t)
+	good := keylessSigned(t, f, f.defaultLeaf())
+	dir := t.TempDir()
+
+	missing := filepath.Join(dir, "missing.json")
+	_, err := envelope.Verify(context.Background(), good, verifyWith(t, WithTrustedRootFile(missing)))
+	var ve *envelope.VerificationError
+	if err == nil || errors.As(err, &ve) || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "sigstore trusted root "+missing) {
+		t.Errorf("missing trusted root file: error = %v; want one naming the file and wrapping fs.ErrNotExist, not a *VerificationError", err)
+	}
+
+	// The root is read on first use and kept: a Verifier outlives its file.
+	rootFile := writeJSON(t, dir, "trusted_root.json", f.root)
+	v, err := NewVerifier(WithTrustedRootFile(rootFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := envelope.WithMethodVerifier(envelope.MethodSigstore, v)
+	for i := range 2 {
+		r, err := envelope.Verify(context.Background(), good, opt, envelope.WithIdentity(testIdentity, testIssuer))
+		if err != nil || !r.Trusted() {
+			t.Fatalf("Verify #%d = %+v, %v; want trusted", i+1, r, err)
+		}
+		if err := os.Remove(rootFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestVerifySignatureDirectly: a Verifier reports integrity failures as
+// *envelope.VerificationError and never decides trust.
+func TestVerifySignatureDirectly(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	f := newFakeSigstore(t)
+	good := keylessSigned(t, f, f.defaultLeaf())
+	h, err := good.ContentHash()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVerifier(WithTrustedMaterial(f.root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := v.VerifySignature(context.Background(), good.Signature, h)
+	if want := (envelope.SignerInfo{Identity: testIdentity, Issuer: testIssuer, RekorLogIndex: testLogIndex}); err != nil || info != want {
+		t.Errorf("VerifySignature = %+v, %v; want %+v", info, err, want)
+	}
+	other := strings.Repeat("0", 64)
+	_, err = v.VerifySignature(context.Background(), good.Signature, other)
+	var ve *envelope.VerificationError
+	if !errors.As(err, &ve) || ve.Method != envelope.MethodSigstore || !strings.HasPrefix(ve.Reason, "Sigstore verification failed: ") {
+		t.Errorf("VerifySignature over another hash = %v; want a *VerificationError", err)
+	}
+}
+
+// TestVerifyWithoutVerifier: package envelope alone cannot verify a keyless
+// envelope, and says what to pass.
+func TestVerifyWithoutVerifier(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	f := newFakeSigstore(t)
+	good := keylessSigned(t, f, f.defaultLeaf())
+	r, err := envelope.Verify(context.Background(), good, envelope.WithIdentity(testIdentity, testIssuer))
+	var ve *envelope.VerificationError
+	if !errors.As(err, &ve) || !errors.Is(err, envelope.ErrNoMethodVerifier) || !strings.Contains(ve.Reason, "keyless.NewVerifier") || r.OK {
+		t.Errorf("Verify without a keyless verifier = %+v, %v; want a *VerificationError wrapping ErrNoMethodVerifier", r, err)
+	}
+}
+
+func TestNewSignerRejects(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	f := newFakeSigstore(t)
 	rekor := sign.NewRekor(&sign.RekorOptions{Client: &fakeRekor{f: f}})
-	all := []KeylessOption{WithCertificateProvider(&fakeFulcio{f: f}), WithTransparencyLogs(rekor), WithTimestampAuthorities(f.tsa())}
+	all := []Option{WithCertificateProvider(&fakeFulcio{f: f}), WithTransparencyLogs(rekor), WithTimestampAuthorities(f.tsa())}
 	for _, tc := range []struct {
 		name string
-		opts []KeylessOption
+		opts []Option
 		want string
 	}{
-		{"empty token", []KeylessOption{WithIDToken(" ")}, "WithIDToken: the token is empty"},
-		{"negative validity", []KeylessOption{WithIDTokenMinValidity(-time.Second)}, "WithIDTokenMinValidity: negative"},
-		{"empty signing config path", []KeylessOption{WithSigningConfigFile("")}, "WithSigningConfigFile: empty path"},
-		{"empty trusted root path", []KeylessOption{WithKeylessTrustedRootFile("")}, "WithKeylessTrustedRootFile: empty path"},
-		{"nil trusted material", []KeylessOption{WithKeylessTrustedMaterial(nil)}, "WithKeylessTrustedMaterial: the trusted material is nil"},
-		{"root file and material", []KeylessOption{WithKeylessTrustedRootFile("r.json"), WithKeylessTrustedMaterial(f.root)}, "both given"},
-		{"nil provider", []KeylessOption{WithCertificateProvider(nil)}, "WithCertificateProvider: the provider is nil"},
-		{"no logs", []KeylessOption{WithTransparencyLogs()}, "WithTransparencyLogs: a log is nil or none was given"},
-		{"nil log", []KeylessOption{WithTransparencyLogs(rekor, nil)}, "WithTransparencyLogs: a log is nil"},
-		{"no authorities", []KeylessOption{WithTimestampAuthorities()}, "WithTimestampAuthorities: an authority is nil or none"},
-		{"unused signing config", append([]KeylessOption{WithSigningConfigFile("sc.json")}, all...), "WithSigningConfigFile is unused"},
+		{"empty token", []Option{WithIDToken(" ")}, "WithIDToken: the token is empty"},
+		{"negative validity", []Option{WithIDTokenMinValidity(-time.Second)}, "WithIDTokenMinValidity: negative"},
+		{"empty signing config path", []Option{WithSigningConfigFile("")}, "WithSigningConfigFile: empty path"},
+		{"empty trusted root path", []Option{WithTrustedRootFile("")}, "WithTrustedRootFile: empty path"},
+		{"nil trusted material", []Option{WithTrustedMaterial(nil)}, "WithTrustedMaterial: the trusted material is nil"},
+		{"root file and material", []Option{WithTrustedRootFile("r.json"), WithTrustedMaterial(f.root)}, "both given"},
+		{"nil provider", []Option{WithCertificateProvider(nil)}, "WithCertificateProvider: the provider is nil"},
+		{"no logs", []Option{WithTransparencyLogs()}, "WithTransparencyLogs: a log is nil or none was given"},
+		{"nil log", []Option{WithTransparencyLogs(rekor, nil)}, "WithTransparencyLogs: a log is nil"},
+		{"no authorities", []Option{WithTimestampAuthorities()}, "WithTimestampAuthorities: an authority is nil or none"},
+		{"unused signing config", append([]Option{WithSigningConfigFile("sc.json")}, all...), "WithSigningConfigFile is unused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := NewKeylessSigner(tc.opts...)
+			s, err := NewSigner(tc.opts...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("NewKeylessSigner = %v, %v; want an error containing %q", s, err, tc.want)
+				t.Errorf("NewSigner = %v, %v; want an error containing %q", s, err, tc.want)
 			}
 		})
 	}
 	// Two problems are reported together.
-	_, err := NewKeylessSigner(WithIDToken(""), WithSigningConfigFile(""))
+	_, err := NewSigner(WithIDToken(""), WithSigningConfigFile(""))
 	if err == nil || !strings.Contains(err.Error(), "WithIDToken") || !strings.Contains(err.Error(), "WithSigningConfigFile") {
 		t.Errorf("two invalid options: error = %v; want both reported", err)
 	}
@@ -725,36 +818,36 @@ func TestKeylessReady(t *testing.T) {
 	missing := filepath.Join(dir, "missing.json")
 	valid, expired := testJWT(f.now.Add(time.Hour)), testJWT(f.now.Add(-time.Minute))
 	rekor := sign.NewRekor(&sign.RekorOptions{Client: &fakeRekor{f: f}})
-	injected := []KeylessOption{WithCertificateProvider(&fakeFulcio{f: f}), WithTransparencyLogs(rekor),
-		WithTimestampAuthorities(f.tsa()), WithKeylessTrustedMaterial(f.root)}
+	injected := []Option{WithCertificateProvider(&fakeFulcio{f: f}), WithTransparencyLogs(rekor),
+		WithTimestampAuthorities(f.tsa()), WithTrustedMaterial(f.root)}
 
 	for _, tc := range []struct {
 		name     string
 		env      string // SIGSTORE_ID_TOKEN
-		opts     []KeylessOption
+		opts     []Option
 		wantIs   error
 		wantIn   []string
-		wantSign bool // Sign fails with the same sentinel
+		wantSign bool // envelope.Sign fails with the same sentinel
 	}{
-		{name: "all injected", opts: append([]KeylessOption{WithIDToken(valid)}, injected...)},
+		{name: "all injected", opts: append([]Option{WithIDToken(valid)}, injected...)},
 		{name: "token from the environment", env: valid, opts: injected},
-		{name: "files", opts: []KeylessOption{WithIDToken(valid), WithSigningConfigFile(scFile), WithKeylessTrustedRootFile(rootFile)}},
+		{name: "files", opts: []Option{WithIDToken(valid), WithSigningConfigFile(scFile), WithTrustedRootFile(rootFile)}},
 		{name: "no token", opts: injected, wantIs: ErrNoIDToken, wantIn: []string{"SIGSTORE_ID_TOKEN", "dev"}, wantSign: true},
-		{name: "expired token", opts: append([]KeylessOption{WithIDToken(expired)}, injected...), wantIs: ErrIDTokenExpired, wantSign: true},
-		{name: "token expires before the run ends", opts: append([]KeylessOption{WithIDToken(valid), WithIDTokenMinValidity(2 * time.Hour)}, injected...),
+		{name: "expired token", opts: append([]Option{WithIDToken(expired)}, injected...), wantIs: ErrIDTokenExpired, wantSign: true},
+		{name: "token expires before the run ends", opts: append([]Option{WithIDToken(valid), WithIDTokenMinValidity(2 * time.Hour)}, injected...),
 			wantIs: ErrIDTokenExpired, wantIn: []string{"must stay valid for 2h0m0s"}},
-		{name: "token is not a JWT", opts: append([]KeylessOption{WithIDToken("opaque-token")}, injected...), wantIn: []string{"not a JWT"}},
-		{name: "token without exp", opts: append([]KeylessOption{WithIDToken("e30.e30.c2ln")}, injected...), wantIn: []string{"no exp claim"}},
-		{name: "missing files", opts: []KeylessOption{WithIDToken(valid), WithSigningConfigFile(missing), WithKeylessTrustedRootFile(missing)},
+		{name: "token is not a JWT", opts: append([]Option{WithIDToken("opaque-token")}, injected...), wantIn: []string{"not a JWT"}},
+		{name: "token without exp", opts: append([]Option{WithIDToken("e30.e30.c2ln")}, injected...), wantIn: []string{"no exp claim"}},
+		{name: "missing files", opts: []Option{WithIDToken(valid), WithSigningConfigFile(missing), WithTrustedRootFile(missing)},
 			wantIn: []string{"signing config " + missing, "trusted root " + missing}},
-		{name: "signing config without Fulcio", opts: []KeylessOption{WithIDToken(valid), WithSigningConfigFile(noFulcioFile), WithKeylessTrustedRootFile(rootFile)},
+		{name: "signing config without Fulcio", opts: []Option{WithIDToken(valid), WithSigningConfigFile(noFulcioFile), WithTrustedRootFile(rootFile)},
 			wantIn: []string{"no usable Fulcio"}},
-		{name: "every problem at once", opts: []KeylessOption{WithSigningConfigFile(missing), WithKeylessTrustedRootFile(rootFile)},
+		{name: "every problem at once", opts: []Option{WithSigningConfigFile(missing), WithTrustedRootFile(rootFile)},
 			wantIs: ErrNoIDToken, wantIn: []string{"signing config " + missing}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(IDTokenEnv, tc.env)
-			s, err := NewKeylessSigner(tc.opts...)
+			s, err := NewSigner(tc.opts...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -778,7 +871,7 @@ func TestKeylessReady(t *testing.T) {
 				t.Error("the error leaks the token")
 			}
 			if tc.wantSign {
-				_, err := Sign(context.Background(), unsignedEnvelope(t), s)
+				_, err := envelope.Sign(context.Background(), unsignedEnvelope(t), s)
 				if !errors.Is(err, tc.wantIs) {
 					t.Errorf("Sign = %v; want an error wrapping %v", err, tc.wantIs)
 				}
@@ -860,11 +953,11 @@ func TestKeylessSignerSigningConfig(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	f := newFakeSigstore(t)
 	token := testJWT(f.now.Add(time.Hour))
-	newSigner := func(t *testing.T, srv *httptest.Server) *KeylessSigner {
+	newSigner := func(t *testing.T, srv *httptest.Server) *Signer {
 		scFile := writeJSON(t, t.TempDir(), "signing_config.json", signingConfig(t, f.now.Add(-time.Hour), srv.URL, srv.URL+"/tsa"))
-		s, err := NewKeylessSigner(WithIDToken(token), WithSigningConfigFile(scFile),
+		s, err := NewSigner(WithIDToken(token), WithSigningConfigFile(scFile),
 			WithTransparencyLogs(sign.NewRekor(&sign.RekorOptions{Client: &fakeRekor{f: f}})),
-			WithKeylessTrustedMaterial(f.root))
+			WithTrustedMaterial(f.root))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -878,13 +971,13 @@ func TestKeylessSignerSigningConfig(t *testing.T) {
 		if err := s.Ready(context.Background()); err != nil {
 			t.Fatalf("Ready: %v", err)
 		}
-		signed, err := Sign(context.Background(), unsignedEnvelope(t), s)
+		signed, err := envelope.Sign(context.Background(), unsignedEnvelope(t), s)
 		if err != nil {
 			t.Fatalf("Sign: %v", err)
 		}
 		h, _ := signed.ContentHash()
 		checkKeylessSignature(t, signed.Signature, h)
-		r, err := Verify(context.Background(), reparse(t, signed), WithTrustedMaterial(f.root), WithIdentity(testIdentity, testIssuer))
+		r, err := envelope.Verify(context.Background(), reparse(t, signed), verifyWith(t, WithTrustedMaterial(f.root)), envelope.WithIdentity(testIdentity, testIssuer))
 		if err != nil || !r.Trusted() {
 			t.Errorf("Verify = %+v, %v; want trusted", r, err)
 		}
@@ -901,7 +994,7 @@ func TestKeylessSignerSigningConfig(t *testing.T) {
 			}
 		})
 		start := time.Now()
-		_, err := Sign(ctx, unsignedEnvelope(t), newSigner(t, srv))
+		_, err := envelope.Sign(ctx, unsignedEnvelope(t), newSigner(t, srv))
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("Sign = %v; want an error wrapping context.Canceled", err)
 		}

@@ -1,0 +1,28 @@
+//go:build linux && cgo
+
+package nvml
+
+import (
+	"testing"
+
+	"github.com/benchprof/benchprof/sampler"
+	"github.com/benchprof/benchprof/sampler/samplertest"
+)
+
+// TestConformance runs the sampler.Sampler contract checks through go-nvml's
+// mock of a DGX H100 and through the fake libnvidia-ml.so.1 (the real cgo
+// path; skipped without a C compiler).
+func TestConformance(t *testing.T) {
+	t.Run("mock", func(t *testing.T) {
+		samplertest.Conformance(t, func() (sampler.Sampler, error) {
+			return Open(WithInterface(newRig(4).srv), WithSensorProbe(0))
+		})
+	})
+	t.Run("fake library", func(t *testing.T) {
+		lib := buildFake(t)
+		fakeEnv(t, map[string]string{"FAKENVML_GPUS": "2"})
+		samplertest.Conformance(t, func() (sampler.Sampler, error) {
+			return Open(WithLibraryPath(lib), WithSensorProbe(0))
+		})
+	})
+}
