@@ -227,6 +227,7 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 // profileAndReport runs the profile and prints the report, mapping library
 // errors to the reference's exit codes (FACTS §8.2).
 func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, opts []profile.Option, jsonOut, quiet bool, stdout, stderr io.Writer) error {
+	opts = append(slices.Clip(opts), profile.WithTimelineHTML()) // the CLI always writes the page beside the envelope
 	res, err := profile.Run(ctx, src, opts...)
 	if isTerminal(stderr) {
 		fmt.Fprint(stderr, "\r\x1b[K") // clear the progress line
@@ -294,7 +295,15 @@ func failures(s loadgen.Summary) []report.Failure {
 func profileError(err error) error {
 	switch {
 	case errors.Is(err, profile.ErrNoBaseURL):
+		//lint:ignore ST1005 the reference's message
+		return withCode(exitUsage, errors.New("--base-url is required for bench profile. Envelopes are host-agnostic and do not store the live engine URL — "+
+			"you must point this profile at a running engine (e.g. --base-url http://localhost:8000/v1)."))
+	case errors.Is(err, loadgen.ErrDatasetUnavailable):
+		return withCode(exitFailure, fmt.Errorf("Profile run failed: %w; on the command line: --dataset file:///path/to/prompts.jsonl", err)) //lint:ignore ST1005 the reference's message
+	case errors.Is(err, profile.ErrOptions):
 		return withCode(exitUsage, err)
+	case errors.Is(err, profile.ErrSigner):
+		return withCode(exitFailure, fmt.Errorf("%w; make a dev key with `bench keygen cosign.key` and pass --dev-key, or use --signing-mode keyless", err))
 	case errors.Is(err, profile.ErrInterrupted):
 		var sc signalCause
 		if errors.As(err, &sc) {
