@@ -62,10 +62,14 @@ type hostGPUs struct {
 // come from the inventory taken when Run opens the defaults itself.
 func OpenDefaultSamplers(opts ...Option) (*DefaultSamplers, error) {
 	c := defaults()
-	for _, o := range opts {
+	var errs []error
+	for i, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("option %d is nil", i+1))
+			continue
+		}
 		o.apply(c)
 	}
-	var errs []error
 	if c.nvmlInterval <= 0 {
 		errs = append(errs, fmt.Errorf("NVML interval must be positive, got %v", c.nvmlInterval))
 	}
