@@ -24,6 +24,9 @@ import (
 // once the telemetry is open) must be closed.
 func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
 	x := &execution{tel: r.c.openTelemetry(ctx)}
+	if err := x.tel.uniqueNames(); err != nil {
+		return x, fmt.Errorf("profile: %w: %w", ErrOptions, err)
+	}
 	for _, w := range x.tel.warnings {
 		r.warn(w)
 	}

@@ -339,3 +339,19 @@ func (g *countingGenerator) Run(ctx context.Context, sink loadgen.Sink) (*loadge
 	g.runs++
 	return &loadgen.RunInfo{Start: time.Now()}, nil
 }
+
+// TestRunRefusesTwoSamplersOfOneName: their readings would mix in the
+// timeline, so the run is refused before any load.
+func TestRunRefusesTwoSamplersOfOneName(t *testing.T) {
+	f := newFixture(t)
+	gen := &countingGenerator{}
+	_, err := profile.Run(context.Background(), f.src, append(slices.Clone(f.opts),
+		profile.WithSampler(&samplertest.GPU{Devices: 1, PowerW: 100}, 10*time.Millisecond), // also "fake-gpu"
+		profile.WithLoadGenerator(gen))...)
+	if !errors.Is(err, profile.ErrOptions) || !strings.Contains(err.Error(), `"fake-gpu"`) {
+		t.Fatalf("Run = %v; want ErrOptions naming the shared name", err)
+	}
+	if gen.runs != 0 {
+		t.Errorf("the load ran %d times", gen.runs)
+	}
+}
