@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/loadgen"
@@ -15,8 +16,8 @@ func (r *run) measure(ctx context.Context, p *plan, x *execution) (*measurement,
 	m := &measurement{}
 	fp, gpuModels, fpWarn := r.c.fingerprint(ctx, x.tel)
 	m.fp = fp
-	for _, w := range fpWarn {
-		r.warn(w)
+	if len(fpWarn) > 0 { // one line: the same few fields are unreadable in every container
+		r.warn("hardware fingerprint: " + strings.Join(fpWarn, "; "))
 	}
 	slo, err := resolveSLO(r.src, p.suite, gpuModels, fp.CPU.Model)
 	if err != nil {
@@ -43,5 +44,6 @@ func (r *run) measure(ctx context.Context, p *plan, x *execution) (*measurement,
 		r.warn("energy: " + w)
 	}
 	noteUnavailable(r.res, rep, x.tel)
+	r.res.Warnings = collapseWarnings(r.res.Warnings)
 	return m, nil
 }

@@ -94,7 +94,7 @@ func (c *config) openDefaultSamplers() *DefaultSamplers {
 	}
 	if g, err := nvml.Open(nopts...); err != nil {
 		d.Warnings = append(d.Warnings, "GPU telemetry unavailable: "+err.Error())
-		d.Unavailable[sampler.KindGPU] = "no GPU sampler: the built-in NVML sampler did not open: " + err.Error()
+		d.Unavailable[sampler.KindGPU] = "no GPU sampler: NVML did not open (the warning says why)"
 	} else {
 		d.Samplers = append(d.Samplers, ScheduledSampler{g, c.nvmlInterval})
 		for _, n := range g.Describe().Notes {
@@ -108,7 +108,7 @@ func (c *config) openDefaultSamplers() *DefaultSamplers {
 	}
 	if r, err := rapl.Open(rapl.WithRoot(filepath.Join(c.sysRoot, "sys"))); err != nil {
 		d.Warnings = append(d.Warnings, "CPU/DRAM energy unavailable: "+err.Error())
-		reason := "no CPU package or DRAM sampler: the built-in RAPL sampler did not open: " + err.Error()
+		reason := "no CPU package or DRAM sampler: RAPL did not open (the warning says why)"
 		d.Unavailable[sampler.KindCPUPackage] = reason
 		d.Unavailable[sampler.KindDRAM] = reason
 	} else {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/internal/textsafe"
@@ -148,9 +149,7 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if !f.quiet && isTerminal(stderr) {
-		opts = append(opts, profile.WithProgress(progressLine(stderr)))
-	}
+	opts = append(opts, progressOptions(stderr, f.quiet)...)
 	return profileAndReport(ctx, src, path, opts, f.jsonOut, f.quiet, stdout, stderr)
 }
 
@@ -233,6 +232,9 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		fmt.Fprint(stderr, "\r\x1b[K") // clear the progress line
 	}
 	if err != nil {
+		if res != nil {
+			printWarnings(stderr, res.Warnings)
+		}
 		return profileError(err)
 	}
 	if !strings.HasPrefix(res.SourceTrust, "trusted") && (quiet || jsonOut) {
@@ -247,11 +249,12 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 	p := report.Profile{
 		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope, SourceTrust: res.SourceTrust,
 		Failures:    failures(res.Summary),
-		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval, Warnings: warnings,
+		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval,
 	}
 	switch {
 	case quiet:
 	case jsonOut:
+		p.Warnings = warnings // a JSON document carries them as data, too
 		if err := report.WriteJSON(stdout, p); err != nil {
 			return err
 		}
@@ -261,6 +264,8 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		}
 		fmt.Fprintln(stdout)
 	}
+	// Diagnostics go to stderr, and --quiet does not silence them.
+	printWarnings(stderr, warnings)
 	if !jsonOut {
 		fmt.Fprintf(stdout, "envelope: %s\nrequests: %s\ntimeline: %s\n", textsafe.Escape(res.Path), textsafe.Escape(res.TracePath), textsafe.Escape(res.TimelinePath))
 		if res.HTMLPath != "" {
@@ -277,6 +282,53 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 			ok, minOKRate, res.TracePath, res.Path))
 	}
 	return nil
+}
+
+// printWarnings writes each warning on its own line of stderr, escaped.
+func printWarnings(stderr io.Writer, ws []string) {
+	for _, w := range ws {
+		fmt.Fprintln(stderr, "bench: warning:", textsafe.Escape(w))
+	}
+}
+
+// progressOptions reports progress on stderr: a live one-line display on a
+// terminal, or a plain line every plainProgressEvery in a log (CI, nohup, a
+// harness), so that a stalled engine never means minutes of silence.
+// --quiet turns progress off.
+func progressOptions(stderr io.Writer, quiet bool) []profile.Option {
+	switch {
+	case quiet:
+		return nil
+	case isTerminal(stderr):
+		return []profile.Option{profile.WithProgress(progressLine(stderr))}
+	}
+	return []profile.Option{profile.WithProgress(progressLog(stderr, plainProgressEvery))}
+}
+
+// plainProgressEvery is how often a plain progress line is printed when
+// stderr is not a terminal.
+const plainProgressEvery = 5 * time.Second
+
+// progressLog prints a plain line whenever another every has elapsed.
+func progressLog(w io.Writer, every time.Duration) func(profile.Progress) {
+	next := every
+	return func(p profile.Progress) {
+		if p.Elapsed < next {
+			return
+		}
+		for next <= p.Elapsed {
+			next += every
+		}
+		fmt.Fprintf(w, "bench: profiling %.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s\n",
+			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
+	}
+}
+
+func powerText(w float64) string {
+	if math.IsNaN(w) {
+		return "-"
+	}
+	return strconv.FormatFloat(w, 'f', 0, 64) + " W"
 }
 
 // failures lists the failed post-warmup requests by outcome class, in the
@@ -331,11 +383,7 @@ func isTerminal(w io.Writer) bool {
 // progressLine renders progress as one rewritten line on w.
 func progressLine(w io.Writer) func(profile.Progress) {
 	return func(p profile.Progress) {
-		power := "-"
-		if !math.IsNaN(p.GPUPowerW) {
-			power = strconv.FormatFloat(p.GPUPowerW, 'f', 0, 64) + " W"
-		}
 		fmt.Fprintf(w, "\r\x1b[Kprofiling %4.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s",
-			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, power)
+			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
 	}
 }

@@ -225,7 +225,7 @@ func TestProfilePointFallback(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, s := range []string{"concurrency 4 (suite default)", "downloaded.json", "--concurrency N"} {
-		if !strings.Contains(r.stdout, s) {
+		if !strings.Contains(r.stdout+r.stderr, s) {
 			t.Errorf("output lacks %q:\n%s", s, r.stdout)
 		}
 	}
