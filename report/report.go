@@ -50,6 +50,9 @@ type Profile struct {
 	Failures []Failure
 	// Warnings are printed after the tables.
 	Warnings []string
+	// Files names the files the profile wrote, by role ("envelope",
+	// "requests", "timeline", "html"); WriteJSON includes them.
+	Files map[string]string
 }
 
 // Failure is one class of failed requests.

@@ -250,6 +250,7 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope, SourceTrust: res.SourceTrust,
 		Failures:    failures(res.Summary),
 		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval,
+		Files: map[string]string{"envelope": res.Path, "requests": res.TracePath, "timeline": res.TimelinePath, "html": res.HTMLPath},
 	}
 	switch {
 	case quiet:

@@ -133,6 +133,13 @@ func TestProfileHappyPath(t *testing.T) {
 	if j.code != 0 || json.Unmarshal([]byte(j.stdout), &doc) != nil || doc["tables"] == nil {
 		t.Errorf("--json: exit %d, output %q", j.code, j.stdout)
 	}
+	files, _ := doc["files"].(map[string]any)
+	for _, role := range []string{"envelope", "requests", "timeline", "html"} {
+		p, _ := files[role].(string)
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("--json files[%s] = %q: %v", role, p, err)
+		}
+	}
 }
 
 // TestProfileLowOKRate: a run where most requests fail still writes its
