@@ -30,6 +30,9 @@ func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
 	for _, w := range x.tel.warnings {
 		r.warn(w)
 	}
+	if reason, missing := x.tel.missing[sampler.KindGPU]; missing && r.c.requireGPU {
+		return x, fmt.Errorf("%w (profile.WithRequireGPU): %s; no load was sent", ErrNoGPUTelemetry, reason)
+	}
 	for k, v := range x.tel.unavailable {
 		r.res.Unavailable[k] = v
 	}

@@ -44,6 +44,10 @@ func (r *run) measure(ctx context.Context, p *plan, x *execution) (*measurement,
 		r.warn("energy: " + w)
 	}
 	noteUnavailable(r.res, rep, x.tel)
+	if f, _ := rep.Figure(energy.KeyEnergyJoulesGPU); r.c.requireGPU && !f.Measured {
+		return nil, fmt.Errorf("%w (profile.WithRequireGPU): no GPU energy was measured over the window (%s); nothing was signed, the trace is in %s and the timeline in %s",
+			ErrNoGPUTelemetry, f.Reason, r.res.TracePath, r.res.TimelinePath)
+	}
 	r.res.Warnings = collapseWarnings(r.res.Warnings)
 	return m, nil
 }

@@ -96,6 +96,7 @@ type config struct {
 	logger      *slog.Logger
 	sourcePath  string
 	html        bool
+	requireGPU  bool
 
 	// used lists the options applied, by name, in order.
 	used []string
@@ -324,6 +325,13 @@ func WithLogger(l *slog.Logger) Option { return opt("WithLogger", func(c *config
 func WithSourcePath(path string) Option {
 	return opt("WithSourcePath", func(c *config) { c.sourcePath = path })
 }
+
+// WithRequireGPU refuses to publish a profile without GPU telemetry: Run
+// fails with ErrNoGPUTelemetry before any load when no sampler describes a
+// GPU, and after the load, before signing anything, when no GPU energy was
+// measured over the window. By default a profile without GPU telemetry is
+// signed with its GPU figures marked unavailable.
+func WithRequireGPU() Option { return opt("WithRequireGPU", func(c *config) { c.requireGPU = true }) }
 
 // WithTimelineHTML also writes the self-contained HTML timeline page
 // (report.WriteHTMLTimeline) beside the side files, as

@@ -355,3 +355,23 @@ func TestRunRefusesTwoSamplersOfOneName(t *testing.T) {
 		t.Errorf("the load ran %d times", gen.runs)
 	}
 }
+
+// TestRunRequireGPU: with WithRequireGPU a profile without GPU telemetry is
+// refused before any load, and nothing is signed.
+func TestRunRequireGPU(t *testing.T) {
+	f := newFixture(t)
+	gen := &countingGenerator{}
+	opts := append(slices.Clone(f.opts[:len(f.opts)-1]), profile.WithRequireGPU(), profile.WithLoadGenerator(gen),
+		profile.WithSampler(&samplertest.CPU{Packages: 1, PackageW: 50}, 25*time.Millisecond))
+	_, err := profile.Run(context.Background(), f.src, opts...)
+	if !errors.Is(err, profile.ErrNoGPUTelemetry) || gen.runs != 0 {
+		t.Fatalf("Run = %v after %d loads; want ErrNoGPUTelemetry before any", err, gen.runs)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.out, "profile-*.json")); len(m) != 0 {
+		t.Errorf("an envelope was written: %v", m)
+	}
+	// With a GPU sampler it runs.
+	if _, err := profile.Run(context.Background(), f.src, append(slices.Clone(f.opts), profile.WithRequireGPU())...); err != nil {
+		t.Errorf("with a GPU sampler: %v", err)
+	}
+}

@@ -35,6 +35,9 @@ var (
 	// ErrInterrupted: ctx was cancelled during the run; no envelope was
 	// written, the partial side files were kept.
 	ErrInterrupted = errors.New("profile interrupted")
+	// ErrNoGPUTelemetry: WithRequireGPU was given and no GPU telemetry
+	// could be (or was) collected; nothing was signed.
+	ErrNoGPUTelemetry = errors.New("no GPU telemetry")
 	// ErrWarmupFailed: every warmup request failed, so the run stopped
 	// before its measured window; no envelope was written. It wraps
 	// loadgen.ErrWarmupFailed, whose message carries the engine's own.

@@ -49,6 +49,7 @@ type profileFlags struct {
 	model          string
 	jsonOut        bool
 	quiet          bool
+	requireGPU     bool
 }
 
 func parseProfileFlags(args []string) (*profileFlags, string, error) {
@@ -77,7 +78,8 @@ func parseProfileFlags(args []string) (*profileFlags, string, error) {
 	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset with `URI` (file:// JSONL or ShareGPT JSON)")
 	fs.StringVar(&f.model, "model", "", "the `NAME` the engine serves the model under (default the source's model.id)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of tables")
-	fs.BoolVar(&f.quiet, "quiet", false, "print only the paths of the files written")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only the paths of the files written (warnings still go to stderr)")
+	fs.BoolVar(&f.requireGPU, "require-gpu", false, "refuse to sign a profile without GPU telemetry (exit 1): checked before the load and after it")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, "", err
@@ -219,6 +221,9 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 	}
 	if f.model != "" {
 		opts = append(opts, profile.WithServedModel(f.model))
+	}
+	if f.requireGPU {
+		opts = append(opts, profile.WithRequireGPU())
 	}
 	return opts, nil
 }
