@@ -172,15 +172,41 @@ func TestRealLibraryEightGPUsAt10ms(t *testing.T) {
 	defer cancel()
 	origin := time.Now()
 	var rs []sampler.Reading
-	st, err := sampler.Run(ctx, s, interval, origin, func(r sampler.Reading) { rs = append(rs, r) })
+	timed := &timedSampler{Sampler: s}
+	st, err := sampler.Run(ctx, timed, interval, origin, func(r sampler.Reading) { rs = append(rs, r) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	offset := origin.Sub(epoch) // reading At → the fake's time
+	// Timing-dependent checks (the schedule, the sensor period measured by
+	// polling, the cadence of slow reads, the power integral over the
+	// achieved ticks) are asserted only where this machine held the
+	// schedule, or a no-op sampler shows it could; correctness checks
+	// always are, with bounds computed from what the run measured.
+	timing := ratio(st, duration, interval) >= 0.95 && st.IntervalP99 <= 15*time.Millisecond
+	var ctl sampler.Stats
+	if !timing {
+		ctl = controlRun(t, interval, time.Second)
+		timing = ctl.IntervalP99 <= 11*time.Millisecond && ctl.Missed == 0
+		if !timing {
+			t.Logf("this machine is too loaded for a 10 ms schedule (a no-op sampler got p99 %v and %d missed ticks): timing checks are logged, not asserted",
+				ctl.IntervalP99, ctl.Missed)
+		}
+	}
+	check := func(ok bool, format string, args ...any) {
+		t.Helper()
+		switch {
+		case ok:
+		case timing:
+			t.Errorf(format, args...)
+		default:
+			t.Logf("(not asserted on a loaded machine) "+format, args...)
+		}
+	}
 
 	// The instrument.
 	want := int64(duration / interval)
-	ratio := float64(st.Readings) / float64(want)
+	ratio := ratio(st, duration, interval)
 	var ivs []float64
 	for i := 1; i < len(rs); i++ {
 		ivs = append(ivs, float64(rs[i].At-rs[i-1].At))
@@ -210,15 +236,17 @@ func TestRealLibraryEightGPUsAt10ms(t *testing.T) {
 		if g == 0 || g == 7 {
 			t.Logf("gpu%d: truth %.2f J, counter %.2f J (%+.3f%%), power integral %.2f J (%+.3f%%)", g, truth, counter, 100*ce, integral, 100*pe)
 		}
-		if math.Abs(ce) > 0.01 {
-			t.Errorf("gpu%d: counter energy %.2f J vs truth %.2f J: %+.2f%%", g, counter, truth, 100*ce)
+		// The counter is read somewhere inside the first and the last
+		// Sample call, whose midpoints are the readings' times: the truth at
+		// those times may differ by the power times half of each call.
+		skew := 400 * (timed.durations[0] + timed.durations[len(timed.durations)-1]).Seconds() / 2
+		if math.Abs(counter-truth) > 0.01*truth+skew {
+			t.Errorf("gpu%d: counter energy %.2f J vs truth %.2f J: %+.2f%% (allowed 1%% + %.2f J of read skew)", g, counter, truth, 100*ce, skew)
 		}
 		// The power trace is a 20 ms sensor average, held, and sampled every
 		// 10 ms: its integral carries an error at every change of the held
 		// value (about ±1 % over 2 s, measured) where the counter is exact.
-		if math.Abs(pe) > 0.05 {
-			t.Errorf("gpu%d: power integral %.2f J vs truth %.2f J: %+.2f%%", g, integral, truth, 100*pe)
-		}
+		check(math.Abs(pe) <= 0.05, "gpu%d: power integral %.2f J vs truth %.2f J: %+.2f%%", g, integral, truth, 100*pe)
 	}
 	t.Logf("worst over 8 GPUs: counter %.3f%%, power integral %.3f%%", 100*worstCounter, 100*worstPower)
 
@@ -241,13 +269,15 @@ func TestRealLibraryEightGPUsAt10ms(t *testing.T) {
 			}
 		}
 	}
-	if slowTicks < 17 || slowTicks > 22 {
-		t.Errorf("%d slow reads in 2 s at 100 ms", slowTicks)
+	if slowTicks == 0 {
+		t.Errorf("no slow reads in 2 s at 100 ms")
 	}
+	check(slowTicks >= 17 && slowTicks <= 22, "%d slow reads in 2 s at 100 ms", slowTicks)
 	for _, d := range s.Describe().Devices {
-		if d.PowerAveraged || d.SensorPeriod < 17*time.Millisecond || d.SensorPeriod > 23*time.Millisecond {
-			t.Errorf("%+v: want instant power and a ~20 ms sensor period", d)
+		if d.PowerAveraged {
+			t.Errorf("%+v: want instant power", d)
 		}
+		check(d.SensorPeriod >= 17*time.Millisecond && d.SensorPeriod <= 23*time.Millisecond, "%+v: want a ~20 ms sensor period", d)
 	}
 	t.Logf("notes: %q", s.Describe().Notes)
 	for _, h := range s.Health() {
@@ -259,23 +289,30 @@ func TestRealLibraryEightGPUsAt10ms(t *testing.T) {
 	// The schedule. The p99 is 11-12 ms on the 2-core development machine
 	// (GOMAXPROCS=2, other builds running), where a no-op sampler gets
 	// about the same; the bound is looser so that a shared CI machine
-	// passes. When it is missed, a no-op sampler tells whether the machine
-	// could hold a 10 ms schedule at all; if it could not, the test skips.
-	// (That the GPUs are read in parallel is TestGPUsReadInParallel's job.)
-	if ratio >= 0.95 && st.IntervalP99 <= 15*time.Millisecond {
-		return
+	// passes. (That the GPUs are read in parallel is TestGPUsReadInParallel's
+	// job.)
+	check(ratio >= 0.95, "%d readings in %v at %v: %.1f%% < 95%% (a no-op sampler: p99 %v)", st.Readings, duration, interval, 100*ratio, ctl.IntervalP99)
+	check(st.IntervalP99 <= 15*time.Millisecond, "achieved interval p99 %v > 15ms (a no-op sampler: p99 %v)", st.IntervalP99, ctl.IntervalP99)
+}
+
+// ratio is the share of the ticks due in d that were read.
+func ratio(st sampler.Stats, d, interval time.Duration) float64 {
+	return float64(st.Readings) / float64(int64(d/interval))
+}
+
+// timedSampler records how long each Sample call took.
+type timedSampler struct {
+	sampler.Sampler
+	durations []time.Duration
+}
+
+func (s *timedSampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sampler.DeviceReading, error) {
+	start := time.Now()
+	out, err := s.Sampler.Sample(ctx, dst)
+	if err == nil {
+		s.durations = append(s.durations, time.Since(start))
 	}
-	ctl := controlRun(t, interval, time.Second)
-	if ctl.IntervalP99 > 11*time.Millisecond || ctl.Missed > 0 {
-		t.Skipf("this machine is too loaded for a 10 ms schedule: a no-op sampler got p99 %v and %d missed ticks "+
-			"(the NVML run: %.1f%% of the samples, p99 %v)", ctl.IntervalP99, ctl.Missed, 100*ratio, st.IntervalP99)
-	}
-	if ratio < 0.95 {
-		t.Errorf("%d readings in %v at %v: %.1f%% < 95%% (a no-op sampler: p99 %v)", st.Readings, duration, interval, 100*ratio, ctl.IntervalP99)
-	}
-	if st.IntervalP99 > 15*time.Millisecond {
-		t.Errorf("achieved interval p99 %v > 15ms (a no-op sampler: p99 %v)", st.IntervalP99, ctl.IntervalP99)
-	}
+	return out, err
 }
 
 // noopSampler returns at once; it measures what the machine's scheduling
@@ -389,8 +426,15 @@ func TestRealLibraryInventoryFallbacksAndResets(t *testing.T) {
 		first, last := rs[0], rs[len(rs)-1]
 		truth := (last.At - first.At).Seconds() * 200
 		got := last.Devices[g].EnergyJ - first.Devices[g].EnergyJ
-		if got > truth+0.5 || got < truth-200*0.03 {
-			t.Errorf("gpu%d: %.2f J across a reset, truth %.2f J", g, got, truth)
+		// The energy between the last reading before the reset and the
+		// reset is lost: at most one gap between readings, whatever the
+		// machine's load made that gap.
+		var maxGap time.Duration
+		for i := 1; i < len(rs); i++ {
+			maxGap = max(maxGap, rs[i].At-rs[i-1].At)
+		}
+		if got > truth+0.5 || got < truth-200*maxGap.Seconds()-0.5 {
+			t.Errorf("gpu%d: %.2f J across a reset, truth %.2f J (at most one gap of %v, %.2f J, may be lost)", g, got, truth, maxGap, 200*maxGap.Seconds())
 		}
 		if h[g].EnergyResets != 1 {
 			t.Errorf("gpu%d: %d resets", g, h[g].EnergyResets)
