@@ -1,8 +1,12 @@
 // Package loadgen drives an OpenAI-compatible LLM engine and measures it:
 // a streaming client whose clock a performance engineer can trust, closed-
-// and open-loop drivers, the reference's benchmark suites and datasets, an
-// engine probe, and the latency and throughput metrics computed from the
-// per-request results.
+// and open-loop drivers at a sweep [Point], an engine probe, and the
+// latency and throughput metrics computed from the per-request results.
+// It is the generic engine: it takes the prompts, the point and the SLO
+// predicates from its caller, and imports no envelope. The reference's
+// benchmark catalogue — suites, their datasets and dataset hashes, SLO
+// templates and hardware classes, and choosing a sweep point from a source
+// envelope — is package loadgen/catalog.
 //
 // # What a request records
 //

@@ -15,6 +15,7 @@ import (
 
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/sampler/samplertest"
@@ -259,7 +260,7 @@ func TestRunPointFallbackWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Point.Source != loadgen.SourceSuiteDefault {
+	if res.Point.Source != catalog.SourceSuiteDefault {
 		t.Fatalf("point source %q", res.Point.Source)
 	}
 	if !strings.Contains(strings.Join(res.Warnings, "\n"), "downloaded.json") {

@@ -27,6 +27,7 @@ import (
 	"github.com/benchprof/benchprof/envelope/keyless"
 	"github.com/benchprof/benchprof/internal/fdlimit"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/report"
 	"github.com/benchprof/benchprof/sampler"
 )
@@ -85,7 +86,7 @@ type Result struct {
 	// "NOT VERIFIED: …" (WithoutVerificationUnsafe). Show it first.
 	SourceTrust string
 	Engine      *loadgen.EngineInfo
-	Point       loadgen.PointResolution
+	Point       catalog.PointResolution
 	Summary     loadgen.Summary
 	Energy      *energy.Report
 	Samplers    []sampler.Stats
@@ -147,7 +148,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		return res, fmt.Errorf("profile: --base-url: %w", err)
 	}
 	// 3. Suite.
-	suite, err := loadgen.LookupSuite(src.SuiteID)
+	suite, err := catalog.LookupSuite(src.SuiteID)
 	if err != nil {
 		return res, fmt.Errorf("%w: this version no longer ships benchmark id %q: %w", ErrUnknownSuite, src.SuiteID, err)
 	}
@@ -162,7 +163,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	}
 	// 6. Dataset and sweep point.
 	ds, err := loadDataset(ctx, suite, c.datasetURI)
-	if errors.Is(err, loadgen.ErrDatasetUnavailable) {
+	if errors.Is(err, catalog.ErrDatasetUnavailable) {
 		return res, fmt.Errorf("profile: dataset: %w; pass a local copy with --dataset file:///path (profile.WithDataset)", err)
 	} else if err != nil {
 		return res, fmt.Errorf("profile: dataset: %w", err)
@@ -170,7 +171,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	for _, w := range ds.Warnings() {
 		warn("dataset: " + w)
 	}
-	point, err := loadgen.ResolvePoint(suite, src, c.sourcePath, c.point)
+	point, err := catalog.ResolvePoint(suite, src, c.sourcePath, c.point)
 	if err != nil {
 		return res, fmt.Errorf("profile: sweep point: %w", err)
 	}
@@ -178,7 +179,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	for _, w := range point.Warnings {
 		warn("sweep point: " + w)
 	}
-	if point.Source == loadgen.SourceSuiteDefault {
+	if point.Source == catalog.SourceSuiteDefault {
 		warn(fmt.Sprintf("sweep point: %s is the suite's default: neither the source's driver_options nor its file name (%q) records the point it ran at, "+
 			"so this may not be the source's load; set the point explicitly (profile.WithPoint) to reproduce it", point.Point, filepath.Base(c.sourcePath)))
 	}
@@ -433,14 +434,14 @@ func plannedInFlight(p loadgen.Point) int {
 	return min(max(8, int(p.RPS*8)), loadgen.MaxConcurrency)
 }
 
-func loadDataset(ctx context.Context, suite loadgen.Suite, uri string) (loadgen.Dataset, error) {
+func loadDataset(ctx context.Context, suite catalog.Suite, uri string) (catalog.Dataset, error) {
 	if uri == "" {
 		return suite.LoadDataset(ctx)
 	}
-	return loadgen.LoadPrompts(ctx, uri, suite.N)
+	return catalog.LoadPrompts(ctx, uri, suite.N)
 }
 
-func (c *config) buildDriver(suite loadgen.Suite, src *envelope.Envelope, ds loadgen.Dataset, p loadgen.Point, model string, hc *http.Client) (*loadgen.Driver, error) {
+func (c *config) buildDriver(suite catalog.Suite, src *envelope.Envelope, ds catalog.Dataset, p loadgen.Point, model string, hc *http.Client) (*loadgen.Driver, error) {
 	copts := []loadgen.ClientOption{loadgen.WithHTTPClient(hc), loadgen.WithMaxTokens(suite.MaxTokens)}
 	if c.apiKey != "" {
 		copts = append(copts, loadgen.WithAPIKey(c.apiKey))

@@ -14,6 +14,7 @@ import (
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/internal/textsafe"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/report"
 )
@@ -158,7 +159,7 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.Option, error) {
 	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path), profile.WithGrace(f.grace.d)}
 	if f.duration.d == 0 {
-		if s, err := loadgen.LookupSuite(src.SuiteID); err == nil {
+		if s, err := catalog.LookupSuite(src.SuiteID); err == nil {
 			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec
 		}
 	} else {
@@ -239,7 +240,7 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		fmt.Fprintln(stderr, "bench: source:", textsafe.Escape(res.SourceTrust))
 	}
 	warnings := res.Warnings
-	if res.Point.Source == loadgen.SourceSuiteDefault {
+	if res.Point.Source == catalog.SourceSuiteDefault {
 		// The library names its option; on the command line it is a flag.
 		warnings = append(slices.Clone(warnings), "to run at the source's own point, pass it: --concurrency N (closed loop) or --rps R (open loop)")
 	}
