@@ -69,6 +69,16 @@
 // after the duration ended) and OutcomeCancelled (the caller cancelled). The
 // error text is kept in Result.Error.
 //
+// # Engine kinds
+//
+// [Probe] asks an engine what it is, among the kinds it considers: the
+// reference's five ([EngineKinds]: vLLM, SGLang, TensorRT-LLM, llama.cpp,
+// MLX) and any an embedder describes as an [EngineKind] — a name, the
+// owned_by values of its /v1/models, and a Version function that asks the
+// engine through a [Prober] — and passes with [WithEngineKinds]. A kind name
+// that is none of them is an error wrapping [ErrUnknownEngine], from Probe
+// and from [LookupEngineKind] alike.
+//
 // # Drivers
 //
 // A [Driver] issues requests in a [Mode]: [ClosedLoop] with N workers,

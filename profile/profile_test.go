@@ -185,6 +185,39 @@ func TestRunUnknownSuiteAndEngine(t *testing.T) {
 	}
 }
 
+// TestRunUnknownEngineOneSentinel: profile's ErrUnknownEngine is loadgen's,
+// the message names the source's engine and the known kinds, and the check
+// comes where the reference makes it: after the suite lookup, before the
+// signer (FACTS §0 steps 5, 6, 8).
+func TestRunUnknownEngineOneSentinel(t *testing.T) {
+	f := newFixture(t)
+	run := func(mutate func(*envelope.Envelope), opts ...profile.Option) error {
+		e := f.src.Clone()
+		e.Signature = nil
+		mutate(e)
+		_, err := profile.Run(context.Background(), e, append(append(f.opts, profile.WithoutVerificationUnsafe()), opts...)...)
+		return err
+	}
+	tgi := func(e *envelope.Envelope) { e.Engine.Name = "tgi" }
+	err := run(tgi)
+	if !errors.Is(err, profile.ErrUnknownEngine) || !errors.Is(err, loadgen.ErrUnknownEngine) {
+		t.Fatalf("%v; want profile.ErrUnknownEngine and loadgen.ErrUnknownEngine", err)
+	}
+	for _, s := range []string{"source envelope", "unknown engine", `"tgi"`, "vllm, sglang, trtllm, llamacpp, mlx"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("%q lacks %q", err, s)
+		}
+	}
+	// Before the signer: a missing dev key is not what is reported.
+	if err := run(tgi, profile.WithDevKey(filepath.Join(t.TempDir(), "none.key"))); !errors.Is(err, profile.ErrUnknownEngine) || errors.Is(err, profile.ErrSigner) {
+		t.Errorf("unknown engine and no key: %v; want ErrUnknownEngine, checked before the signer", err)
+	}
+	// After the suite.
+	if err := run(func(e *envelope.Envelope) { tgi(e); e.SuiteID = "llm.inference.does-not-exist" }); !errors.Is(err, profile.ErrUnknownSuite) || errors.Is(err, profile.ErrUnknownEngine) {
+		t.Errorf("unknown suite and engine: %v; want ErrUnknownSuite, checked first", err)
+	}
+}
+
 // TestRunSourceTrust: the trust verdict is stated, and a source signed by a
 // pinned key is trusted.
 func TestRunSourceTrust(t *testing.T) {

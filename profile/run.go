@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,8 +47,10 @@ var (
 	// ErrUnknownSuite: the source's suite_id is not a benchmark this
 	// version ships.
 	ErrUnknownSuite = errors.New("suite not available")
-	// ErrUnknownEngine: the source's engine.name is not a known engine.
-	ErrUnknownEngine = errors.New("unknown engine in source envelope")
+	// ErrUnknownEngine: the source's engine.name is none of the engine
+	// kinds loadgen knows (loadgen.LookupEngineKind). It is
+	// loadgen.ErrUnknownEngine, so errors.Is matches either name.
+	ErrUnknownEngine = loadgen.ErrUnknownEngine
 	// ErrSigner: the signing key or keyless setup is not usable.
 	ErrSigner = errors.New("signer not ready")
 	// ErrInterrupted: ctx was cancelled during the run; no envelope was
@@ -153,8 +154,8 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		return res, fmt.Errorf("%w: this version no longer ships benchmark id %q: %w", ErrUnknownSuite, src.SuiteID, err)
 	}
 	// 4. Engine kind.
-	if !slices.Contains(loadgen.EngineKinds(), src.Engine.Name) {
-		return res, fmt.Errorf("%w: %q (known: %v)", ErrUnknownEngine, src.Engine.Name, loadgen.EngineKinds())
+	if _, err := loadgen.LookupEngineKind(src.Engine.Name); err != nil {
+		return res, fmt.Errorf("source envelope: %w", err)
 	}
 	// 5. Signer, ready before any load is sent.
 	signer, err := c.buildSigner(ctx)
