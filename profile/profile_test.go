@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -215,6 +216,51 @@ func TestRunUnknownEngineOneSentinel(t *testing.T) {
 	// After the suite.
 	if err := run(func(e *envelope.Envelope) { tgi(e); e.SuiteID = "llm.inference.does-not-exist" }); !errors.Is(err, profile.ErrUnknownSuite) || errors.Is(err, profile.ErrUnknownEngine) {
 		t.Errorf("unknown suite and engine: %v; want ErrUnknownSuite, checked first", err)
+	}
+}
+
+// TestRunEmbedderEngineKind: a kind described with WithEngineKinds is
+// accepted as the source's engine.name, and the probe identifies the engine
+// as it and records it.
+func TestRunEmbedderEngineKind(t *testing.T) {
+	f := newFixture(t)
+	// The fake engine lists its models as owned_by "enginetest" and answers
+	// /version as vLLM does.
+	kind := loadgen.EngineKind{Name: "enginetest", Owners: []string{"enginetest"},
+		Version: func(ctx context.Context, p *loadgen.Prober) (string, bool) {
+			body, _, err := p.Get(ctx, "/version", 0)
+			var v struct{ Version string }
+			if err != nil || json.Unmarshal(body, &v) != nil {
+				return "", false
+			}
+			return v.Version, true
+		}}
+	src := f.src.Clone()
+	src.Signature = nil
+	src.Engine.Name = "enginetest"
+	opts := append(f.opts, profile.WithoutVerificationUnsafe())
+
+	if _, err := profile.Run(context.Background(), src, opts...); !errors.Is(err, profile.ErrUnknownEngine) {
+		t.Fatalf("without WithEngineKinds: %v; want ErrUnknownEngine", err)
+	}
+	res, err := profile.Run(context.Background(), src, append(opts, profile.WithEngineKinds(kind))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Engine; e.Kind != "enginetest" || !e.Confirmed || e.Version != "0.22.1-fake" || res.Envelope.Engine.Name != "enginetest" {
+		t.Errorf("engine %+v, recorded as %q; want enginetest 0.22.1-fake, confirmed", e, res.Envelope.Engine.Name)
+	}
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "identifies itself") || strings.Contains(w, "did not say") {
+			t.Errorf("warning %q", w)
+		}
+	}
+
+	if _, err := profile.Run(context.Background(), src, append(opts, profile.WithEngineKinds(kind, kind))...); !errors.Is(err, loadgen.ErrInvalidOption) {
+		t.Errorf("a kind described twice: %v; want loadgen.ErrInvalidOption", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.out, "*.json")); len(m) != 1 { // from the one run that ran
+		t.Errorf("envelopes written: %v; want one", m)
 	}
 }
 

@@ -48,8 +48,9 @@ var (
 	// version ships.
 	ErrUnknownSuite = errors.New("suite not available")
 	// ErrUnknownEngine: the source's engine.name is none of the engine
-	// kinds loadgen knows (loadgen.LookupEngineKind). It is
-	// loadgen.ErrUnknownEngine, so errors.Is matches either name.
+	// kinds considered: loadgen's built-in ones and those of
+	// WithEngineKinds. It is loadgen.ErrUnknownEngine, so errors.Is
+	// matches either name.
 	ErrUnknownEngine = loadgen.ErrUnknownEngine
 	// ErrSigner: the signing key or keyless setup is not usable.
 	ErrSigner = errors.New("signer not ready")
@@ -154,7 +155,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		return res, fmt.Errorf("%w: this version no longer ships benchmark id %q: %w", ErrUnknownSuite, src.SuiteID, err)
 	}
 	// 4. Engine kind.
-	if _, err := loadgen.LookupEngineKind(src.Engine.Name); err != nil {
+	if _, err := loadgen.LookupEngineKind(src.Engine.Name, c.engineKinds...); err != nil {
 		return res, fmt.Errorf("source envelope: %w", err)
 	}
 	// 5. Signer, ready before any load is sent.
@@ -198,7 +199,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		hc = &http.Client{Transport: tr}
 	}
 	hc = loadgen.SameOriginOnly(hc) // never follow the engine to another origin with our API key
-	info, err := loadgen.Probe(ctx, hc, c.baseURL, src.Engine.Name, model, c.apiKey)
+	info, err := loadgen.Probe(ctx, hc, c.baseURL, src.Engine.Name, model, c.apiKey, loadgen.WithEngineKinds(c.engineKinds...))
 	if err != nil {
 		return res, fmt.Errorf("profile: engine: %w", err)
 	}
