@@ -54,10 +54,14 @@ func WithSamplerStats(stats ...sampler.Stats) Option {
 
 func newConfig(w Window, opts []Option) (config, error) {
 	c := config{loadPct: DefaultLoadThresholdPct}
-	for _, o := range opts {
+	var errs []error
+	for i, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("energy: option %d is nil", i+1))
+			continue
+		}
 		o.apply(&c)
 	}
-	var errs []error
 	if w.End <= w.Start {
 		errs = append(errs, fmt.Errorf("energy: window end %v is not after its start %v", w.End, w.Start))
 	}

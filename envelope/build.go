@@ -46,7 +46,10 @@ func WithRandom(r io.Reader) BuildOption {
 // malformed hash) is an error.
 func Build(template *Envelope, opts ...BuildOption) (*Envelope, error) {
 	c := &buildConfig{now: time.Now, rand: rand.Reader}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("build envelope: option %d is nil", i+1)
+		}
 		o.applyBuild(c)
 	}
 	if c.now == nil || c.rand == nil {

@@ -58,7 +58,10 @@ func WithMaxFileSize(n int64) LoadOption {
 
 func newLoadConfig(opts []LoadOption) (*loadConfig, error) {
 	c := &loadConfig{maxSize: DefaultMaxFileSize}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("envelope: load option %d is nil", i+1)
+		}
 		o.applyLoad(c)
 	}
 	if c.maxSize <= 0 {

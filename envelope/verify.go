@@ -292,7 +292,10 @@ func (c *verifyConfig) policyGiven() bool {
 // the envelope or its certificate is quoted (%q) or escaped.
 func Verify(ctx context.Context, e *Envelope, opts ...VerifyOption) (*Result, error) {
 	c := &verifyConfig{}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("envelope: verify option %d is nil", i+1)
+		}
 		o.applyVerify(c)
 	}
 	if err := c.validate(); err != nil {

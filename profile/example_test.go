@@ -37,13 +37,13 @@ func ExampleRun() {
 
 	res, err := profile.Run(context.Background(), src,
 		profile.WithBaseURL(engine.URL()+"/v1"),
-		profile.WithNVMLInterval(10*time.Millisecond),
 		profile.WithSourcePath("c16-b91875fdf860.json"), // the c16- prefix is the sweep point
 		profile.WithDuration(time.Second),
 		profile.WithDevKey(key),
 		profile.WithOutputDir(filepath.Join(dir, "out")),
-		profile.WithoutDefaultSamplers(),
+		profile.WithoutDefaultSamplers(), // a fake GPU and CPU instead of NVML and RAPL
 		profile.WithSampler(&samplertest.GPU{Devices: 8, PowerW: 350, UtilPct: 90}, 10*time.Millisecond),
+		profile.WithSampler(&samplertest.CPU{Packages: 2, DRAM: 2, PackageW: 150, DRAMW: 20}, 25*time.Millisecond),
 	)
 	if err != nil {
 		panic(err)
@@ -58,5 +58,5 @@ func ExampleRun() {
 	// point: concurrency 16 from file name prefix c16
 	// written: true
 	// ok_rate: 1
-	// GPU energy measured: true - CPU+DRAM measured: false
+	// GPU energy measured: true - CPU+DRAM measured: true
 }

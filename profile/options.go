@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/benchprof/benchprof/envelope"
@@ -29,14 +31,30 @@ const (
 )
 
 // Option configures [Run]. Options only record values; Run validates them
-// all at once before doing anything, so their order never matters.
+// all at once before doing anything, so their order never matters: two
+// options that contradict each other (two signers, trust options beside
+// WithoutVerificationUnsafe, NVML options beside WithoutDefaultSamplers, a
+// load point beside WithLoadGenerator) are an error naming both, never a
+// silent last-wins, and so is a nil Option. An option that takes one value
+// replaces an earlier use of itself; one that adds (WithTrustedKeys,
+// WithSampler, …) says so.
 type Option interface {
 	apply(*config)
 }
 
-type optionFunc func(*config)
+// option is an Option with its name, so that validation can name the
+// options that conflict.
+type option struct {
+	name string
+	fn   func(*config)
+}
 
-func (f optionFunc) apply(c *config) { f(c) }
+func (o option) apply(c *config) {
+	c.used = append(c.used, o.name)
+	o.fn(c)
+}
+
+func opt(name string, fn func(*config)) Option { return option{name, fn} }
 
 type extraSampler struct {
 	s        sampler.Sampler
@@ -78,6 +96,11 @@ type config struct {
 	progress    func(Progress)
 	logger      *slog.Logger
 	sourcePath  string
+	html        bool
+	requireGPU  bool
+
+	// used lists the options applied, by name, in order.
+	used []string
 }
 
 func defaults() *config {
@@ -98,53 +121,59 @@ func defaults() *config {
 // WithBaseURL points the profile at a running OpenAI-compatible engine
 // ("http://localhost:8000/v1"; with or without /v1). It is required:
 // envelopes are host-agnostic and do not store the engine's URL.
-func WithBaseURL(url string) Option { return optionFunc(func(c *config) { c.baseURL = url }) }
+func WithBaseURL(url string) Option { return opt("WithBaseURL", func(c *config) { c.baseURL = url }) }
 
 // WithDuration sets how long load is issued. By default it is
 // DefaultDuration (30 s, the reference's --duration default).
-func WithDuration(d time.Duration) Option { return optionFunc(func(c *config) { c.duration = d }) }
+func WithDuration(d time.Duration) Option {
+	return opt("WithDuration", func(c *config) { c.duration = d })
+}
 
 // WithGrace sets how long requests in flight at the end of the duration may
 // finish before they are cut off. By default it is DefaultGrace (30 s).
-func WithGrace(d time.Duration) Option { return optionFunc(func(c *config) { c.grace = d }) }
+func WithGrace(d time.Duration) Option { return opt("WithGrace", func(c *config) { c.grace = d }) }
 
 // WithNVMLInterval sets the GPU sampling interval. By default it is
 // DefaultNVMLInterval (10 ms). It must be positive; to sample no GPU use
 // WithoutDefaultSamplers.
 func WithNVMLInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.nvmlInterval = d })
+	return opt("WithNVMLInterval", func(c *config) { c.nvmlInterval = d })
 }
 
 // WithRAPLInterval sets the CPU/DRAM energy sampling interval. By default
 // it is DefaultRAPLInterval (25 ms). It must be positive.
 func WithRAPLInterval(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.raplInterval = d })
+	return opt("WithRAPLInterval", func(c *config) { c.raplInterval = d })
 }
 
 // WithOutputDir sets where the envelope and its side files are written. By
 // default it is DefaultOutputDir ("profile-results", relative to the
 // working directory).
-func WithOutputDir(dir string) Option { return optionFunc(func(c *config) { c.outputDir = dir }) }
+func WithOutputDir(dir string) Option {
+	return opt("WithOutputDir", func(c *config) { c.outputDir = dir })
+}
 
 // WithDevKey signs in dev mode with the ed25519 key file at path (PKCS#8
 // PEM, or a cosign/Sigstore encrypted key with $COSIGN_PASSWORD). By
 // default, if no signing option is used, DefaultDevKeyPath (./cosign.key)
-// is used. The key is loaded and checked before any load is sent.
+// is used. The key is loaded and checked before any load is sent. It
+// excludes WithKeyless and WithSigner.
 func WithDevKey(path string) Option {
-	return optionFunc(func(c *config) { c.devKeyPath, c.useKeyless, c.signer = path, false, nil })
+	return opt("WithDevKey", func(c *config) { c.devKeyPath = path })
 }
 
 // WithKeyless signs with Sigstore keyless signing; opts configure the
 // signer (token, signing config, trusted root). Its readiness (a token that
 // will not expire during the run, loadable Sigstore configuration) is
-// checked before any load is sent. A later signing option replaces it.
+// checked before any load is sent. It excludes WithDevKey and WithSigner.
 func WithKeyless(opts ...keyless.Option) Option {
-	return optionFunc(func(c *config) { c.useKeyless, c.keylessOpts, c.signer = true, opts, nil })
+	return opt("WithKeyless", func(c *config) { c.useKeyless, c.keylessOpts = true, opts })
 }
 
-// WithSigner signs with any Signer. A later signing option replaces it.
+// WithSigner signs with any Signer (not nil). It excludes WithDevKey and
+// WithKeyless.
 func WithSigner(s envelope.Signer) Option {
-	return optionFunc(func(c *config) { c.signer, c.useKeyless = s, false })
+	return opt("WithSigner", func(c *config) { c.signer = s })
 }
 
 // WithTrustedKeys pins dev-key public keys (files or directories of .pub
@@ -153,7 +182,7 @@ func WithSigner(s envelope.Signer) Option {
 // is refused with ErrSourceUntrusted. By default no key is pinned, and an
 // intact source runs with Result.SourceTrust saying "UNTRUSTED".
 func WithTrustedKeys(paths ...string) Option {
-	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithTrustedKeys(paths...)) })
+	return opt("WithTrustedKeys", func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithTrustedKeys(paths...)) })
 }
 
 // WithIdentity trusts keyless source envelopes whose certificate identity
@@ -162,14 +191,14 @@ func WithTrustedKeys(paths ...string) Option {
 // uses add alternatives; a source matching none is refused with
 // ErrSourceUntrusted. By default no keyless signer is trusted.
 func WithIdentity(identity, issuer string) Option {
-	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithIdentity(identity, issuer)) })
+	return opt("WithIdentity", func(c *config) { c.verifyOpts = append(c.verifyOpts, envelope.WithIdentity(identity, issuer)) })
 }
 
 // WithIdentityRegexp is WithIdentity with a regular expression that must
 // match the whole identity (it is anchored at both ends). Repeated uses add
 // alternatives. By default no keyless signer is trusted.
 func WithIdentityRegexp(pattern, issuer string) Option {
-	return optionFunc(func(c *config) {
+	return opt("WithIdentityRegexp", func(c *config) {
 		c.verifyOpts = append(c.verifyOpts, envelope.WithIdentityRegexp(pattern, issuer))
 	})
 }
@@ -181,13 +210,13 @@ func WithIdentityRegexp(pattern, issuer string) Option {
 // WithVerifyOptions (envelope.WithMethodVerifier) replaces the one this
 // configures.
 func WithTrustedRootFile(path string) Option {
-	return optionFunc(func(c *config) { c.keylessVerify = append(c.keylessVerify, keyless.WithTrustedRootFile(path)) })
+	return opt("WithTrustedRootFile", func(c *config) { c.keylessVerify = append(c.keylessVerify, keyless.WithTrustedRootFile(path)) })
 }
 
 // WithVerifyOptions passes further options to envelope.Verify for the
 // source envelope. Repeated uses add options.
 func WithVerifyOptions(opts ...envelope.VerifyOption) Option {
-	return optionFunc(func(c *config) { c.verifyOpts = append(c.verifyOpts, opts...) })
+	return opt("WithVerifyOptions", func(c *config) { c.verifyOpts = append(c.verifyOpts, opts...) })
 }
 
 // WithRequireTrusted refuses to profile a source whose signer is not
@@ -195,12 +224,16 @@ func WithVerifyOptions(opts ...envelope.VerifyOption) Option {
 // runs when no policy was given, with Result.SourceTrust saying
 // "UNTRUSTED" and a warning that is also recorded in the new envelope (a
 // given policy is always a requirement).
-func WithRequireTrusted() Option { return optionFunc(func(c *config) { c.requireTrusted = true }) }
+func WithRequireTrusted() Option {
+	return opt("WithRequireTrusted", func(c *config) { c.requireTrusted = true })
+}
 
 // WithoutVerificationUnsafe profiles the source without checking its
 // signature at all (for unsigned local fixtures). By default the source
 // must carry an intact signature.
-func WithoutVerificationUnsafe() Option { return optionFunc(func(c *config) { c.verify = false }) }
+func WithoutVerificationUnsafe() Option {
+	return opt("WithoutVerificationUnsafe", func(c *config) { c.verify = false })
+}
 
 // WithSampler adds a telemetry sampler read every interval, beside the
 // default NVML and RAPL samplers. Repeated uses add samplers. Run closes it
@@ -208,35 +241,39 @@ func WithoutVerificationUnsafe() Option { return optionFunc(func(c *config) { c.
 // by their devices' kinds (a sampler of GPUs gives the GPU figures,
 // whatever its name).
 func WithSampler(s sampler.Sampler, interval time.Duration) Option {
-	return optionFunc(func(c *config) { c.samplers = append(c.samplers, extraSampler{s, interval}) })
+	return opt("WithSampler", func(c *config) { c.samplers = append(c.samplers, extraSampler{s, interval}) })
 }
 
 // WithoutDefaultSamplers skips the built-in NVML and RAPL samplers (the
 // breakdown then has only what WithSampler provides). By default both are
 // opened, by OpenDefaultSamplers; a missing one degrades to a warning.
 func WithoutDefaultSamplers() Option {
-	return optionFunc(func(c *config) { c.defaultSamplers = false })
+	return opt("WithoutDefaultSamplers", func(c *config) { c.defaultSamplers = false })
 }
 
 // WithGPUs selects the GPUs NVML samples, by index ("0") or UUID. By
 // default all GPUs are sampled, as the reference does.
 func WithGPUs(selectors ...string) Option {
-	return optionFunc(func(c *config) { c.gpus = append([]string(nil), selectors...) })
+	return opt("WithGPUs", func(c *config) { c.gpus = append([]string(nil), selectors...) })
 }
 
 // WithNVMLLibrary loads NVML from path instead of the system's
 // libnvidia-ml.so.1 (a fake library for tests).
-func WithNVMLLibrary(path string) Option { return optionFunc(func(c *config) { c.nvmlLibrary = path }) }
+func WithNVMLLibrary(path string) Option {
+	return opt("WithNVMLLibrary", func(c *config) { c.nvmlLibrary = path })
+}
 
 // WithSystemRoot reads /sys and /proc (RAPL zones, DMI, NUMA, CPU) under
 // root instead of "/". By default root is "/".
-func WithSystemRoot(root string) Option { return optionFunc(func(c *config) { c.sysRoot = root }) }
+func WithSystemRoot(root string) Option {
+	return opt("WithSystemRoot", func(c *config) { c.sysRoot = root })
+}
 
 // WithLoadGenerator replaces the built-in load (the suite's driver against
 // the base URL) with g; the engine is still probed. By default the suite's
 // driver is used.
 func WithLoadGenerator(g loadgen.Generator) Option {
-	return optionFunc(func(c *config) { c.generator = g })
+	return opt("WithLoadGenerator", func(c *config) { c.generator = g })
 }
 
 // WithEngineKinds describes engine kinds beside loadgen's built-in ones
@@ -247,53 +284,140 @@ func WithLoadGenerator(g loadgen.Generator) Option {
 // makes Run fail before it does anything. By default only the built-in
 // kinds are known, and any other engine.name fails with ErrUnknownEngine.
 func WithEngineKinds(kinds ...loadgen.EngineKind) Option {
-	return optionFunc(func(c *config) { c.engineKinds = append(c.engineKinds, kinds...) })
+	return opt("WithEngineKinds", func(c *config) { c.engineKinds = append(c.engineKinds, kinds...) })
 }
 
 // WithPoint overrides the sweep point (concurrency or rate). By default the
 // source's point is used (driver_options, else the file name prefix, else
 // the suite's first point).
-func WithPoint(p loadgen.Point) Option { return optionFunc(func(c *config) { c.point = p }) }
+func WithPoint(p loadgen.Point) Option { return opt("WithPoint", func(c *config) { c.point = p }) }
 
 // WithServedModel sends requests for name instead of the source's model.id
 // (when the engine serves the model under another name). By default the
 // source's model.id is used.
-func WithServedModel(name string) Option { return optionFunc(func(c *config) { c.servedModel = name }) }
+func WithServedModel(name string) Option {
+	return opt("WithServedModel", func(c *config) { c.servedModel = name })
+}
 
 // WithDataset replaces the suite's dataset with uri (file:// JSONL or a
 // ShareGPT JSON file). By default the suite's dataset is used; suites whose
 // dataset lives on the Hugging Face hub (sharegpt-v3) need this offline.
-func WithDataset(uri string) Option { return optionFunc(func(c *config) { c.datasetURI = uri }) }
+func WithDataset(uri string) Option {
+	return opt("WithDataset", func(c *config) { c.datasetURI = uri })
+}
 
 // WithAPIKey sends key as a bearer token to the engine. It is never
 // written to the envelope or a log. By default no key is sent.
-func WithAPIKey(key string) Option { return optionFunc(func(c *config) { c.apiKey = key }) }
+func WithAPIKey(key string) Option { return opt("WithAPIKey", func(c *config) { c.apiKey = key }) }
 
 // WithHTTPClient uses hc to reach the engine (probe and load). By default a
 // client with a connection pool sized to the concurrency is built.
-func WithHTTPClient(hc *http.Client) Option { return optionFunc(func(c *config) { c.httpClient = hc }) }
+func WithHTTPClient(hc *http.Client) Option {
+	return opt("WithHTTPClient", func(c *config) { c.httpClient = hc })
+}
 
 // WithClock sets the wall clock of the new envelope's timestamp and run_id.
 // By default it is time.Now. Durations are always measured on the
 // monotonic clock.
-func WithClock(now func() time.Time) Option { return optionFunc(func(c *config) { c.now = now }) }
+func WithClock(now func() time.Time) Option { return opt("WithClock", func(c *config) { c.now = now }) }
 
 // WithProgress calls fn with the run's progress at most four times a
 // second while load runs, from a goroutine Run owns; fn must return
 // quickly. By default there are no progress reports.
-func WithProgress(fn func(Progress)) Option { return optionFunc(func(c *config) { c.progress = fn }) }
+func WithProgress(fn func(Progress)) Option {
+	return opt("WithProgress", func(c *config) { c.progress = fn })
+}
 
 // WithLogger logs the run's steps and warnings. By default nothing is logged.
-func WithLogger(l *slog.Logger) Option { return optionFunc(func(c *config) { c.logger = l }) }
+func WithLogger(l *slog.Logger) Option { return opt("WithLogger", func(c *config) { c.logger = l }) }
 
 // WithSourcePath names the file the source envelope came from: its name
 // may carry the sweep point (c16-…json) and it appears in the report. By
 // default the source has no path.
-func WithSourcePath(path string) Option { return optionFunc(func(c *config) { c.sourcePath = path }) }
+func WithSourcePath(path string) Option {
+	return opt("WithSourcePath", func(c *config) { c.sourcePath = path })
+}
+
+// WithRequireGPU refuses to publish a profile without GPU telemetry: Run
+// fails with ErrNoGPUTelemetry before any load when no sampler describes a
+// GPU, and after the load, before signing anything, when no GPU energy was
+// measured over the window. By default a profile without GPU telemetry is
+// signed with its GPU figures marked unavailable.
+func WithRequireGPU() Option { return opt("WithRequireGPU", func(c *config) { c.requireGPU = true }) }
+
+// WithTimelineHTML also writes the self-contained HTML timeline page
+// (report.WriteHTMLTimeline) beside the side files, as
+// <stem>.timeline.html; Result.HTMLPath names it. It is a view, not signed
+// data. By default no page is written.
+func WithTimelineHTML() Option { return opt("WithTimelineHTML", func(c *config) { c.html = true }) }
 
 // ErrNoBaseURL is returned when WithBaseURL is missing.
-var ErrNoBaseURL = errors.New("a base URL is required (--base-url): envelopes are host-agnostic and do not store the live engine URL — " +
-	"point the profile at a running engine, e.g. --base-url http://localhost:8000/v1")
+var ErrNoBaseURL = errors.New("a base URL is required (profile.WithBaseURL): envelopes are host-agnostic and do not store the live engine URL — " +
+	"point the profile at a running engine, e.g. http://localhost:8000/v1")
+
+// ErrOptions is wrapped by Run's error for an invalid option set: a value
+// out of range, a nil Option, or options that contradict each other.
+var ErrOptions = errors.New("invalid options")
+
+// newConfig applies opts to the defaults and validates the whole set.
+func newConfig(opts []Option) (*config, error) {
+	c := defaults()
+	var errs []error
+	for i, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("option %d of %d is nil", i+1, len(opts)))
+			continue
+		}
+		o.apply(c)
+	}
+	errs = append(errs, c.validate(), c.conflicts())
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("profile: %w: %w", ErrOptions, err)
+	}
+	return c, nil
+}
+
+// uses reports whether the option named name was applied.
+func (c *config) uses(name string) bool { return slices.Contains(c.used, name) }
+
+// conflicts reports options that contradict each other, naming both:
+// with them, one of the two would silently do nothing.
+func (c *config) conflicts() error {
+	var errs []error
+	firstOf := func(names ...string) string {
+		for _, n := range names {
+			if c.uses(n) {
+				return n
+			}
+		}
+		return ""
+	}
+	signers := []string{}
+	for _, n := range []string{"WithDevKey", "WithKeyless", "WithSigner"} {
+		if c.uses(n) {
+			signers = append(signers, n)
+		}
+	}
+	if len(signers) > 1 {
+		errs = append(errs, fmt.Errorf("%s choose the signer; give one", strings.Join(signers, " and ")))
+	}
+	if c.uses("WithoutVerificationUnsafe") {
+		if n := firstOf("WithTrustedKeys", "WithIdentity", "WithIdentityRegexp", "WithTrustedRootFile", "WithVerifyOptions", "WithRequireTrusted"); n != "" {
+			errs = append(errs, fmt.Errorf("%s has no effect with WithoutVerificationUnsafe, which skips verifying the source; drop one of them", n))
+		}
+	}
+	if c.uses("WithoutDefaultSamplers") {
+		if n := firstOf("WithNVMLInterval", "WithGPUs", "WithNVMLLibrary", "WithRAPLInterval"); n != "" {
+			errs = append(errs, fmt.Errorf("%s configures the default samplers, which WithoutDefaultSamplers turns off; drop one of them", n))
+		}
+	}
+	if c.uses("WithLoadGenerator") {
+		if n := firstOf("WithPoint", "WithDataset"); n != "" {
+			errs = append(errs, fmt.Errorf("%s configures the built-in load, which WithLoadGenerator replaces; drop one of them", n))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // validate checks the values that do not need the source envelope.
 func (c *config) validate() error {
@@ -318,9 +442,7 @@ func (c *config) validate() error {
 			errs = append(errs, fmt.Errorf("WithSampler needs a sampler and a positive interval"))
 		}
 	}
-	if c.now == nil {
-		errs = append(errs, errors.New("WithClock needs a clock"))
-	}
+	errs = append(errs, c.nilArguments())
 	if !c.point.IsZero() {
 		if err := c.point.Validate(); err != nil {
 			errs = append(errs, err)
@@ -331,6 +453,27 @@ func (c *config) validate() error {
 	}
 	if _, err := loadgen.EngineKinds(c.engineKinds...); err != nil {
 		errs = append(errs, fmt.Errorf("WithEngineKinds: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// nilArguments reports options that were given nil where they need a value.
+func (c *config) nilArguments() error {
+	var errs []error
+	for _, nilArg := range []struct {
+		name  string
+		isNil bool
+	}{
+		{"WithClock", c.now == nil},
+		{"WithSigner", c.uses("WithSigner") && c.signer == nil},
+		{"WithLoadGenerator", c.uses("WithLoadGenerator") && c.generator == nil},
+		{"WithHTTPClient", c.uses("WithHTTPClient") && c.httpClient == nil},
+		{"WithProgress", c.uses("WithProgress") && c.progress == nil},
+		{"WithLogger", c.uses("WithLogger") && c.logger == nil},
+	} {
+		if nilArg.isNil {
+			errs = append(errs, fmt.Errorf("%s was given nil", nilArg.name))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	f := &fixture{src: src, srv: srv, key: key, pub: pub, out: filepath.Join(dir, "out")}
 	f.opts = []profile.Option{
+		profile.WithTimelineHTML(),
 		profile.WithBaseURL(srv.URL() + "/v1"),
 		profile.WithSourcePath(source),
 		profile.WithDuration(time.Second),
@@ -370,5 +372,86 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if fi, err := os.Stat(res.TracePath); err != nil || fi.Size() == 0 {
 		t.Errorf("partial trace missing or empty: %v", err)
+	}
+}
+
+// TestOptionsValidatedAsAWhole: contradicting options, dead options and
+// nil options are one error from Run before any work, naming them.
+func TestOptionsValidatedAsAWhole(t *testing.T) {
+	f := newFixture(t)
+	tests := []struct {
+		name  string
+		opts  []profile.Option
+		names []string
+	}{
+		{"two signers", []profile.Option{profile.WithKeyless()}, []string{"WithDevKey", "WithKeyless"}},
+		{"trust without verification", []profile.Option{profile.WithoutVerificationUnsafe(), profile.WithTrustedKeys(f.pub)}, []string{"WithTrustedKeys", "WithoutVerificationUnsafe"}},
+		{"require trusted without verification", []profile.Option{profile.WithoutVerificationUnsafe(), profile.WithRequireTrusted()}, []string{"WithRequireTrusted"}},
+		{"NVML options without default samplers", []profile.Option{profile.WithNVMLInterval(10 * time.Millisecond)}, []string{"WithNVMLInterval", "WithoutDefaultSamplers"}},
+		{"GPUs without default samplers", []profile.Option{profile.WithGPUs("0")}, []string{"WithGPUs"}},
+		{"point with a load generator", []profile.Option{profile.WithLoadGenerator(&countingGenerator{}), profile.WithPoint(loadgen.Point{Concurrency: 2})}, []string{"WithPoint", "WithLoadGenerator"}},
+		{"nil option", []profile.Option{nil}, []string{"is nil"}},
+		{"nil signer", []profile.Option{profile.WithSigner(nil)}, []string{"WithSigner was given nil"}},
+		{"nil load generator", []profile.Option{profile.WithLoadGenerator(nil)}, []string{"WithLoadGenerator was given nil"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := profile.Run(context.Background(), f.src, append(slices.Clone(f.opts), tt.opts...)...)
+			if !errors.Is(err, profile.ErrOptions) {
+				t.Fatalf("Run = %v; want ErrOptions", err)
+			}
+			for _, n := range tt.names {
+				if !strings.Contains(err.Error(), n) {
+					t.Errorf("error %q does not name %s", err, n)
+				}
+			}
+			if entries, _ := os.ReadDir(f.out); len(entries) != 0 {
+				t.Errorf("files written before the refusal: %v", entries)
+			}
+		})
+	}
+}
+
+// countingGenerator is a load generator that sends nothing.
+type countingGenerator struct{ runs int }
+
+func (g *countingGenerator) Run(ctx context.Context, sink loadgen.Sink) (*loadgen.RunInfo, error) {
+	g.runs++
+	return &loadgen.RunInfo{Start: time.Now()}, nil
+}
+
+// TestRunRefusesTwoSamplersOfOneName: their readings would mix in the
+// timeline, so the run is refused before any load.
+func TestRunRefusesTwoSamplersOfOneName(t *testing.T) {
+	f := newFixture(t)
+	gen := &countingGenerator{}
+	_, err := profile.Run(context.Background(), f.src, append(slices.Clone(f.opts),
+		profile.WithSampler(&samplertest.GPU{Devices: 1, PowerW: 100}, 10*time.Millisecond), // also "fake-gpu"
+		profile.WithLoadGenerator(gen))...)
+	if !errors.Is(err, profile.ErrOptions) || !strings.Contains(err.Error(), `"fake-gpu"`) {
+		t.Fatalf("Run = %v; want ErrOptions naming the shared name", err)
+	}
+	if gen.runs != 0 {
+		t.Errorf("the load ran %d times", gen.runs)
+	}
+}
+
+// TestRunRequireGPU: with WithRequireGPU a profile without GPU telemetry is
+// refused before any load, and nothing is signed.
+func TestRunRequireGPU(t *testing.T) {
+	f := newFixture(t)
+	gen := &countingGenerator{}
+	opts := append(slices.Clone(f.opts[:len(f.opts)-1]), profile.WithRequireGPU(), profile.WithLoadGenerator(gen),
+		profile.WithSampler(&samplertest.CPU{Packages: 1, PackageW: 50}, 25*time.Millisecond))
+	_, err := profile.Run(context.Background(), f.src, opts...)
+	if !errors.Is(err, profile.ErrNoGPUTelemetry) || gen.runs != 0 {
+		t.Fatalf("Run = %v after %d loads; want ErrNoGPUTelemetry before any", err, gen.runs)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.out, "profile-*.json")); len(m) != 0 {
+		t.Errorf("an envelope was written: %v", m)
+	}
+	// With a GPU sampler it runs.
+	if _, err := profile.Run(context.Background(), f.src, append(slices.Clone(f.opts), profile.WithRequireGPU())...); err != nil {
+		t.Errorf("with a GPU sampler: %v", err)
 	}
 }

@@ -62,10 +62,14 @@ type hostGPUs struct {
 // come from the inventory taken when Run opens the defaults itself.
 func OpenDefaultSamplers(opts ...Option) (*DefaultSamplers, error) {
 	c := defaults()
-	for _, o := range opts {
+	var errs []error
+	for i, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("option %d is nil", i+1))
+			continue
+		}
 		o.apply(c)
 	}
-	var errs []error
 	if c.nvmlInterval <= 0 {
 		errs = append(errs, fmt.Errorf("NVML interval must be positive, got %v", c.nvmlInterval))
 	}
@@ -90,7 +94,7 @@ func (c *config) openDefaultSamplers() *DefaultSamplers {
 	}
 	if g, err := nvml.Open(nopts...); err != nil {
 		d.Warnings = append(d.Warnings, "GPU telemetry unavailable: "+err.Error())
-		d.Unavailable[sampler.KindGPU] = "no GPU sampler: the built-in NVML sampler did not open: " + err.Error()
+		d.Unavailable[sampler.KindGPU] = "no GPU sampler: NVML did not open (the warning says why)"
 	} else {
 		d.Samplers = append(d.Samplers, ScheduledSampler{g, c.nvmlInterval})
 		for _, n := range g.Describe().Notes {
@@ -104,7 +108,7 @@ func (c *config) openDefaultSamplers() *DefaultSamplers {
 	}
 	if r, err := rapl.Open(rapl.WithRoot(filepath.Join(c.sysRoot, "sys"))); err != nil {
 		d.Warnings = append(d.Warnings, "CPU/DRAM energy unavailable: "+err.Error())
-		reason := "no CPU package or DRAM sampler: the built-in RAPL sampler did not open: " + err.Error()
+		reason := "no CPU package or DRAM sampler: RAPL did not open (the warning says why)"
 		d.Unavailable[sampler.KindCPUPackage] = reason
 		d.Unavailable[sampler.KindDRAM] = reason
 	} else {

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -75,6 +76,21 @@ func (c *config) openTelemetry(ctx context.Context) *telemetry {
 	}
 	t.origin = time.Now()
 	return t
+}
+
+// uniqueNames checks that no two samplers share a name: the timeline keys
+// readings by sampler and device, so two samplers of one name (two remote
+// hosts' exporters, a user sampler named like a default one) would mix.
+func (t *telemetry) uniqueNames() error {
+	seen := map[string]bool{}
+	for _, s := range t.samplers {
+		n := s.Sampler.Name()
+		if seen[n] {
+			return fmt.Errorf("two samplers are named %q: their readings would mix in the timeline; give each its own name", n)
+		}
+		seen[n] = true
+	}
+	return nil
 }
 
 // describe returns what the samplers that implement sampler.Describer say

@@ -221,11 +221,12 @@ func escapeMD(cells []string) []string {
 
 // jsonReport is the JSON document WriteJSON emits.
 type jsonReport struct {
-	SourceTrust string    `json:"source_trust,omitempty"`
-	Failures    []Failure `json:"failures,omitempty"`
-	Tables      []Table   `json:"tables"`
-	Footer      string    `json:"footer"`
-	Warnings    []string  `json:"warnings"`
+	Files       map[string]string `json:"files,omitempty"`
+	SourceTrust string            `json:"source_trust,omitempty"`
+	Failures    []Failure         `json:"failures,omitempty"`
+	Tables      []Table           `json:"tables"`
+	Footer      string            `json:"footer"`
+	Warnings    []string          `json:"warnings"`
 	Metrics     struct {
 		Source  map[string]any `json:"source"`
 		Profile map[string]any `json:"profile"`
@@ -236,6 +237,7 @@ type jsonReport struct {
 // metrics as one JSON document.
 func WriteJSON(w io.Writer, p Profile) error {
 	var doc jsonReport
+	doc.Files = p.Files
 	doc.SourceTrust = p.SourceTrust
 	doc.Failures = p.Failures
 	doc.Tables = Tables(p)

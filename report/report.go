@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -49,6 +50,9 @@ type Profile struct {
 	Failures []Failure
 	// Warnings are printed after the tables.
 	Warnings []string
+	// Files names the files the profile wrote, by role ("envelope",
+	// "requests", "timeline", "html"); WriteJSON includes them.
+	Files map[string]string
 }
 
 // Failure is one class of failed requests.
@@ -71,9 +75,13 @@ type Table struct {
 	Align string `json:"-"`
 }
 
-// headlineKeys are the metrics of the headline table, in order (FACTS §8.3).
+// headlineKeys are the metrics of the headline table, in order: the
+// reference's (FACTS §8.3) with the tails beside their medians — the p99
+// of TPOT, ITL and end-to-end latency, which a run with stalls shows and a
+// p50 hides.
 var headlineKeys = []string{
-	"throughput_tok_per_s", "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "total_p50_ms",
+	"throughput_tok_per_s", "ttft_p50_ms", "ttft_p99_ms", "tpot_p50_ms", "tpot_p99_ms",
+	"itl_p50_ms", "itl_p99_ms", "total_p50_ms", "total_p99_ms",
 	"ok_rate", "compliance_rate", "req_per_s_passing", "cost_usd_per_million_tokens",
 	"power_avg_w", "joules_per_token",
 }
@@ -130,6 +138,12 @@ func summaryTable(p Profile) Table {
 	row("dataset.id", s.Dataset.ID, n.Dataset.ID)
 	row("seed", strconv.FormatInt(s.Seed, 10), strconv.FormatInt(n.Seed, 10))
 	row("slo_template", s.SLOTemplate, n.SLOTemplate)
+	// The thresholds each side was judged by: compliance_rate compares
+	// thresholds that differ with the hardware class (TTFT < 200 ms on an
+	// H100, < 4000 ms on a CPU).
+	if sa, sb := sloText(s), sloText(n); sa != "-" || sb != "-" {
+		row("slo (hardware class)", sa, sb)
+	}
 	if pp, how := recordedPoint(n); pp != "" {
 		sp, _ := recordedPoint(s)
 		if sp == "" && strings.HasPrefix(how, "file name prefix") {
@@ -202,7 +216,48 @@ func headlineTable(p Profile) Table {
 		}
 		t.Rows = append(t.Rows, []string{k, headlineValue(p.Source, k), headlineValue(p.Profile, k)})
 	}
+	t.Rows = append(t.Rows, contextRows(p)...)
 	return t
+}
+
+// contextRows are the rows that say what the headline figures rest on:
+// the request counts behind the rates.
+func contextRows(p Profile) [][]string {
+	var rows [][]string
+	a, b := requestCounts(p.Source), requestCounts(p.Profile)
+	if a != "-" || b != "-" {
+		rows = append(rows, []string{"requests ok/failed/cut off", a, b})
+	}
+	return rows
+}
+
+// requestCounts is "ok/failed/cut off" from the n_* counts, "-" when the
+// envelope has none.
+func requestCounts(e *envelope.Envelope) string {
+	n, ok := numeric(e, "n_requests")
+	if !ok {
+		return "-"
+	}
+	okN, _ := numeric(e, "n_ok")
+	cut, _ := numeric(e, "n_cut_off")
+	return fmt.Sprintf("%d/%d/%d", int64(okN), int64(n-okN-cut), int64(cut))
+}
+
+// sloText is the resolved SLO and its hardware class, "-" when absent.
+func sloText(e *envelope.Envelope) string {
+	str := func(k string) string {
+		v, _ := e.Metrics.Get(k)
+		s, _ := v.AsString()
+		return s
+	}
+	slo, class := str("slo_template_resolved"), str("slo_hardware_class")
+	switch {
+	case slo == "" && class == "":
+		return "-"
+	case class == "":
+		return slo
+	}
+	return slo + " (" + class + ")"
 }
 
 // headlineValue formats a numeric metric as Python's f"{v:.4g}", else "-".

@@ -53,6 +53,9 @@ func profiles(t *testing.T) (measured, unmeasured Profile) {
 		full.Metrics.Set(m.Key, m.Value)
 	}
 	full.Metrics.Set("ttft_p50_ms", envelope.Float(51.25))
+	full.Metrics.Set("n_requests", envelope.Int(1003))
+	full.Metrics.Set("n_ok", envelope.Int(1000))
+	full.Metrics.Set("n_cut_off", envelope.Int(1))
 	full.DriverOptions = envelope.NewObject(envelope.Member{Key: "driver", Value: envelope.String("closed_loop")},
 		envelope.Member{Key: "concurrency", Value: envelope.Int(16)}, envelope.Member{Key: "point_source", Value: envelope.String("file name prefix c16")})
 	measured = Profile{SourcePath: "c16-b91875fdf860.json", OutputPath: "profile-results/profile-0123456789ab.json", Source: src, Profile: full,

@@ -212,7 +212,10 @@ func (c *signerConfig) validate() error {
 // be possible.
 func NewSigner(opts ...Option) (*Signer, error) {
 	var c signerConfig
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("keyless signer: option %d is nil", i+1)
+		}
 		o.applySigner(&c)
 	}
 	if err := c.validate(); err != nil {

@@ -66,7 +66,10 @@ type verifierConfig struct {
 // given) are an error.
 func NewVerifier(opts ...VerifierOption) (*Verifier, error) {
 	var c verifierConfig
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("keyless verifier: option %d is nil", i+1)
+		}
 		o.applyVerifier(&c)
 	}
 	if err := errors.Join(c.trust.validate()...); err != nil {

@@ -76,8 +76,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		profile.WithDevKey(key),
 		profile.WithOutputDir(*output),
 	}
-	if isTerminal(stderr) {
-		opts = append(opts, profile.WithProgress(progressLine(stderr)))
-	}
+	opts = append(opts, progressOptions(stderr, false)...)
 	return profileAndReport(ctx, src, demoSourceName, opts, false, false, stdout, stderr)
 }

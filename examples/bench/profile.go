@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/internal/textsafe"
@@ -49,6 +50,7 @@ type profileFlags struct {
 	model          string
 	jsonOut        bool
 	quiet          bool
+	requireGPU     bool
 }
 
 func parseProfileFlags(args []string) (*profileFlags, string, error) {
@@ -77,7 +79,8 @@ func parseProfileFlags(args []string) (*profileFlags, string, error) {
 	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset with `URI` (file:// JSONL or ShareGPT JSON)")
 	fs.StringVar(&f.model, "model", "", "the `NAME` the engine serves the model under (default the source's model.id)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of tables")
-	fs.BoolVar(&f.quiet, "quiet", false, "print only the paths of the files written")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only the paths of the files written (warnings still go to stderr)")
+	fs.BoolVar(&f.requireGPU, "require-gpu", false, "refuse to sign a profile without GPU telemetry (exit 1): checked before the load and after it")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, "", err
@@ -149,9 +152,7 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if !f.quiet && isTerminal(stderr) {
-		opts = append(opts, profile.WithProgress(progressLine(stderr)))
-	}
+	opts = append(opts, progressOptions(stderr, f.quiet)...)
 	return profileAndReport(ctx, src, path, opts, f.jsonOut, f.quiet, stdout, stderr)
 }
 
@@ -222,17 +223,24 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 	if f.model != "" {
 		opts = append(opts, profile.WithServedModel(f.model))
 	}
+	if f.requireGPU {
+		opts = append(opts, profile.WithRequireGPU())
+	}
 	return opts, nil
 }
 
 // profileAndReport runs the profile and prints the report, mapping library
 // errors to the reference's exit codes (FACTS §8.2).
 func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, opts []profile.Option, jsonOut, quiet bool, stdout, stderr io.Writer) error {
+	opts = append(slices.Clip(opts), profile.WithTimelineHTML()) // the CLI always writes the page beside the envelope
 	res, err := profile.Run(ctx, src, opts...)
 	if isTerminal(stderr) {
 		fmt.Fprint(stderr, "\r\x1b[K") // clear the progress line
 	}
 	if err != nil {
+		if res != nil {
+			printWarnings(stderr, res.Warnings)
+		}
 		return profileError(err)
 	}
 	if !strings.HasPrefix(res.SourceTrust, "trusted") && (quiet || jsonOut) {
@@ -247,11 +255,13 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 	p := report.Profile{
 		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope, SourceTrust: res.SourceTrust,
 		Failures:    failures(res.Summary),
-		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval, Warnings: warnings,
+		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval,
+		Files: map[string]string{"envelope": res.Path, "requests": res.TracePath, "timeline": res.TimelinePath, "html": res.HTMLPath},
 	}
 	switch {
 	case quiet:
 	case jsonOut:
+		p.Warnings = warnings // a JSON document carries them as data, too
 		if err := report.WriteJSON(stdout, p); err != nil {
 			return err
 		}
@@ -261,6 +271,8 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		}
 		fmt.Fprintln(stdout)
 	}
+	// Diagnostics go to stderr, and --quiet does not silence them.
+	printWarnings(stderr, warnings)
 	if !jsonOut {
 		fmt.Fprintf(stdout, "envelope: %s\nrequests: %s\ntimeline: %s\n", textsafe.Escape(res.Path), textsafe.Escape(res.TracePath), textsafe.Escape(res.TimelinePath))
 		if res.HTMLPath != "" {
@@ -279,6 +291,53 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 	return nil
 }
 
+// printWarnings writes each warning on its own line of stderr, escaped.
+func printWarnings(stderr io.Writer, ws []string) {
+	for _, w := range ws {
+		fmt.Fprintln(stderr, "bench: warning:", textsafe.Escape(w))
+	}
+}
+
+// progressOptions reports progress on stderr: a live one-line display on a
+// terminal, or a plain line every plainProgressEvery in a log (CI, nohup, a
+// harness), so that a stalled engine never means minutes of silence.
+// --quiet turns progress off.
+func progressOptions(stderr io.Writer, quiet bool) []profile.Option {
+	switch {
+	case quiet:
+		return nil
+	case isTerminal(stderr):
+		return []profile.Option{profile.WithProgress(progressLine(stderr))}
+	}
+	return []profile.Option{profile.WithProgress(progressLog(stderr, plainProgressEvery))}
+}
+
+// plainProgressEvery is how often a plain progress line is printed when
+// stderr is not a terminal.
+const plainProgressEvery = 5 * time.Second
+
+// progressLog prints a plain line whenever another every has elapsed.
+func progressLog(w io.Writer, every time.Duration) func(profile.Progress) {
+	next := every
+	return func(p profile.Progress) {
+		if p.Elapsed < next {
+			return
+		}
+		for next <= p.Elapsed {
+			next += every
+		}
+		fmt.Fprintf(w, "bench: profiling %.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s\n",
+			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
+	}
+}
+
+func powerText(w float64) string {
+	if math.IsNaN(w) {
+		return "-"
+	}
+	return strconv.FormatFloat(w, 'f', 0, 64) + " W"
+}
+
 // failures lists the failed post-warmup requests by outcome class, in the
 // order of loadgen's outcome classes, with the first message of each.
 func failures(s loadgen.Summary) []report.Failure {
@@ -295,7 +354,15 @@ func failures(s loadgen.Summary) []report.Failure {
 func profileError(err error) error {
 	switch {
 	case errors.Is(err, profile.ErrNoBaseURL):
+		//lint:ignore ST1005 the reference's message
+		return withCode(exitUsage, errors.New("--base-url is required for bench profile. Envelopes are host-agnostic and do not store the live engine URL — "+
+			"you must point this profile at a running engine (e.g. --base-url http://localhost:8000/v1)."))
+	case errors.Is(err, catalog.ErrDatasetUnavailable):
+		return withCode(exitFailure, fmt.Errorf("Profile run failed: %w; on the command line: --dataset file:///path/to/prompts.jsonl", err)) //lint:ignore ST1005 the reference's message
+	case errors.Is(err, profile.ErrOptions):
 		return withCode(exitUsage, err)
+	case errors.Is(err, profile.ErrSigner):
+		return withCode(exitFailure, fmt.Errorf("%w; make a dev key with `bench keygen cosign.key` and pass --dev-key, or use --signing-mode keyless", err))
 	case errors.Is(err, profile.ErrInterrupted):
 		var sc signalCause
 		if errors.As(err, &sc) {
@@ -323,11 +390,7 @@ func isTerminal(w io.Writer) bool {
 // progressLine renders progress as one rewritten line on w.
 func progressLine(w io.Writer) func(profile.Progress) {
 	return func(p profile.Progress) {
-		power := "-"
-		if !math.IsNaN(p.GPUPowerW) {
-			power = strconv.FormatFloat(p.GPUPowerW, 'f', 0, 64) + " W"
-		}
 		fmt.Fprintf(w, "\r\x1b[Kprofiling %4.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s",
-			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, power)
+			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
+	"github.com/benchprof/benchprof/sampler/nvml"
 )
 
 const sourceC16 = "demodata/2026-06-13-llm-h100_c16-b91875fdf860.json"
@@ -139,6 +140,13 @@ func TestProfileHappyPath(t *testing.T) {
 	if j.code != 0 || json.Unmarshal([]byte(j.stdout), &doc) != nil || doc["tables"] == nil {
 		t.Errorf("--json: exit %d, output %q", j.code, j.stdout)
 	}
+	files, _ := doc["files"].(map[string]any)
+	for _, role := range []string{"envelope", "requests", "timeline", "html"} {
+		p, _ := files[role].(string)
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("--json files[%s] = %q: %v", role, p, err)
+		}
+	}
 }
 
 // TestProfileLowOKRate: a run where most requests fail still writes its
@@ -231,8 +239,26 @@ func TestProfilePointFallback(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	for _, s := range []string{"concurrency 4 (suite default)", "downloaded.json", "--concurrency N"} {
-		if !strings.Contains(r.stdout, s) {
+		if !strings.Contains(r.stdout+r.stderr, s) {
 			t.Errorf("output lacks %q:\n%s", s, r.stdout)
 		}
+	}
+}
+
+// TestProfileRequireGPU: on a host without GPU telemetry, --require-gpu
+// exits 1 before any load and writes no envelope.
+func TestProfileRequireGPU(t *testing.T) {
+	if g, err := nvml.Open(nvml.WithSensorProbe(0)); err == nil {
+		g.Close()
+		t.Skip("this host has NVML GPU telemetry")
+	}
+	url, key, unsigned, out := profileEnv(t)
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1",
+		"--require-gpu", "--gpus", "0")
+	if r.code != 1 || !strings.Contains(r.stderr, "no GPU telemetry") {
+		t.Fatalf("exit %d, stderr %s; want 1 naming the missing GPU telemetry", r.code, r.stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "profile-*.json")); len(m) != 0 {
+		t.Errorf("an envelope was written: %v", m)
 	}
 }

@@ -163,10 +163,14 @@ func newConfig(opts []Option) (*config, error) {
 		machine:    machine,
 		dmiTimeout: DMIDecodeTimeout,
 	}
-	for _, o := range opts {
+	var errs []error
+	for i, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("hostinfo: option %d is nil", i+1))
+			continue
+		}
 		o.apply(c)
 	}
-	var errs []error
 	if c.root == "" {
 		errs = append(errs, errors.New("hostinfo: WithRoot needs a directory"))
 	}

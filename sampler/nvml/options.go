@@ -34,6 +34,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
+	nilOptions     int // nil Options given to Open: an error
 	libraryPath    string
 	libraryPathSet bool
 	selectors      []string
@@ -51,9 +52,11 @@ func newConfig(opts []Option) config {
 		sensorProbe:  DefaultSensorProbe,
 	}
 	for _, o := range opts {
-		if o != nil {
-			o.apply(&c)
+		if o == nil {
+			c.nilOptions++
+			continue
 		}
+		o.apply(&c)
 	}
 	return c
 }
@@ -109,6 +112,9 @@ func WithSensorProbe(d time.Duration) Option {
 
 func (c *config) validate() error {
 	var errs []error
+	if c.nilOptions > 0 {
+		errs = append(errs, fmt.Errorf("nvml: %d nil Option(s)", c.nilOptions))
+	}
 	if c.libraryPathSet && c.libraryPath == "" {
 		errs = append(errs, errors.New("nvml: WithLibraryPath: empty path"))
 	}

@@ -1,0 +1,55 @@
+package archtest
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/benchprof/benchprof/energy"
+	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/envelope/keyless"
+	"github.com/benchprof/benchprof/profile"
+	"github.com/benchprof/benchprof/sampler/hostinfo"
+	"github.com/benchprof/benchprof/sampler/nvml"
+	"github.com/benchprof/benchprof/sampler/rapl"
+	"github.com/benchprof/benchprof/sampler/remote"
+)
+
+// TestNilOptionPolicy pins the one policy every package follows for a nil
+// option: the function that takes it returns an error (never a panic, never
+// a silent skip).
+func TestNilOptionPolicy(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		call func() error
+	}{
+		{"energy.Compute", func() error {
+			_, err := energy.Compute(strings.NewReader(""), energy.Window{End: 1}, 0, nil)
+			return err
+		}},
+		{"envelope.ReadFile", func() error { _, err := envelope.ReadFile("x.json", nil); return err }},
+		{"envelope.Build", func() error { _, err := envelope.Build(&envelope.Envelope{}, nil); return err }},
+		{"envelope.Verify", func() error { _, err := envelope.Verify(ctx, &envelope.Envelope{}, nil); return err }},
+		{"keyless.NewSigner", func() error { _, err := keyless.NewSigner(nil); return err }},
+		{"keyless.NewVerifier", func() error { _, err := keyless.NewVerifier(nil); return err }},
+		{"nvml.Open", func() error { _, err := nvml.Open(nil); return err }},
+		{"rapl.Open", func() error { _, err := rapl.Open(nil); return err }},
+		{"remote.Open", func() error { _, err := remote.Open(ctx, []string{"dcgm=http://127.0.0.1:1/metrics"}, nil); return err }},
+		{"hostinfo.Collect", func() error { _, err := hostinfo.Collect(ctx, nil); return err }},
+		{"profile.Run", func() error { _, err := profile.Run(ctx, &envelope.Envelope{}, nil); return err }},
+		{"profile.OpenDefaultSamplers", func() error { _, err := profile.OpenDefaultSamplers(nil); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Fatalf("panicked on a nil option: %v", p)
+				}
+			}()
+			err := tc.call()
+			if err == nil || !strings.Contains(err.Error(), "nil") {
+				t.Errorf("error %v; want one naming the nil option", err)
+			}
+		})
+	}
+}

@@ -1,0 +1,234 @@
+package profile
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/sampler"
+)
+
+// execute opens the telemetry and the side files and runs the load between
+// the samplers' start and stop. The execution it returns (also on error,
+// once the telemetry is open) must be closed.
+func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
+	x := &execution{tel: r.c.openTelemetry(ctx)}
+	if err := x.tel.uniqueNames(); err != nil {
+		return x, fmt.Errorf("profile: %w: %w", ErrOptions, err)
+	}
+	for _, w := range x.tel.warnings {
+		r.warn(w)
+	}
+	if reason, missing := x.tel.missing[sampler.KindGPU]; missing && r.c.requireGPU {
+		return x, fmt.Errorf("%w (profile.WithRequireGPU): %s; no load was sent", ErrNoGPUTelemetry, reason)
+	}
+	for k, v := range x.tel.unavailable {
+		r.res.Unavailable[k] = v
+	}
+	files, err := r.openSideFiles()
+	if err != nil {
+		return x, err
+	}
+	var runErr error
+	x.results, x.info, x.stats, runErr = r.c.orchestrate(ctx, p.gen, x.tel, files.trace, files.timeline)
+	r.res.Run, r.res.Samplers = x.info, x.stats
+	flushErr := files.close()
+	switch {
+	case errors.Is(runErr, loadgen.ErrWarmupFailed) && ctx.Err() == nil:
+		return x, fmt.Errorf("%w, so the run stopped before its measured window and no envelope was written (per-request trace in %s): %w",
+			ErrWarmupFailed, r.res.TracePath, runErr)
+	case runErr != nil || ctx.Err() != nil:
+		return x, fmt.Errorf("%w: no envelope was written; partial per-request trace in %s, telemetry timeline in %s: %w",
+			ErrInterrupted, r.res.TracePath, r.res.TimelinePath, whyStopped(runErr, context.Cause(ctx)))
+	case flushErr != nil:
+		return x, fmt.Errorf("profile: writing side files: %w", flushErr)
+	}
+	return x, nil
+}
+
+// sideFiles are the per-request trace and the telemetry timeline, open for
+// writing.
+type sideFiles struct {
+	traceFile, timelineFile *os.File
+	trace                   *loadgen.JSONLWriter
+	timeline                *sampler.TimelineWriter
+}
+
+// openSideFiles creates the trace and the timeline in the output directory,
+// never over an existing file, and names them in the Result.
+func (r *run) openSideFiles() (*sideFiles, error) {
+	if err := os.MkdirAll(r.c.outputDir, 0o755); err != nil {
+		return nil, fmt.Errorf("profile: output directory: %w", err)
+	}
+	stem, err := sideFileStem(r.c.now())
+	if err != nil {
+		return nil, err
+	}
+	r.res.TracePath = filepath.Join(r.c.outputDir, stem+".requests.jsonl")
+	r.res.TimelinePath = filepath.Join(r.c.outputDir, stem+".timeline.csv")
+	f := &sideFiles{}
+	if f.traceFile, err = createNew(r.res.TracePath); err != nil {
+		return nil, err
+	}
+	if f.timelineFile, err = createNew(r.res.TimelinePath); err != nil {
+		f.traceFile.Close()
+		return nil, err
+	}
+	f.trace = loadgen.NewJSONLWriter(f.traceFile)
+	f.timeline = sampler.NewTimelineWriter(f.timelineFile)
+	return f, nil
+}
+
+// close flushes, syncs and closes both files, returning the first errors.
+func (f *sideFiles) close() error {
+	return errors.Join(f.trace.Flush(), f.timeline.Flush(), f.traceFile.Sync(), f.timelineFile.Sync(),
+		f.traceFile.Close(), f.timelineFile.Close())
+}
+
+// sideFileStem names the side files before the envelope's hash is known:
+// profile-<UTC time>-<random>.
+func sideFileStem(now time.Time) (string, error) {
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return FilePrefix + "-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
+}
+
+func createNew(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("profile: create %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// whyStopped is the reason a run stopped: the load's error, which usually
+// wraps the cancellation cause already, else the cause, or both.
+func whyStopped(runErr, cause error) error {
+	switch {
+	case runErr == nil:
+		return cause
+	case cause == nil || errors.Is(runErr, cause):
+		return runErr
+	}
+	return errors.Join(runErr, cause)
+}
+
+// interner shares the memory of repeated strings: a failing engine sends
+// the same error for thousands of requests, and each result keeps its own
+// copy otherwise. It holds at most maxInterned distinct strings.
+type interner map[string]string
+
+const maxInterned = 1024
+
+func (in interner) intern(s string) string {
+	if s == "" {
+		return s
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	if len(in) < maxInterned {
+		in[s] = s
+	}
+	return s
+}
+
+// orchestrate runs the samplers around the load. Samplers start before the
+// load and are stopped after it; every goroutine has ended on return.
+func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *telemetry, trace *loadgen.JSONLWriter, timeline *sampler.TimelineWriter) ([]loadgen.Result, *loadgen.RunInfo, []sampler.Stats, error) {
+	sampCtx, stopSamplers := context.WithCancel(ctx)
+	defer stopSamplers()
+	// gpuPower[i]: float64 bits of the latest GPU power summed over the
+	// devices of kind GPU that sampler i read (NaN until it reads one).
+	gpuPower := make([]atomic.Uint64, len(tel.samplers))
+	for i := range gpuPower {
+		gpuPower[i].Store(math.Float64bits(math.NaN()))
+	}
+
+	g, gctx := errgroup.WithContext(sampCtx)
+	stats := make([]sampler.Stats, len(tel.samplers))
+	for i, s := range tel.samplers {
+		g.Go(func() error {
+			st, err := sampler.Run(gctx, s.Sampler, s.Interval, tel.origin, func(r sampler.Reading) {
+				if err := timeline.Write(r); err != nil {
+					return // the first error is kept by the writer and reported at Flush
+				}
+				if w, ok := gpuPowerW(r.Devices); ok {
+					gpuPower[i].Store(math.Float64bits(w))
+				}
+			})
+			stats[i] = st
+			return err
+		})
+	}
+
+	var (
+		mu      sync.Mutex
+		errs    = interner{}
+		results []loadgen.Result
+		okN     atomic.Int64
+		failN   atomic.Int64
+		tokens  atomic.Int64
+	)
+	progressDone := make(chan struct{})
+	var progressWG sync.WaitGroup
+	if c.progress != nil {
+		progressWG.Go(func() {
+			t := time.NewTicker(250 * time.Millisecond)
+			defer t.Stop()
+			start := time.Now()
+			lastTokens, lastAt := int64(0), start
+			rate := 0.0
+			for {
+				select {
+				case <-progressDone:
+					return
+				case now := <-t.C:
+					if now.Sub(lastAt) >= time.Second {
+						n := tokens.Load()
+						rate = float64(n-lastTokens) / now.Sub(lastAt).Seconds()
+						lastTokens, lastAt = n, now
+					}
+					c.progress(Progress{Elapsed: now.Sub(start), Duration: c.duration, OK: int(okN.Load()), Failed: int(failN.Load()),
+						TokensPerSec: rate, GPUPowerW: latestGPUPowerW(gpuPower)})
+				}
+			}
+		})
+	}
+	info, runErr := gen.Run(ctx, func(r loadgen.Result) {
+		_ = trace.Write(&r) // the first error is kept and reported at Flush
+		if r.OK() {
+			okN.Add(1)
+			tokens.Add(int64(r.OutputTokens))
+		} else {
+			failN.Add(1)
+		}
+		mu.Lock()
+		r.Error = errs.intern(r.Error)
+		if !r.OK() {
+			r.Chunks = nil // no metric reads a failed request's chunks; the trace has them
+		}
+		results = append(results, r)
+		mu.Unlock()
+	})
+	close(progressDone)
+	progressWG.Wait()
+	stopSamplers()
+	if err := g.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
+		runErr = err
+	}
+	return results, info, stats, runErr
+}

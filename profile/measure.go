@@ -1,0 +1,53 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/benchprof/benchprof/energy"
+	"github.com/benchprof/benchprof/loadgen"
+)
+
+// measure computes what the run measured: the hardware fingerprint, the
+// SLO for this hardware, the latency metrics over the measurement window
+// and the energy figures over the same window.
+func (r *run) measure(ctx context.Context, p *plan, x *execution) (*measurement, error) {
+	m := &measurement{}
+	fp, gpuModels, fpWarn := r.c.fingerprint(ctx, x.tel)
+	m.fp = fp
+	if len(fpWarn) > 0 { // one line: the same few fields are unreadable in every container
+		r.warn("hardware fingerprint: " + strings.Join(fpWarn, "; "))
+	}
+	slo, err := resolveSLO(r.src, p.suite, gpuModels, fp.CPU.Model)
+	if err != nil {
+		r.warn(err.Error())
+	}
+	m.summary = loadgen.Summarize(x.results, slo)
+	r.res.Summary = m.summary
+	for _, w := range m.summary.Warnings {
+		r.warn("metrics: " + w)
+	}
+	// Result offsets count from the load's start; readings from tel.origin.
+	if x.info != nil && !x.info.Start.IsZero() {
+		m.offset = x.info.Start.Sub(x.tel.origin)
+	} else {
+		r.warn("the load generator reported no start time; telemetry is aligned with the requests as if the load started with the samplers")
+	}
+	m.window = energy.Window{Start: m.offset + m.summary.WindowStart, End: m.offset + m.summary.WindowEnd}
+	rep, err := energyReport(r.res.TimelinePath, m.window, m.summary.OutputTokens, x.stats)
+	if err != nil {
+		return nil, fmt.Errorf("profile: energy: %w", err)
+	}
+	m.energy, r.res.Energy = rep, rep
+	for _, w := range rep.Warnings {
+		r.warn("energy: " + w)
+	}
+	noteUnavailable(r.res, rep, x.tel)
+	if f, _ := rep.Figure(energy.KeyEnergyJoulesGPU); r.c.requireGPU && !f.Measured {
+		return nil, fmt.Errorf("%w (profile.WithRequireGPU): no GPU energy was measured over the window (%s); nothing was signed, the trace is in %s and the timeline in %s",
+			ErrNoGPUTelemetry, f.Reason, r.res.TracePath, r.res.TimelinePath)
+	}
+	r.res.Warnings = collapseWarnings(r.res.Warnings)
+	return m, nil
+}
