@@ -203,13 +203,18 @@ type EngineInfo struct {
 // bytes and escaped. When nothing identifies the engine, Kind is the
 // requested kind with Confirmed false.
 //
+// A nil option is an error wrapping [ErrInvalidOption].
+//
 // hc may be nil (a fresh transport without a proxy is then used); a copy of
 // it made with [SameOriginOnly] is used, so a cross-origin redirect fails
 // the probe (wrapping [ErrCrossOriginRedirect]) instead of taking apiKey
 // elsewhere. apiKey, if set, is sent as a bearer token.
 func Probe(ctx context.Context, hc *http.Client, baseURL, kind, model, apiKey string, opts ...ProbeOption) (*EngineInfo, error) {
 	var cfg probeConfig
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("loadgen: Probe: %w: option %d is nil", ErrInvalidOption, i+1)
+		}
 		o.applyProbe(&cfg)
 	}
 	kinds, err := EngineKinds(cfg.extra...)
