@@ -16,7 +16,11 @@
 //     package that compiles Sigstore (and its gRPC stack); plugged into
 //     envelope.Verify with envelope.WithMethodVerifier.
 //   - loadgen: drives the engine (OpenAI-compatible streaming client, closed
-//     and open loop drivers, suites, datasets, latency metrics).
+//     and open loop drivers, engine probe, latency metrics). It imports no
+//     envelope: a harness gives it prompts, a point and SLO predicates.
+//   - loadgen/catalog: the reference's benchmark catalogue (suites, their
+//     datasets and dataset hashes, SLO templates and hardware classes, the
+//     sweep point a source envelope ran at); imports loadgen and envelope.
 //   - sampler: telemetry (NVML in one cgo leaf, RAPL, remote Prometheus
 //     endpoints) on absolute-time ticks. Independent of loadgen.
 //   - energy: turns sampler readings into joules and watts.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 )
 
@@ -164,7 +165,7 @@ func throughputRun(b *testing.B, url string, concurrency int, duration time.Dura
 		b.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	d, err := loadgen.NewDriver(c, loadgen.BuiltinPrompts(), loadgen.ClosedLoop{Concurrency: concurrency}, loadgen.WithDuration(duration), loadgen.WithWarmup(0))
+	d, err := loadgen.NewDriver(c, catalog.BuiltinPrompts(), loadgen.ClosedLoop{Concurrency: concurrency}, loadgen.WithDuration(duration), loadgen.WithWarmup(0))
 	if err != nil {
 		b.Fatal(err)
 	}

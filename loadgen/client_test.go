@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 )
 
@@ -236,7 +237,7 @@ func TestDriverAgainstEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseIdleConnections()
-	d, err := loadgen.NewDriver(c, loadgen.BuiltinPrompts(), loadgen.ClosedLoop{Concurrency: 4},
+	d, err := loadgen.NewDriver(c, catalog.BuiltinPrompts(), loadgen.ClosedLoop{Concurrency: 4},
 		loadgen.WithDuration(300*time.Millisecond), loadgen.WithGrace(200*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,12 @@
 // Package loadgen drives an OpenAI-compatible LLM engine and measures it:
 // a streaming client whose clock a performance engineer can trust, closed-
-// and open-loop drivers, the reference's benchmark suites and datasets, an
-// engine probe, and the latency and throughput metrics computed from the
-// per-request results.
+// and open-loop drivers at a sweep [Point], an engine probe, and the
+// latency and throughput metrics computed from the per-request results.
+// It is the generic engine: it takes the prompts, the point and the SLO
+// predicates from its caller, and imports no envelope. The reference's
+// benchmark catalogue — suites, their datasets and dataset hashes, SLO
+// templates and hardware classes, and choosing a sweep point from a source
+// envelope — is package loadgen/catalog.
 //
 // # What a request records
 //
@@ -64,6 +68,16 @@
 // per-request timeout), OutcomeCutOff (still running when the grace period
 // after the duration ended) and OutcomeCancelled (the caller cancelled). The
 // error text is kept in Result.Error.
+//
+// # Engine kinds
+//
+// [Probe] asks an engine what it is, among the kinds it considers: the
+// reference's five ([EngineKinds]: vLLM, SGLang, TensorRT-LLM, llama.cpp,
+// MLX) and any an embedder describes as an [EngineKind] — a name, the
+// owned_by values of its /v1/models, and a Version function that asks the
+// engine through a [Prober] — and passes with [WithEngineKinds]. A kind name
+// that is none of them is an error wrapping [ErrUnknownEngine], from Probe
+// and from [LookupEngineKind] alike.
 //
 // # Drivers
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 )
 
@@ -316,7 +317,7 @@ func TestRunEndsByDurationPlusGrace(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer c.CloseIdleConnections()
-				d, err := loadgen.NewDriver(c, loadgen.BuiltinPrompts(), mode,
+				d, err := loadgen.NewDriver(c, catalog.BuiltinPrompts(), mode,
 					loadgen.WithDuration(duration), loadgen.WithGrace(grace), loadgen.WithWarmup(0))
 				if err != nil {
 					t.Fatal(err)
@@ -358,7 +359,7 @@ func TestRunStopsWhenWarmupFails(t *testing.T) {
 	}
 	defer c.CloseIdleConnections()
 	for _, mode := range []loadgen.Mode{loadgen.ClosedLoop{Concurrency: 4}, loadgen.ConstantRate{RPS: 1000}} {
-		d, err := loadgen.NewDriver(c, loadgen.BuiltinPrompts(), mode, loadgen.WithDuration(10*time.Second))
+		d, err := loadgen.NewDriver(c, catalog.BuiltinPrompts(), mode, loadgen.WithDuration(10*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}

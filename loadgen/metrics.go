@@ -228,8 +228,8 @@ func valuesOf(r *Result, origin time.Duration) requestValues {
 
 // Summarize computes the run's metrics from its results, in any order.
 // Results marked Warmup are ignored entirely. slo gives the predicates a
-// request must meet to count as passing (see [ResolveSLO]); the zero SLO
-// has none, so passing equals ok.
+// request must meet to count as passing (catalog.ResolveSLO gives the
+// reference's templates); the zero SLO has none, so passing equals ok.
 //
 // A request passes when it is ok and every predicate holds on its
 // ttft_ms, tpot_ms and total_ms (strict "<" in the reference templates; NaN

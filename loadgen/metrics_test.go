@@ -14,13 +14,15 @@ import (
 
 func msD(n float64) time.Duration { return time.Duration(n * float64(time.Millisecond)) }
 
-func mustSLO(t *testing.T, template, class string) SLO {
-	t.Helper()
-	s, err := ResolveSLO(template, class)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+// llmStandard is the reference's llm.standard template scaled by mult for
+// class, as catalog.ResolveSLO gives it (base·mult as plain float64
+// products); it is spelt out here because package catalog imports this one.
+func llmStandard(class string, mult float64) SLO {
+	return SLO{Template: "llm.standard", HardwareClass: class, Predicates: []Predicate{
+		{Name: "ttft", Field: "ttft_ms", Op: "<", Value: 200 * mult},
+		{Name: "tpot", Field: "tpot_ms", Op: "<", Value: 50 * mult},
+		{Name: "total", Field: "total_ms", Op: "<", Value: 3000 * mult},
+	}}
 }
 
 // closedLoopRun is a closed-loop run (Scheduled == Sent) with three warmup
@@ -68,7 +70,7 @@ func closedLoopRun() []Result {
 }
 
 func TestSummarizeClosedLoop(t *testing.T) {
-	slo := mustSLO(t, SLOStandard, "h100")
+	slo := llmStandard("h100", 1.0)
 	got := Summarize(closedLoopRun(), slo)
 
 	want := Summary{
@@ -154,7 +156,7 @@ func TestSummarizeClosedLoop(t *testing.T) {
 
 func TestSummarizeIgnoresOrderAndDoesNotModify(t *testing.T) {
 	rs := closedLoopRun()
-	slo := mustSLO(t, SLOStandard, "rtx-4080")
+	slo := llmStandard("rtx-4080", 2.2)
 	want := Summarize(rs, slo)
 
 	reversed := slices.Clone(rs)
@@ -262,7 +264,7 @@ func TestSummarizeAllFailed(t *testing.T) {
 		{Index: 3, Outcome: OutcomeTimeout, Scheduled: msD(300), Sent: msD(300), End: msD(1100)},
 		{Index: 4, Outcome: "mystery", Scheduled: msD(400), Sent: msD(400), End: msD(500)},
 	}
-	got := Summarize(rs, mustSLO(t, SLOStandard, "h200"))
+	got := Summarize(rs, llmStandard("h200", 0.6))
 	if got.Requests != 4 || got.OK != 0 || got.Passing != 0 || got.Window != time.Second {
 		t.Errorf("requests %d ok %d passing %d window %v; want 4, 0, 0, 1s", got.Requests, got.OK, got.Passing, got.Window)
 	}
@@ -356,7 +358,7 @@ func TestSummarizeTokenSource(t *testing.T) {
 
 func TestSummarizeUnknownTemplate(t *testing.T) {
 	// No predicates: passing equals ok and the resolved string is "".
-	got := Summarize(closedLoopRun(), mustSLO(t, "llm.realtime", "cpu"))
+	got := Summarize(closedLoopRun(), SLO{Template: "llm.realtime", HardwareClass: "cpu"})
 	if got.Passing != got.OK || got.ComplianceRate != got.OKRate || len(got.PredicatePassRates) != 0 {
 		t.Errorf("passing %d ok %d compliance %v ok_rate %v rates %v", got.Passing, got.OK, got.ComplianceRate, got.OKRate, got.PredicatePassRates)
 	}
@@ -374,7 +376,7 @@ func TestSummarizeUnknownPredicateFieldFails(t *testing.T) {
 }
 
 func TestMetricsExtraGoBeforeSLOKeys(t *testing.T) {
-	s := Summarize(closedLoopRun(), mustSLO(t, SLOStandard, "h100"))
+	s := Summarize(closedLoopRun(), llmStandard("h100", 1.0))
 	got := keys(s.Metrics(Metric{"cost_usd_per_million_tokens", 0.64}, Metric{"cost_source", "registry:groq"}))
 	i := slices.Index(got, "throughput_tok_per_s")
 	want := []string{"throughput_tok_per_s", "cost_usd_per_million_tokens", "cost_source", "slo_hardware_class", "slo_template_resolved"}

@@ -13,6 +13,7 @@ import (
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 )
 
 // Placeholders the reference writes for fields it does not measure
@@ -84,7 +85,7 @@ func energyMetrics(ns []energy.Named) []loadgen.Metric {
 }
 
 // buildEnvelope assembles the new envelope (unsigned).
-func (c *config) buildEnvelope(src *envelope.Envelope, suite loadgen.Suite, ds loadgen.Dataset, info *loadgen.EngineInfo,
+func (c *config) buildEnvelope(src *envelope.Envelope, suite catalog.Suite, ds catalog.Dataset, info *loadgen.EngineInfo,
 	fp envelope.HardwareFingerprint, sum loadgen.Summary, rep *energy.Report, res *Result) (*envelope.Envelope, error) {
 
 	metrics := &envelope.Object{}

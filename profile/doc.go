@@ -13,11 +13,13 @@
 // In the reference's order: verify the source envelope (a bad signature
 // refuses to run; an intact one from an unpinned signer runs with a loud
 // warning recorded in the new envelope, or fails under WithRequireTrusted);
-// require a base URL; find the suite; check the engine name. Then, before
-// any load is sent, everything that could fail later: the signer (a dev
-// key's validity, keyless readiness), the dataset, the sweep point, the
-// engine (version probe, served model). Samplers start before the load and
-// stop after it; the load runs for the duration plus a grace period.
+// require a base URL; find the suite (loadgen/catalog); check the engine
+// name (one of loadgen's built-in engine kinds, or one described with
+// WithEngineKinds). Then, before any load is sent, everything that could
+// fail later: the signer (a dev key's validity, keyless readiness), the
+// dataset, the sweep point, the engine (version probe, served model).
+// Samplers start before the load and stop after it; the load runs for the
+// duration plus a grace period.
 //
 // # Definitions
 //

@@ -86,6 +86,7 @@ type config struct {
 	sysRoot         string
 
 	generator   loadgen.Generator
+	engineKinds []loadgen.EngineKind
 	point       loadgen.Point
 	servedModel string
 	datasetURI  string
@@ -275,6 +276,17 @@ func WithLoadGenerator(g loadgen.Generator) Option {
 	return opt("WithLoadGenerator", func(c *config) { c.generator = g })
 }
 
+// WithEngineKinds describes engine kinds beside loadgen's built-in ones
+// (vLLM, SGLang, TensorRT-LLM, llama.cpp, MLX): a source whose engine.name
+// is one of them is accepted, and the probe can identify the engine as one
+// (see loadgen.EngineKind and loadgen.Probe). Repeated uses add kinds; a
+// set that is not valid (an empty or repeated name, an owner claimed twice)
+// makes Run fail before it does anything. By default only the built-in
+// kinds are known, and any other engine.name fails with ErrUnknownEngine.
+func WithEngineKinds(kinds ...loadgen.EngineKind) Option {
+	return opt("WithEngineKinds", func(c *config) { c.engineKinds = append(c.engineKinds, kinds...) })
+}
+
 // WithPoint overrides the sweep point (concurrency or rate). By default the
 // source's point is used (driver_options, else the file name prefix, else
 // the suite's first point).
@@ -438,6 +450,9 @@ func (c *config) validate() error {
 	}
 	if _, err := keyless.NewVerifier(c.keylessVerify...); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := loadgen.EngineKinds(c.engineKinds...); err != nil {
+		errs = append(errs, fmt.Errorf("WithEngineKinds: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/envelope/keyless"
 	"github.com/benchprof/benchprof/internal/fdlimit"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 )
 
 // prepare runs every check that can fail before any load is sent, in the
@@ -41,13 +41,13 @@ func (r *run) checkSource(ctx context.Context, p *plan) error {
 	if _, err := loadgen.NormalizeBaseURL(r.c.baseURL); err != nil {
 		return fmt.Errorf("profile: base URL (WithBaseURL): %w", err)
 	}
-	suite, err := loadgen.LookupSuite(r.src.SuiteID)
+	suite, err := catalog.LookupSuite(r.src.SuiteID)
 	if err != nil {
 		return fmt.Errorf("%w: this version no longer ships benchmark id %q: %w", ErrUnknownSuite, r.src.SuiteID, err)
 	}
 	p.suite = suite
-	if !slices.Contains(loadgen.EngineKinds(), r.src.Engine.Name) {
-		return fmt.Errorf("%w: %q (known: %v)", ErrUnknownEngine, r.src.Engine.Name, loadgen.EngineKinds())
+	if _, err := loadgen.LookupEngineKind(r.src.Engine.Name, r.c.engineKinds...); err != nil {
+		return fmt.Errorf("source envelope: %w", err)
 	}
 	return nil
 }
@@ -65,7 +65,7 @@ func (r *run) readySigner(ctx context.Context, p *plan) error {
 // loadWorkload loads the dataset and resolves the load point.
 func (r *run) loadWorkload(ctx context.Context, p *plan) error {
 	ds, err := loadDataset(ctx, p.suite, r.c.datasetURI)
-	if errors.Is(err, loadgen.ErrDatasetUnavailable) {
+	if errors.Is(err, catalog.ErrDatasetUnavailable) {
 		return fmt.Errorf("profile: dataset: %w; pass a local copy (profile.WithDataset with a file:// URI)", err)
 	} else if err != nil {
 		return fmt.Errorf("profile: dataset: %w", err)
@@ -74,7 +74,7 @@ func (r *run) loadWorkload(ctx context.Context, p *plan) error {
 	for _, w := range ds.Warnings() {
 		r.warn("dataset: " + w)
 	}
-	point, err := loadgen.ResolvePoint(p.suite, r.src, r.c.sourcePath, r.c.point)
+	point, err := catalog.ResolvePoint(p.suite, r.src, r.c.sourcePath, r.c.point)
 	if err != nil {
 		return fmt.Errorf("profile: sweep point: %w", err)
 	}
@@ -82,7 +82,7 @@ func (r *run) loadWorkload(ctx context.Context, p *plan) error {
 	for _, w := range point.Warnings {
 		r.warn("sweep point: " + w)
 	}
-	if point.Source == loadgen.SourceSuiteDefault && r.c.generator == nil {
+	if point.Source == catalog.SourceSuiteDefault && r.c.generator == nil {
 		r.warn(fmt.Sprintf("sweep point: %s is the suite's default: neither the source's driver_options nor its file name (%q) records the point it ran at, "+
 			"so this may not be the source's load; set the point explicitly (profile.WithPoint) to reproduce it", point.Point, filepath.Base(r.c.sourcePath)))
 	}
@@ -104,7 +104,7 @@ func (r *run) reachEngine(ctx context.Context, p *plan) error {
 		hc = &http.Client{Transport: tr}
 	}
 	hc = loadgen.SameOriginOnly(hc) // never follow the engine to another origin with our API key
-	info, err := loadgen.Probe(ctx, hc, c.baseURL, r.src.Engine.Name, p.model, c.apiKey)
+	info, err := loadgen.Probe(ctx, hc, c.baseURL, r.src.Engine.Name, p.model, c.apiKey, loadgen.WithEngineKinds(c.engineKinds...))
 	if err != nil {
 		return fmt.Errorf("profile: engine: %w", err)
 	}
@@ -164,14 +164,14 @@ func plannedInFlight(p loadgen.Point) int {
 	return min(max(8, int(p.RPS*8)), loadgen.MaxConcurrency)
 }
 
-func loadDataset(ctx context.Context, suite loadgen.Suite, uri string) (loadgen.Dataset, error) {
+func loadDataset(ctx context.Context, suite catalog.Suite, uri string) (catalog.Dataset, error) {
 	if uri == "" {
 		return suite.LoadDataset(ctx)
 	}
-	return loadgen.LoadPrompts(ctx, uri, suite.N)
+	return catalog.LoadPrompts(ctx, uri, suite.N)
 }
 
-func (c *config) buildDriver(suite loadgen.Suite, src *envelope.Envelope, ds loadgen.Dataset, p loadgen.Point, model string, hc *http.Client) (*loadgen.Driver, error) {
+func (c *config) buildDriver(suite catalog.Suite, src *envelope.Envelope, ds catalog.Dataset, p loadgen.Point, model string, hc *http.Client) (*loadgen.Driver, error) {
 	copts := []loadgen.ClientOption{loadgen.WithHTTPClient(hc), loadgen.WithMaxTokens(suite.MaxTokens)}
 	if c.apiKey != "" {
 		copts = append(copts, loadgen.WithAPIKey(c.apiKey))

@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/sampler/samplertest"
@@ -186,6 +188,84 @@ func TestRunUnknownSuiteAndEngine(t *testing.T) {
 	}
 }
 
+// TestRunUnknownEngineOneSentinel: profile's ErrUnknownEngine is loadgen's,
+// the message names the source's engine and the known kinds, and the check
+// comes where the reference makes it: after the suite lookup, before the
+// signer (FACTS §0 steps 5, 6, 8).
+func TestRunUnknownEngineOneSentinel(t *testing.T) {
+	f := newFixture(t)
+	run := func(mutate func(*envelope.Envelope), opts ...profile.Option) error {
+		e := f.src.Clone()
+		e.Signature = nil
+		mutate(e)
+		_, err := profile.Run(context.Background(), e, append(append(f.opts, profile.WithoutVerificationUnsafe()), opts...)...)
+		return err
+	}
+	tgi := func(e *envelope.Envelope) { e.Engine.Name = "tgi" }
+	err := run(tgi)
+	if !errors.Is(err, profile.ErrUnknownEngine) || !errors.Is(err, loadgen.ErrUnknownEngine) {
+		t.Fatalf("%v; want profile.ErrUnknownEngine and loadgen.ErrUnknownEngine", err)
+	}
+	for _, s := range []string{"source envelope", "unknown engine", `"tgi"`, "vllm, sglang, trtllm, llamacpp, mlx"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("%q lacks %q", err, s)
+		}
+	}
+	// Before the signer: a missing dev key is not what is reported.
+	if err := run(tgi, profile.WithDevKey(filepath.Join(t.TempDir(), "none.key"))); !errors.Is(err, profile.ErrUnknownEngine) || errors.Is(err, profile.ErrSigner) {
+		t.Errorf("unknown engine and no key: %v; want ErrUnknownEngine, checked before the signer", err)
+	}
+	// After the suite.
+	if err := run(func(e *envelope.Envelope) { tgi(e); e.SuiteID = "llm.inference.does-not-exist" }); !errors.Is(err, profile.ErrUnknownSuite) || errors.Is(err, profile.ErrUnknownEngine) {
+		t.Errorf("unknown suite and engine: %v; want ErrUnknownSuite, checked first", err)
+	}
+}
+
+// TestRunEmbedderEngineKind: a kind described with WithEngineKinds is
+// accepted as the source's engine.name, and the probe identifies the engine
+// as it and records it.
+func TestRunEmbedderEngineKind(t *testing.T) {
+	f := newFixture(t)
+	// The fake engine lists its models as owned_by "enginetest" and answers
+	// /version as vLLM does.
+	kind := loadgen.EngineKind{Name: "enginetest", Owners: []string{"enginetest"},
+		Version: func(ctx context.Context, p *loadgen.Prober) (string, bool) {
+			body, _, err := p.Get(ctx, "/version", 0)
+			var v struct{ Version string }
+			if err != nil || json.Unmarshal(body, &v) != nil {
+				return "", false
+			}
+			return v.Version, true
+		}}
+	src := f.src.Clone()
+	src.Signature = nil
+	src.Engine.Name = "enginetest"
+	opts := append(f.opts, profile.WithoutVerificationUnsafe())
+
+	if _, err := profile.Run(context.Background(), src, opts...); !errors.Is(err, profile.ErrUnknownEngine) {
+		t.Fatalf("without WithEngineKinds: %v; want ErrUnknownEngine", err)
+	}
+	res, err := profile.Run(context.Background(), src, append(opts, profile.WithEngineKinds(kind))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := res.Engine; e.Kind != "enginetest" || !e.Confirmed || e.Version != "0.22.1-fake" || res.Envelope.Engine.Name != "enginetest" {
+		t.Errorf("engine %+v, recorded as %q; want enginetest 0.22.1-fake, confirmed", e, res.Envelope.Engine.Name)
+	}
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "identifies itself") || strings.Contains(w, "did not say") {
+			t.Errorf("warning %q", w)
+		}
+	}
+
+	if _, err := profile.Run(context.Background(), src, append(opts, profile.WithEngineKinds(kind, kind))...); !errors.Is(err, loadgen.ErrInvalidOption) {
+		t.Errorf("a kind described twice: %v; want loadgen.ErrInvalidOption", err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(f.out, "*.json")); len(m) != 1 { // from the one run that ran
+		t.Errorf("envelopes written: %v; want one", m)
+	}
+}
+
 // TestRunSourceTrust: the trust verdict is stated, and a source signed by a
 // pinned key is trusted.
 func TestRunSourceTrust(t *testing.T) {
@@ -261,7 +341,7 @@ func TestRunPointFallbackWarns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Point.Source != loadgen.SourceSuiteDefault {
+	if res.Point.Source != catalog.SourceSuiteDefault {
 		t.Fatalf("point source %q", res.Point.Source)
 	}
 	if !strings.Contains(strings.Join(res.Warnings, "\n"), "downloaded.json") {

@@ -9,6 +9,7 @@ import (
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/sampler"
 )
 
@@ -28,8 +29,11 @@ var (
 	// ErrUnknownSuite: the source's suite_id is not a benchmark this
 	// version ships.
 	ErrUnknownSuite = errors.New("suite not available")
-	// ErrUnknownEngine: the source's engine.name is not a known engine.
-	ErrUnknownEngine = errors.New("unknown engine in source envelope")
+	// ErrUnknownEngine: the source's engine.name is none of the engine
+	// kinds considered: loadgen's built-in ones and those of
+	// WithEngineKinds. It is loadgen.ErrUnknownEngine, so errors.Is
+	// matches either name.
+	ErrUnknownEngine = loadgen.ErrUnknownEngine
 	// ErrSigner: the signing key or keyless setup is not usable.
 	ErrSigner = errors.New("signer not ready")
 	// ErrInterrupted: ctx was cancelled during the run; no envelope was
@@ -69,7 +73,7 @@ type Result struct {
 	// "NOT VERIFIED: …" (WithoutVerificationUnsafe). Show it first.
 	SourceTrust string
 	Engine      *loadgen.EngineInfo
-	Point       loadgen.PointResolution
+	Point       catalog.PointResolution
 	Summary     loadgen.Summary
 	Energy      *energy.Report
 	Samplers    []sampler.Stats
@@ -166,9 +170,9 @@ func (r *run) warn(msg string) {
 // plan is what prepare settled before any load: the workload, the signer
 // and the engine.
 type plan struct {
-	suite  loadgen.Suite
+	suite  catalog.Suite
 	signer envelope.Signer
-	ds     loadgen.Dataset
+	ds     catalog.Dataset
 	model  string
 	engine *loadgen.EngineInfo
 	gen    loadgen.Generator

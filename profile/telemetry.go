@@ -14,6 +14,7 @@ import (
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/sampler"
 	"github.com/benchprof/benchprof/sampler/hostinfo"
 )
@@ -154,12 +155,12 @@ func (c *config) fingerprint(ctx context.Context, t *telemetry) (envelope.Hardwa
 
 // resolveSLO resolves the source's SLO template (else the suite's) for the
 // host's hardware class.
-func resolveSLO(src *envelope.Envelope, suite loadgen.Suite, gpuModels []string, cpuModel string) (loadgen.SLO, error) {
+func resolveSLO(src *envelope.Envelope, suite catalog.Suite, gpuModels []string, cpuModel string) (loadgen.SLO, error) {
 	template := src.SLOTemplate
 	if template == "" {
 		template = suite.SLOTemplate
 	}
-	return loadgen.ResolveSLO(template, loadgen.ClassifyHardware(gpuModels, cpuModel))
+	return catalog.ResolveSLO(template, catalog.ClassifyHardware(gpuModels, cpuModel))
 }
 
 // gpuPowerW sums the power of the devices of kind GPU in a reading; ok is

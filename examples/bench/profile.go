@@ -15,6 +15,7 @@ import (
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/internal/textsafe"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/report"
 )
@@ -159,7 +160,7 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.Option, error) {
 	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path), profile.WithGrace(f.grace.d)}
 	if f.duration.d == 0 {
-		if s, err := loadgen.LookupSuite(src.SuiteID); err == nil {
+		if s, err := catalog.LookupSuite(src.SuiteID); err == nil {
 			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec
 		}
 	} else {
@@ -247,7 +248,7 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		fmt.Fprintln(stderr, "bench: source:", textsafe.Escape(res.SourceTrust))
 	}
 	warnings := res.Warnings
-	if res.Point.Source == loadgen.SourceSuiteDefault {
+	if res.Point.Source == catalog.SourceSuiteDefault {
 		// The library names its option; on the command line it is a flag.
 		warnings = append(slices.Clone(warnings), "to run at the source's own point, pass it: --concurrency N (closed loop) or --rps R (open loop)")
 	}
@@ -356,7 +357,7 @@ func profileError(err error) error {
 		//lint:ignore ST1005 the reference's message
 		return withCode(exitUsage, errors.New("--base-url is required for bench profile. Envelopes are host-agnostic and do not store the live engine URL — "+
 			"you must point this profile at a running engine (e.g. --base-url http://localhost:8000/v1)."))
-	case errors.Is(err, loadgen.ErrDatasetUnavailable):
+	case errors.Is(err, catalog.ErrDatasetUnavailable):
 		return withCode(exitFailure, fmt.Errorf("Profile run failed: %w; on the command line: --dataset file:///path/to/prompts.jsonl", err)) //lint:ignore ST1005 the reference's message
 	case errors.Is(err, profile.ErrOptions):
 		return withCode(exitUsage, err)

@@ -65,6 +65,11 @@ func TestProfileExitCodes(t *testing.T) {
 	e.SuiteID = "llm.inference.does-not-exist"
 	b, _ := e.Bytes()
 	os.WriteFile(unknownSuite, b, 0o644)
+	unknownEngine := filepath.Join(t.TempDir(), "unknown-engine.json")
+	e, _ = envelope.Load(unsigned)
+	e.Engine.Name = "tgi"
+	b, _ = e.Bytes()
+	os.WriteFile(unknownEngine, b, 0o644)
 	tests := []struct {
 		name  string
 		args  []string
@@ -78,6 +83,7 @@ func TestProfileExitCodes(t *testing.T) {
 		{"hf uri", []string{"profile", "hf://org/x.json", "--base-url", url}, 2, []string{"hf://", "local file"}},
 		{"unsigned with verify", []string{"profile", unsigned, "--base-url", url, "--dev-key", key}, 1, []string{"verif"}},
 		{"unknown suite", []string{"profile", unknownSuite, "--no-verify", "--base-url", url, "--dev-key", key}, 1, []string{"llm.inference.does-not-exist", "no longer ships"}},
+		{"unknown engine", []string{"profile", unknownEngine, "--no-verify", "--base-url", url, "--dev-key", filepath.Join(out, "none.key")}, 1, []string{"unknown engine", `"tgi"`, "source envelope"}},
 		{"missing dev key", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", filepath.Join(out, "none.key")}, 1, []string{"bench keygen"}},
 		{"bad signing mode", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--signing-mode", "pgp"}, 1, []string{"Unknown --signing-mode"}},
 		{"negative duration", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "-1"}, 2, []string{"-duration", "negative"}},

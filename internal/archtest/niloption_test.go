@@ -8,6 +8,7 @@ import (
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/envelope/keyless"
+	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/sampler/hostinfo"
 	"github.com/benchprof/benchprof/sampler/nvml"
@@ -37,6 +38,10 @@ func TestNilOptionPolicy(t *testing.T) {
 		{"rapl.Open", func() error { _, err := rapl.Open(nil); return err }},
 		{"remote.Open", func() error { _, err := remote.Open(ctx, []string{"dcgm=http://127.0.0.1:1/metrics"}, nil); return err }},
 		{"hostinfo.Collect", func() error { _, err := hostinfo.Collect(ctx, nil); return err }},
+		{"loadgen.Probe", func() error {
+			_, err := loadgen.Probe(ctx, nil, "http://127.0.0.1:1", loadgen.EngineVLLM, "m", "", nil)
+			return err
+		}},
 		{"profile.Run", func() error { _, err := profile.Run(ctx, &envelope.Envelope{}, nil); return err }},
 		{"profile.OpenDefaultSamplers", func() error { _, err := profile.OpenDefaultSamplers(nil); return err }},
 	} {

@@ -1,4 +1,4 @@
-package loadgen
+package catalog
 
 import (
 	"context"
@@ -6,25 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/benchprof/benchprof/loadgen"
 )
 
 // ErrUnknownSuite is returned (wrapped) by [LookupSuite] for an id that is
 // not one of the bundled suites.
 var ErrUnknownSuite = errors.New("unknown benchmark suite")
-
-// DriverKind says how a suite drives load.
-type DriverKind string
-
-// The driver kinds of the reference (FACTS §5.2, §5.3).
-const (
-	// DriverClosedLoop keeps a fixed number of requests in flight
-	// (Point.Concurrency workers, each sending its next request when the
-	// previous one ends).
-	DriverClosedLoop DriverKind = "closed_loop"
-	// DriverOpenLoop sends requests at Poisson arrival times of a fixed
-	// mean rate (Point.RPS), whether or not earlier ones have finished.
-	DriverOpenLoop DriverKind = "open_loop"
-)
 
 // Values shared by every bundled suite (FACTS §4.2).
 const (
@@ -35,15 +23,6 @@ const (
 	DefaultWarmupRequests = 3
 	// DefaultSeed is the dataset sampling seed the reference records.
 	DefaultSeed = 42
-)
-
-// SLO template names used by the bundled suites (FACTS §6.3).
-const (
-	// SLOStandard: ttft < 200 ms, tpot < 50 ms, total < 3000 ms (scaled by
-	// hardware class).
-	SLOStandard = "llm.standard"
-	// SLORelaxed: ttft < 1000 ms, total < 10000 ms (scaled by hardware class).
-	SLORelaxed = "llm.relaxed"
 )
 
 // Suite is one benchmark of the reference's llm.inference plugin
@@ -62,8 +41,9 @@ type Suite struct {
 	DatasetURI string
 	// N is the number of prompts after sizing (the dataset's n).
 	N int
-	// Driver is the suite's driver kind.
-	Driver DriverKind
+	// Driver is the suite's driver kind: loadgen.DriverClosedLoop or
+	// loadgen.DriverOpenLoop.
+	Driver loadgen.DriverKind
 	// Concurrency is the closed-loop sweep (empty for open-loop suites).
 	Concurrency []int
 	// RPS is the open-loop sweep in requests per second (empty for
@@ -79,23 +59,25 @@ type Suite struct {
 	WarmupRequests int
 	// Seed is the dataset sampling seed ([DefaultSeed]).
 	Seed int64
-	// MaxTokens is the max_tokens of every request ([DefaultMaxTokens]).
+	// MaxTokens is the max_tokens of every request
+	// (loadgen.DefaultMaxTokens).
 	MaxTokens int
 }
 
-// Points returns the suite's sweep, in order: one [Point] per Concurrency
-// entry for a closed-loop suite, one per RPS entry for an open-loop suite.
-// It is empty when the suite lists none (see [Suite.DefaultPoint]).
-func (s Suite) Points() []Point {
-	var ps []Point
+// Points returns the suite's sweep, in order: one [loadgen.Point] per
+// Concurrency entry for a closed-loop suite, one per RPS entry for an
+// open-loop suite. It is empty when the suite lists none (see
+// [Suite.DefaultPoint]).
+func (s Suite) Points() []loadgen.Point {
+	var ps []loadgen.Point
 	switch s.Driver {
-	case DriverClosedLoop:
+	case loadgen.DriverClosedLoop:
 		for _, c := range s.Concurrency {
-			ps = append(ps, Point{Concurrency: c})
+			ps = append(ps, loadgen.Point{Concurrency: c})
 		}
-	case DriverOpenLoop:
+	case loadgen.DriverOpenLoop:
 		for _, r := range s.RPS {
-			ps = append(ps, Point{RPS: r})
+			ps = append(ps, loadgen.Point{RPS: r})
 		}
 	}
 	return ps
@@ -105,20 +87,20 @@ func (s Suite) Points() []Point {
 // sweep entry, or concurrency 1 / 1 rps when the sweep is empty
 // (plugin.py::_build_driver, FACTS §4.2). It returns the zero Point for an
 // unknown driver kind.
-func (s Suite) DefaultPoint() Point {
+func (s Suite) DefaultPoint() loadgen.Point {
 	switch s.Driver {
-	case DriverClosedLoop:
+	case loadgen.DriverClosedLoop:
 		if len(s.Concurrency) > 0 {
-			return Point{Concurrency: s.Concurrency[0]}
+			return loadgen.Point{Concurrency: s.Concurrency[0]}
 		}
-		return Point{Concurrency: 1}
-	case DriverOpenLoop:
+		return loadgen.Point{Concurrency: 1}
+	case loadgen.DriverOpenLoop:
 		if len(s.RPS) > 0 {
-			return Point{RPS: s.RPS[0]}
+			return loadgen.Point{RPS: s.RPS[0]}
 		}
-		return Point{RPS: 1}
+		return loadgen.Point{RPS: 1}
 	}
-	return Point{}
+	return loadgen.Point{}
 }
 
 // LoadDataset loads the suite's prompts: [LoadPrompts] of s.DatasetURI
@@ -137,7 +119,7 @@ func (s Suite) LoadDataset(ctx context.Context, opts ...DatasetOption) (Dataset,
 // bundledSuites builds the table of FACTS §4.2 afresh on every call, so no
 // caller can change what another sees.
 func bundledSuites() []Suite {
-	base := func(id, datasetID, uri string, n int, d DriverKind, dur time.Duration, slo string) Suite {
+	base := func(id, datasetID, uri string, n int, d loadgen.DriverKind, dur time.Duration, slo string) Suite {
 		return Suite{
 			ID:             id,
 			Version:        SuiteVersion,
@@ -149,29 +131,29 @@ func bundledSuites() []Suite {
 			SLOTemplate:    slo,
 			WarmupRequests: DefaultWarmupRequests,
 			Seed:           DefaultSeed,
-			MaxTokens:      DefaultMaxTokens,
+			MaxTokens:      loadgen.DefaultMaxTokens,
 		}
 	}
 	chatbot := base("llm.inference.chatbot-short", "builtin-chatbot-short", "builtin://", 200,
-		DriverClosedLoop, 120*time.Second, SLOStandard)
+		loadgen.DriverClosedLoop, 120*time.Second, SLOStandard)
 	chatbot.Concurrency = []int{4, 16, 64}
 
 	code := base("llm.inference.code-completion", "builtin-code-completion", "builtin://", 200,
-		DriverClosedLoop, 120*time.Second, SLOStandard)
+		loadgen.DriverClosedLoop, 120*time.Second, SLOStandard)
 	code.Concurrency = []int{1, 4, 16}
 
 	long := base("llm.inference.long-context", "builtin-long-context", "builtin://", 200,
-		DriverOpenLoop, 300*time.Second, SLORelaxed)
+		loadgen.DriverOpenLoop, 300*time.Second, SLORelaxed)
 	long.RPS = []float64{0.5, 1, 2}
 
 	rag := base("llm.inference.rag-style", "builtin-rag-style", "builtin://", 200,
-		DriverOpenLoop, 180*time.Second, SLORelaxed)
+		loadgen.DriverOpenLoop, 180*time.Second, SLORelaxed)
 	rag.RPS = []float64{1, 4}
 
 	// The reference always falls back to the builtin prompts for this
 	// dataset (FACTS §4.3); LoadPrompts refuses hf:// instead.
 	sharegpt := base("llm.inference.sharegpt-v3", "sharegpt-v3", "hf://anon8231489123/ShareGPT_Vicuna_unfiltered", 1000,
-		DriverOpenLoop, 300*time.Second, SLOStandard)
+		loadgen.DriverOpenLoop, 300*time.Second, SLOStandard)
 	sharegpt.RPS = []float64{1, 4, 16, 64, 256}
 
 	return []Suite{chatbot, code, long, rag, sharegpt}

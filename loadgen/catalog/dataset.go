@@ -1,4 +1,4 @@
-package loadgen
+package catalog
 
 import (
 	"bufio"
@@ -53,7 +53,7 @@ func BuiltinPrompts() []string {
 	}
 	if err := json.Unmarshal(builtinPromptsJSON, &f); err != nil || len(f.Prompts) == 0 {
 		// The file is embedded at build time and checked by the tests.
-		panic(fmt.Sprintf("loadgen: embedded builtin-prompts.json is invalid: %v", err))
+		panic(fmt.Sprintf("catalog: embedded builtin-prompts.json is invalid: %v", err))
 	}
 	return f.Prompts
 }

@@ -1,4 +1,4 @@
-package loadgen
+package catalog
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchprof/benchprof/loadgen"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -20,15 +21,15 @@ func TestSuites(t *testing.T) {
 	}
 	want := []Suite{
 		common(Suite{ID: "llm.inference.chatbot-short", DatasetID: "builtin-chatbot-short", DatasetURI: "builtin://", N: 200,
-			Driver: DriverClosedLoop, Concurrency: []int{4, 16, 64}, Duration: 120 * time.Second, SLOTemplate: "llm.standard"}),
+			Driver: loadgen.DriverClosedLoop, Concurrency: []int{4, 16, 64}, Duration: 120 * time.Second, SLOTemplate: "llm.standard"}),
 		common(Suite{ID: "llm.inference.code-completion", DatasetID: "builtin-code-completion", DatasetURI: "builtin://", N: 200,
-			Driver: DriverClosedLoop, Concurrency: []int{1, 4, 16}, Duration: 120 * time.Second, SLOTemplate: "llm.standard"}),
+			Driver: loadgen.DriverClosedLoop, Concurrency: []int{1, 4, 16}, Duration: 120 * time.Second, SLOTemplate: "llm.standard"}),
 		common(Suite{ID: "llm.inference.long-context", DatasetID: "builtin-long-context", DatasetURI: "builtin://", N: 200,
-			Driver: DriverOpenLoop, RPS: []float64{0.5, 1, 2}, Duration: 300 * time.Second, SLOTemplate: "llm.relaxed"}),
+			Driver: loadgen.DriverOpenLoop, RPS: []float64{0.5, 1, 2}, Duration: 300 * time.Second, SLOTemplate: "llm.relaxed"}),
 		common(Suite{ID: "llm.inference.rag-style", DatasetID: "builtin-rag-style", DatasetURI: "builtin://", N: 200,
-			Driver: DriverOpenLoop, RPS: []float64{1, 4}, Duration: 180 * time.Second, SLOTemplate: "llm.relaxed"}),
+			Driver: loadgen.DriverOpenLoop, RPS: []float64{1, 4}, Duration: 180 * time.Second, SLOTemplate: "llm.relaxed"}),
 		common(Suite{ID: "llm.inference.sharegpt-v3", DatasetID: "sharegpt-v3", DatasetURI: "hf://anon8231489123/ShareGPT_Vicuna_unfiltered", N: 1000,
-			Driver: DriverOpenLoop, RPS: []float64{1, 4, 16, 64, 256}, Duration: 300 * time.Second, SLOTemplate: "llm.standard"}),
+			Driver: loadgen.DriverOpenLoop, RPS: []float64{1, 4, 16, 64, 256}, Duration: 300 * time.Second, SLOTemplate: "llm.standard"}),
 	}
 	if diff := cmp.Diff(want, Suites()); diff != "" {
 		t.Errorf("Suites() mismatch (-want +got):\n%s", diff)
@@ -87,15 +88,15 @@ func TestSuitesAreFreshCopies(t *testing.T) {
 func TestSuitePoints(t *testing.T) {
 	tests := []struct {
 		suite       Suite
-		wantPoints  []Point
-		wantDefault Point
+		wantPoints  []loadgen.Point
+		wantDefault loadgen.Point
 	}{
-		{Suite{Driver: DriverClosedLoop, Concurrency: []int{4, 16}}, []Point{{Concurrency: 4}, {Concurrency: 16}}, Point{Concurrency: 4}},
-		{Suite{Driver: DriverOpenLoop, RPS: []float64{0.5, 2}}, []Point{{RPS: 0.5}, {RPS: 2}}, Point{RPS: 0.5}},
+		{Suite{Driver: loadgen.DriverClosedLoop, Concurrency: []int{4, 16}}, []loadgen.Point{{Concurrency: 4}, {Concurrency: 16}}, loadgen.Point{Concurrency: 4}},
+		{Suite{Driver: loadgen.DriverOpenLoop, RPS: []float64{0.5, 2}}, []loadgen.Point{{RPS: 0.5}, {RPS: 2}}, loadgen.Point{RPS: 0.5}},
 		// Empty sweeps: the reference's defaults, concurrency 1 and 1 rps.
-		{Suite{Driver: DriverClosedLoop}, nil, Point{Concurrency: 1}},
-		{Suite{Driver: DriverOpenLoop}, nil, Point{RPS: 1}},
-		{Suite{Driver: "bogus", Concurrency: []int{4}}, nil, Point{}},
+		{Suite{Driver: loadgen.DriverClosedLoop}, nil, loadgen.Point{Concurrency: 1}},
+		{Suite{Driver: loadgen.DriverOpenLoop}, nil, loadgen.Point{RPS: 1}},
+		{Suite{Driver: "bogus", Concurrency: []int{4}}, nil, loadgen.Point{}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.wantPoints, tt.suite.Points()); diff != "" {
