@@ -194,7 +194,10 @@ func NewClient(baseURL, model string, opts ...ClientOption) (*Client, error) {
 		maxTokens: DefaultMaxTokens, endpoint: EndpointChat, timeout: DefaultRequestTimeout,
 		maxConns: DefaultMaxConnections, maxEvent: DefaultMaxEventSize, eventBudget: DefaultEventBufferBudget,
 	}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("loadgen client: %w: option %d is nil", ErrInvalidOption, i+1)
+		}
 		o.applyClient(&c)
 	}
 	base, err := NormalizeBaseURL(baseURL)

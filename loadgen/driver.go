@@ -157,10 +157,14 @@ var _ Generator = (*Driver)(nil)
 // MaxRPS or MaxDuration) gives an error wrapping [ErrInvalidOption].
 func NewDriver(req Requester, prompts []string, mode Mode, opts ...DriverOption) (*Driver, error) {
 	c := driverConfig{duration: DefaultDuration, grace: DefaultGrace, warmup: DefaultWarmup}
-	for _, o := range opts {
+	var errs []error
+	for i, o := range opts {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("option %d is nil", i+1))
+			continue
+		}
 		o.applyDriver(&c)
 	}
-	var errs []error
 	if req == nil {
 		errs = append(errs, errors.New("no requester"))
 	}

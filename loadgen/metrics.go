@@ -237,10 +237,15 @@ func valuesOf(r *Result, origin time.Duration) requestValues {
 // Scheduled with [LatencyFromScheduled]. Summarize does not modify results.
 func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
 	var cfg summaryConfig
-	for _, o := range opts {
+	var nilOpts []string
+	for i, o := range opts {
+		if o == nil { // Summarize cannot fail: a nil option is reported in Warnings
+			nilOpts = append(nilOpts, fmt.Sprintf("Summarize: option %d is nil and was ignored", i+1))
+			continue
+		}
 		o.applySummary(&cfg)
 	}
-	s := Summary{SLO: slo, LatencyOrigin: cfg.origin, Outcomes: map[Outcome]int{}, FirstErrors: map[Outcome]string{}}
+	s := Summary{SLO: slo, LatencyOrigin: cfg.origin, Outcomes: map[Outcome]int{}, FirstErrors: map[Outcome]string{}, Warnings: nilOpts}
 	s.PredicatePassRates = make([]PredicatePassRate, len(slo.Predicates))
 	for i, p := range slo.Predicates {
 		s.PredicatePassRates[i].Predicate = p

@@ -2,6 +2,7 @@ package archtest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -9,6 +10,8 @@ import (
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/envelope/keyless"
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/loadgen/catalog"
+	"github.com/benchprof/benchprof/loadgen/enginetest"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/sampler/hostinfo"
 	"github.com/benchprof/benchprof/sampler/nvml"
@@ -16,9 +19,14 @@ import (
 	"github.com/benchprof/benchprof/sampler/remote"
 )
 
+type nopRequester struct{}
+
+func (nopRequester) Do(context.Context, loadgen.Clock, string, *loadgen.Result) {}
+
 // TestNilOptionPolicy pins the one policy every package follows for a nil
-// option: the function that takes it returns an error (never a panic, never
-// a silent skip).
+// option: it is reported, never a panic nor a silent skip — as an error by
+// the function that takes it, or, by Summarize, which cannot fail, in its
+// result's Warnings.
 func TestNilOptionPolicy(t *testing.T) {
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -42,6 +50,19 @@ func TestNilOptionPolicy(t *testing.T) {
 			_, err := loadgen.Probe(ctx, nil, "http://127.0.0.1:1", loadgen.EngineVLLM, "m", "", nil)
 			return err
 		}},
+		{"loadgen.NewClient", func() error { _, err := loadgen.NewClient("http://127.0.0.1:1", "m", nil); return err }},
+		{"loadgen.NewDriver", func() error {
+			_, err := loadgen.NewDriver(nopRequester{}, []string{"p"}, loadgen.ClosedLoop{Concurrency: 1}, nil)
+			return err
+		}},
+		{"loadgen.Summarize (in Warnings)", func() error {
+			if w := loadgen.Summarize(nil, loadgen.SLO{}, nil).Warnings; len(w) > 0 {
+				return errors.New(w[0])
+			}
+			return nil
+		}},
+		{"catalog.LoadPrompts", func() error { _, err := catalog.LoadPrompts(ctx, "builtin://", 1, nil); return err }},
+		{"enginetest.NewHandler", func() error { _, err := enginetest.NewHandler(nil); return err }},
 		{"profile.Run", func() error { _, err := profile.Run(ctx, &envelope.Envelope{}, nil); return err }},
 		{"profile.OpenDefaultSamplers", func() error { _, err := profile.OpenDefaultSamplers(nil); return err }},
 	} {

@@ -204,7 +204,10 @@ func SizePrompts(prompts []string, n int) []string {
 // time and memory linear in what is read. ctx cancels the read.
 func LoadPrompts(ctx context.Context, uri string, n int, opts ...DatasetOption) (Dataset, error) {
 	cfg := datasetConfig{format: DatasetAutoFormat, maxLine: DefaultDatasetMaxLineBytes}
-	for _, o := range opts {
+	for i, o := range opts {
+		if o == nil {
+			return Dataset{}, fmt.Errorf("dataset %s: option %d is nil", uri, i+1)
+		}
 		o.applyDataset(&cfg)
 	}
 	if n <= 0 {
