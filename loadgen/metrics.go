@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -235,115 +236,184 @@ func valuesOf(r *Result, origin time.Duration) requestValues {
 // ttft_ms, tpot_ms and total_ms (strict "<" in the reference templates; NaN
 // and unknown fields fail). The latencies are measured from Sent, or from
 // Scheduled with [LatencyFromScheduled]. Summarize does not modify results.
+// It is a [Summarizer] fed every result.
 func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
-	var cfg summaryConfig
-	var nilOpts []string
-	for i, o := range opts {
-		if o == nil { // Summarize cannot fail: a nil option is reported in Warnings
-			nilOpts = append(nilOpts, fmt.Sprintf("Summarize: option %d is nil and was ignored", i+1))
-			continue
-		}
-		o.applySummary(&cfg)
-	}
-	s := Summary{SLO: slo, LatencyOrigin: cfg.origin, Outcomes: map[Outcome]int{}, FirstErrors: map[Outcome]string{}, Warnings: nilOpts}
-	s.PredicatePassRates = make([]PredicatePassRate, len(slo.Predicates))
-	for i, p := range slo.Predicates {
-		s.PredicatePassRates[i].Predicate = p
-	}
-
-	var ttft, tpot, total, ttftSched, queue []float64
-	var itl []weightedValue
-	queued, usage, chunks := false, false, false
-	firstErrs := map[Outcome]*firstOf{}
-	var rejected firstOf                 // the first rejected usage
-	var outOverflow, promptOverflow bool // a token sum saturated
+	z := NewSummarizer(slo, opts...)
 	for i := range results {
-		r := &results[i]
-		if r.Warmup {
+		z.Add(&results[i])
+	}
+	return z.Summary()
+}
+
+// Summarizer computes a Summary from results added one at a time, so that
+// a run need not keep its results: it holds three float64 per ok request
+// (the exact TTFT, TPOT and end-to-end latency the reference's percentiles
+// need), the queue times that are not zero, and the inter-token latencies
+// exactly up to ExactITLGaps chunk gaps, then in a histogram of bounded
+// relative error (ITLRelativeError). A Summarizer is not safe for
+// concurrent use; the order of Add calls does not matter.
+type Summarizer struct {
+	cfg summaryConfig
+	s   Summary
+
+	ttft, tpot, total []float64
+	// ttftSched holds the TTFT from Scheduled once a request has queued
+	// (before that it equals ttft); unused with LatencyFromScheduled.
+	ttftSched []float64
+	// queue holds the queue times that are not 0; queueZeros counts the rest.
+	queue      []float64
+	queueZeros int
+	itl        itlAccumulator
+
+	queued, usage, chunks bool
+	firstErrs             map[Outcome]*firstOf
+	rejected              firstOf // the first rejected usage
+	outOverflow           bool    // the output token sum saturated
+	promptOverflow        bool
+}
+
+// NewSummarizer returns a Summarizer for slo (see [Summarize]). A nil
+// option is reported in the Summary's Warnings and otherwise ignored.
+func NewSummarizer(slo SLO, opts ...SummaryOption) *Summarizer {
+	z := &Summarizer{firstErrs: map[Outcome]*firstOf{}}
+	for i, o := range opts {
+		if o == nil { // a Summarizer cannot fail: a nil option is reported in Warnings
+			z.s.Warnings = append(z.s.Warnings, fmt.Sprintf("Summarize: option %d is nil and was ignored", i+1))
 			continue
 		}
-		if s.Requests == 0 || r.Sent < s.WindowStart {
-			s.WindowStart = r.Sent
-		}
-		if s.Requests == 0 || r.End > s.WindowEnd {
-			s.WindowEnd = r.End
-		}
-		s.Requests++
-		s.Outcomes[r.Outcome]++
-		q := r.QueueTime()
-		queued = queued || q > 0
-		queue = append(queue, msOf(q))
-		if !r.OK() {
-			f := firstErrs[r.Outcome]
-			if f == nil {
-				f = new(firstOf)
-				firstErrs[r.Outcome] = f
-			}
-			f.offer(r.Index, r.Error)
-			continue
-		}
+		o.applySummary(&z.cfg)
+	}
+	z.s.SLO, z.s.LatencyOrigin = slo, z.cfg.origin
+	z.s.Outcomes, z.s.FirstErrors = map[Outcome]int{}, map[Outcome]string{}
+	z.s.PredicatePassRates = make([]PredicatePassRate, len(slo.Predicates))
+	for i, p := range slo.Predicates {
+		z.s.PredicatePassRates[i].Predicate = p
+	}
+	return z
+}
 
-		s.OK++
-		if why := usageProblem(r); why != "" {
-			s.UsageRejected++
-			rejected.offer(r.Index, why)
+// Add counts one result. Warmup results are ignored. Add does not keep r.
+func (z *Summarizer) Add(r *Result) {
+	s := &z.s
+	if r.Warmup {
+		return
+	}
+	if s.Requests == 0 || r.Sent < s.WindowStart {
+		s.WindowStart = r.Sent
+	}
+	if s.Requests == 0 || r.End > s.WindowEnd {
+		s.WindowEnd = r.End
+	}
+	s.Requests++
+	s.Outcomes[r.Outcome]++
+	if q := r.QueueTime(); q != 0 {
+		z.queue = append(z.queue, msOf(q))
+		z.noteQueued()
+	} else {
+		z.queueZeros++
+	}
+	if !r.OK() {
+		f := z.firstErrs[r.Outcome]
+		if f == nil {
+			f = new(firstOf)
+			z.firstErrs[r.Outcome] = f
 		}
-		s.OutputTokens = addTokens(s.OutputTokens, r.OutputTokens, &outOverflow)
-		s.PromptTokens = addTokens(s.PromptTokens, r.PromptTokens, &promptOverflow)
-		switch r.TokenSource {
-		case TokenSourceUsage:
-			usage = true
-		case TokenSourceChunks:
-			chunks = true
-		}
+		f.offer(r.Index, r.Error)
+		return
+	}
+	z.addOK(r)
+}
 
-		origin := r.Sent
-		if cfg.origin == FromScheduled {
-			origin = r.Scheduled
-		}
-		v := valuesOf(r, origin)
-		ttft = append(ttft, v.ttft)
-		tpot = append(tpot, v.tpot)
-		total = append(total, v.total)
-		ttftSched = append(ttftSched, valuesOf(r, r.Scheduled).ttft)
-		for j := 1; j < len(r.Chunks); j++ { // ITL: gap/k, k times
-			gap := r.Chunks[j].At - r.Chunks[j-1].At
-			k := max(r.Chunks[j].Tokens, 1)
-			itl = append(itl, weightedValue{V: msOf(gap / time.Duration(k)), Weight: int64(k)})
-		}
+// noteQueued starts keeping the TTFT from Scheduled: until the first
+// request that queued, it equalled the TTFT from Sent.
+func (z *Summarizer) noteQueued() {
+	if z.queued {
+		return
+	}
+	z.queued = true
+	if z.cfg.origin == FromSent {
+		z.ttftSched = slices.Clone(z.ttft)
+	}
+}
 
-		pass := true
-		for k, p := range slo.Predicates {
-			x, known := v.field(p.Field)
-			if known && p.Holds(x) {
-				s.PredicatePassRates[k].Passing++
-			} else {
-				pass = false
-			}
-		}
-		if pass {
-			s.Passing++
-		}
+// addOK counts an ok result's tokens, latencies and SLO predicates.
+func (z *Summarizer) addOK(r *Result) {
+	s := &z.s
+	s.OK++
+	if why := usageProblem(r); why != "" {
+		s.UsageRejected++
+		z.rejected.offer(r.Index, why)
+	}
+	s.OutputTokens = addTokens(s.OutputTokens, r.OutputTokens, &z.outOverflow)
+	s.PromptTokens = addTokens(s.PromptTokens, r.PromptTokens, &z.promptOverflow)
+	switch r.TokenSource {
+	case TokenSourceUsage:
+		z.usage = true
+	case TokenSourceChunks:
+		z.chunks = true
 	}
 
+	origin := r.Sent
+	if z.cfg.origin == FromScheduled {
+		origin = r.Scheduled
+	}
+	v := valuesOf(r, origin)
+	z.ttft = append(z.ttft, v.ttft)
+	z.tpot = append(z.tpot, v.tpot)
+	z.total = append(z.total, v.total)
+	if z.queued && z.cfg.origin == FromSent {
+		z.ttftSched = append(z.ttftSched, valuesOf(r, r.Scheduled).ttft)
+	}
+	for j := 1; j < len(r.Chunks); j++ { // ITL: gap/k, k times
+		gap := r.Chunks[j].At - r.Chunks[j-1].At
+		k := max(r.Chunks[j].Tokens, 1)
+		z.itl.add(msOf(gap/time.Duration(k)), int64(k))
+	}
+
+	pass := true
+	for k, p := range s.SLO.Predicates {
+		x, known := v.field(p.Field)
+		if known && p.Holds(x) {
+			s.PredicatePassRates[k].Passing++
+		} else {
+			pass = false
+		}
+	}
+	if pass {
+		s.Passing++
+	}
+}
+
+// Summary returns the metrics of the results added so far. It may be
+// called again after more Adds.
+func (z *Summarizer) Summary() Summary {
+	s := z.s // a copy: the maps and slices below are fresh
+	s.Outcomes = maps.Clone(z.s.Outcomes)
+	s.FirstErrors = map[Outcome]string{}
+	s.PredicatePassRates = slices.Clone(z.s.PredicatePassRates)
+	s.Warnings = slices.Clone(z.s.Warnings)
 	switch {
-	case usage && chunks:
+	case z.usage && z.chunks:
 		s.TokenSource = "mixed"
-	case usage:
+	case z.usage:
 		s.TokenSource = string(TokenSourceUsage)
-	case chunks:
+	case z.chunks:
 		s.TokenSource = string(TokenSourceChunks)
 	}
 
-	s.TTFT, s.TPOT, s.Total = quantilesOf(ttft), quantilesOf(tpot), quantilesOf(total)
-	if queued {
-		s.TTFTFromScheduled = quantilesOf(ttftSched)
+	s.TTFT, s.TPOT, s.Total = quantilesOf(z.ttft), quantilesOf(z.tpot), quantilesOf(z.total)
+	if z.queued {
+		sched := z.ttftSched
+		if z.cfg.origin == FromScheduled {
+			sched = z.ttft
+		}
+		s.TTFTFromScheduled = quantilesOf(sched)
 	}
-	for o, f := range firstErrs {
+	for o, f := range z.firstErrs {
 		s.FirstErrors[o] = f.why
 	}
-	s.Queue = quantilesOf(queue)
-	itlQ, itlOK := weightedQuantiles(itl)
+	s.Queue = zeroPaddedQuantiles(z.queueZeros, z.queue)
+	itlQ, itlOK, itlApprox := z.itl.quantiles()
 	s.ITL = itlQ
 
 	for k := range s.PredicatePassRates {
@@ -362,32 +432,57 @@ func Summarize(results []Result, slo SLO, opts ...SummaryOption) Summary {
 		s.ThroughputTokPerSec = float64(s.OutputTokens) / sec
 		s.GoodputAtSLO = s.ReqPerSecPassing
 	}
+	s.Warnings = append(s.Warnings, z.warnings(s, itlOK, itlApprox)...)
+	return s
+}
 
+// warnings are the remarks on a summary a reader should know about.
+func (z *Summarizer) warnings(s Summary, itlOK, itlApprox bool) []string {
+	var ws []string
 	switch {
 	case s.Requests == 0:
-		s.Warnings = append(s.Warnings, "no post-warmup requests: every rate is 0")
+		ws = append(ws, "no post-warmup requests: every rate is 0")
 	case s.Window == 0:
-		s.Warnings = append(s.Warnings, "the measurement window is empty (every post-warmup request was sent and ended at the same instant): the per-second rates are reported as 0 and throughput is omitted")
+		ws = append(ws, "the measurement window is empty (every post-warmup request was sent and ended at the same instant): the per-second rates are reported as 0 and throughput is omitted")
 	}
 	if s.OK > 0 && s.OK < minP99Samples {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("p99 latencies come from %d ok requests (fewer than %d): they interpolate between the largest values", s.OK, minP99Samples))
+		ws = append(ws, fmt.Sprintf("p99 latencies come from %d ok requests (fewer than %d): they interpolate between the largest values", s.OK, minP99Samples))
 	}
 	if n := s.Outcomes[OutcomeCutOff]; n > 0 {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%d requests were cut off after the grace period; they count as failed requests", n))
+		ws = append(ws, fmt.Sprintf("%d requests were cut off after the grace period; they count as failed requests", n))
 	}
 	if s.UsageRejected > 0 {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the engine's usage of %d ok requests was implausible and not believed (their output tokens were counted from the content chunks); the first: %s", s.UsageRejected, rejected.why))
+		ws = append(ws, fmt.Sprintf("the engine's usage of %d ok requests was implausible and not believed (their output tokens were counted from the content chunks); the first: %s", s.UsageRejected, z.rejected.why))
 	}
-	if outOverflow {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the output token total overflows and is reported as %d", math.MaxInt))
+	if z.outOverflow {
+		ws = append(ws, fmt.Sprintf("the output token total overflows and is reported as %d", math.MaxInt))
 	}
-	if promptOverflow {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("the prompt token total overflows and is reported as %d", math.MaxInt))
+	if z.promptOverflow {
+		ws = append(ws, fmt.Sprintf("the prompt token total overflows and is reported as %d", math.MaxInt))
 	}
 	if !itlOK {
-		s.Warnings = append(s.Warnings, "the inter-token latencies are omitted: the chunks' token counts add up to more than an int64 holds")
+		ws = append(ws, "the inter-token latencies are omitted: the chunks' token counts add up to more than an int64 holds")
 	}
-	return s
+	if itlApprox {
+		ws = append(ws, fmt.Sprintf("the inter-token latency percentiles come from a histogram (the run had more than %d chunk gaps): within %.1f%% of the exact values",
+			ExactITLGaps, 100*ITLRelativeError))
+	}
+	return ws
+}
+
+// zeroPaddedQuantiles is quantilesOf over zeros zeros and the values vs,
+// all of which are non-zero, without materialising the zeros when there
+// are none to sort among: queue times are 0 for every request of a closed
+// loop.
+func zeroPaddedQuantiles(zeros int, vs []float64) Quantiles {
+	if len(vs) == 0 {
+		if zeros == 0 {
+			return Quantiles{}
+		}
+		return Quantiles{N: zeros}
+	}
+	all := make([]float64, zeros, zeros+len(vs))
+	return quantilesOf(append(all, vs...))
 }
 
 // Metric is one envelope metric: a key and a float64, int or string value.
