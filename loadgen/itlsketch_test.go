@@ -70,7 +70,9 @@ func TestSummarizerSwitchesToTheSketch(t *testing.T) {
 	if s.ITL.N != want.N || math.Abs(s.ITL.P99-want.P99) > ITLRelativeError*want.P99 {
 		t.Errorf("ITL N %d p99 %v; want %d, %v within %.1f%%", s.ITL.N, s.ITL.P99, want.N, want.P99, 100*ITLRelativeError)
 	}
-	if !slices.ContainsFunc(s.Warnings, func(w string) bool { return strings.HasPrefix(w, "the inter-token latency percentiles come from a histogram") }) {
+	if !slices.ContainsFunc(s.Warnings, func(w string) bool {
+		return strings.HasPrefix(w, "the inter-token latency percentiles come from a histogram")
+	}) {
 		t.Errorf("no warning that the ITL is approximate: %q", s.Warnings)
 	}
 }
