@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,20 @@ func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
 	if err != nil {
 		return x, err
 	}
+	// The fingerprint and the SLO come first: the results are summarized
+	// as they arrive, and none is kept.
+	fp, gpuModels, fpWarn := r.c.fingerprint(ctx, x.tel)
+	x.fp = fp
+	if len(fpWarn) > 0 { // one line: the same few fields are unreadable in every container
+		r.warn("hardware fingerprint: " + strings.Join(fpWarn, "; "))
+	}
+	slo, err := resolveSLO(r.src, p.suite, gpuModels, fp.CPU.Model)
+	if err != nil {
+		r.warn(err.Error())
+	}
+	x.summarizer = loadgen.NewSummarizer(slo)
 	var runErr error
-	x.results, x.info, x.stats, runErr = r.c.orchestrate(ctx, p.gen, x.tel, files.trace, files.timeline)
+	x.info, x.stats, runErr = r.c.orchestrate(ctx, p.gen, x.tel, files, x.summarizer)
 	r.res.Run, r.res.Samplers = x.info, x.stats
 	flushErr := files.close()
 	switch {
@@ -126,39 +139,50 @@ func whyStopped(runErr, cause error) error {
 	return errors.Join(runErr, cause)
 }
 
-// interner shares the memory of repeated strings: a failing engine sends
-// the same error for thousands of requests, and each result keeps its own
-// copy otherwise. It holds at most maxInterned distinct strings.
-type interner map[string]string
-
-const maxInterned = 1024
-
-func (in interner) intern(s string) string {
-	if s == "" {
-		return s
-	}
-	if v, ok := in[s]; ok {
-		return v
-	}
-	if len(in) < maxInterned {
-		in[s] = s
-	}
-	return s
-}
-
-// orchestrate runs the samplers around the load. Samplers start before the
-// load and are stopped after it; every goroutine has ended on return.
-func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *telemetry, trace *loadgen.JSONLWriter, timeline *sampler.TimelineWriter) ([]loadgen.Result, *loadgen.RunInfo, []sampler.Stats, error) {
+// orchestrate runs the samplers around the load: they start before it and
+// stop after it, and every goroutine has ended on return. Each result goes
+// to the trace and to z as it arrives; none is kept.
+func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *telemetry, files *sideFiles, z *loadgen.Summarizer) (*loadgen.RunInfo, []sampler.Stats, error) {
 	sampCtx, stopSamplers := context.WithCancel(ctx)
 	defer stopSamplers()
-	// gpuPower[i]: float64 bits of the latest GPU power summed over the
-	// devices of kind GPU that sampler i read (NaN until it reads one).
-	gpuPower := make([]atomic.Uint64, len(tel.samplers))
-	for i := range gpuPower {
-		gpuPower[i].Store(math.Float64bits(math.NaN()))
-	}
+	power := newGPUPower(len(tel.samplers))
+	g, stats := startSamplers(sampCtx, tel, files.timeline, power)
+	var counts progressCounts
+	stopProgress := c.startProgress(&counts, power)
 
-	g, gctx := errgroup.WithContext(sampCtx)
+	var mu sync.Mutex // a Generator calls its sink from one goroutine at a time; a user's might not
+	info, runErr := gen.Run(ctx, func(r loadgen.Result) {
+		_ = files.trace.Write(&r) // the first error is kept and reported at Flush
+		counts.add(&r)
+		mu.Lock()
+		z.Add(&r)
+		mu.Unlock()
+	})
+	stopProgress()
+	stopSamplers()
+	if err := g.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
+		runErr = err
+	}
+	return info, stats, runErr
+}
+
+// gpuPower holds, per sampler, the float64 bits of the latest GPU power
+// summed over the devices of kind GPU it read (NaN until it reads one).
+type gpuPower []atomic.Uint64
+
+func newGPUPower(n int) gpuPower {
+	p := make(gpuPower, n)
+	for i := range p {
+		p[i].Store(math.Float64bits(math.NaN()))
+	}
+	return p
+}
+
+// startSamplers runs every sampler on its own goroutine, writing its
+// readings to the timeline, until ctx ends; g.Wait waits for them, after
+// which stats holds each one's account.
+func startSamplers(ctx context.Context, tel *telemetry, timeline *sampler.TimelineWriter, power gpuPower) (*errgroup.Group, []sampler.Stats) {
+	g, gctx := errgroup.WithContext(ctx)
 	stats := make([]sampler.Stats, len(tel.samplers))
 	for i, s := range tel.samplers {
 		g.Go(func() error {
@@ -167,68 +191,62 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *te
 					return // the first error is kept by the writer and reported at Flush
 				}
 				if w, ok := gpuPowerW(r.Devices); ok {
-					gpuPower[i].Store(math.Float64bits(w))
+					power[i].Store(math.Float64bits(w))
 				}
 			})
 			stats[i] = st
 			return err
 		})
 	}
+	return g, stats
+}
 
-	var (
-		mu      sync.Mutex
-		errs    = interner{}
-		results []loadgen.Result
-		okN     atomic.Int64
-		failN   atomic.Int64
-		tokens  atomic.Int64
-	)
-	progressDone := make(chan struct{})
-	var progressWG sync.WaitGroup
-	if c.progress != nil {
-		progressWG.Go(func() {
-			t := time.NewTicker(250 * time.Millisecond)
-			defer t.Stop()
-			start := time.Now()
-			lastTokens, lastAt := int64(0), start
-			rate := 0.0
-			for {
-				select {
-				case <-progressDone:
-					return
-				case now := <-t.C:
-					if now.Sub(lastAt) >= time.Second {
-						n := tokens.Load()
-						rate = float64(n-lastTokens) / now.Sub(lastAt).Seconds()
-						lastTokens, lastAt = n, now
-					}
-					c.progress(Progress{Elapsed: now.Sub(start), Duration: c.duration, OK: int(okN.Load()), Failed: int(failN.Load()),
-						TokensPerSec: rate, GPUPowerW: latestGPUPowerW(gpuPower)})
+// progressCounts are the counters the progress reports read.
+type progressCounts struct {
+	ok, failed, tokens atomic.Int64
+}
+
+func (p *progressCounts) add(r *loadgen.Result) {
+	if r.OK() {
+		p.ok.Add(1)
+		p.tokens.Add(int64(r.OutputTokens))
+	} else {
+		p.failed.Add(1)
+	}
+}
+
+// startProgress calls the progress callback four times a second from a
+// goroutine it owns, until the returned stop function (which waits for it)
+// is called. Without a callback it does nothing.
+func (c *config) startProgress(counts *progressCounts, power gpuPower) (stop func()) {
+	if c.progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		start := time.Now()
+		lastTokens, lastAt := int64(0), start
+		rate := 0.0
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				if now.Sub(lastAt) >= time.Second {
+					n := counts.tokens.Load()
+					rate = float64(n-lastTokens) / now.Sub(lastAt).Seconds()
+					lastTokens, lastAt = n, now
 				}
+				c.progress(Progress{Elapsed: now.Sub(start), Duration: c.duration, OK: int(counts.ok.Load()), Failed: int(counts.failed.Load()),
+					TokensPerSec: rate, GPUPowerW: latestGPUPowerW(power)})
 			}
-		})
-	}
-	info, runErr := gen.Run(ctx, func(r loadgen.Result) {
-		_ = trace.Write(&r) // the first error is kept and reported at Flush
-		if r.OK() {
-			okN.Add(1)
-			tokens.Add(int64(r.OutputTokens))
-		} else {
-			failN.Add(1)
 		}
-		mu.Lock()
-		r.Error = errs.intern(r.Error)
-		if !r.OK() {
-			r.Chunks = nil // no metric reads a failed request's chunks; the trace has them
-		}
-		results = append(results, r)
-		mu.Unlock()
 	})
-	close(progressDone)
-	progressWG.Wait()
-	stopSamplers()
-	if err := g.Wait(); err != nil && runErr == nil && ctx.Err() == nil {
-		runErr = err
+	return func() {
+		close(done)
+		wg.Wait()
 	}
-	return results, info, stats, runErr
 }

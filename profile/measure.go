@@ -1,29 +1,15 @@
 package profile
 
 import (
-	"context"
 	"fmt"
-	"strings"
 
 	"github.com/benchprof/benchprof/energy"
-	"github.com/benchprof/benchprof/loadgen"
 )
 
-// measure computes what the run measured: the hardware fingerprint, the
-// SLO for this hardware, the latency metrics over the measurement window
-// and the energy figures over the same window.
-func (r *run) measure(ctx context.Context, p *plan, x *execution) (*measurement, error) {
-	m := &measurement{}
-	fp, gpuModels, fpWarn := r.c.fingerprint(ctx, x.tel)
-	m.fp = fp
-	if len(fpWarn) > 0 { // one line: the same few fields are unreadable in every container
-		r.warn("hardware fingerprint: " + strings.Join(fpWarn, "; "))
-	}
-	slo, err := resolveSLO(r.src, p.suite, gpuModels, fp.CPU.Model)
-	if err != nil {
-		r.warn(err.Error())
-	}
-	m.summary = loadgen.Summarize(x.results, slo)
+// measure computes what the run measured: the latency metrics over the
+// measurement window and the energy figures over the same window.
+func (r *run) measure(x *execution) (*measurement, error) {
+	m := &measurement{summary: x.summarizer.Summary()}
 	r.res.Summary = m.summary
 	for _, w := range m.summary.Warnings {
 		r.warn("metrics: " + w)

@@ -102,11 +102,13 @@ func (r *Result) OKRate() float64 {
 //     signer (a dev key's validity, keyless readiness), the workload
 //     (dataset and load point) and the engine itself (probe: what it is,
 //     its version, the served model; the open-file limit).
-//  2. execute: open the telemetry, then run the load between the samplers'
-//     start and stop, streaming the per-request trace and the telemetry
-//     timeline to disk.
-//  3. measure: the hardware fingerprint, the SLO, the latency metrics and
-//     the energy figures over the measurement window.
+//  2. execute: open the telemetry, take the hardware fingerprint, then run
+//     the load between the samplers' start and stop, streaming the
+//     per-request trace and the telemetry timeline to disk and summarizing
+//     each result as it arrives (none is kept in memory).
+//  3. measure: the latency metrics (summarized as the results arrived,
+//     against the SLO for this host's hardware) and the energy figures over
+//     the measurement window.
 //  4. seal: build the new envelope, sign it, write it (and, with
 //     WithTimelineHTML, the HTML page).
 //
@@ -133,7 +135,7 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 	if err != nil {
 		return r.res, err
 	}
-	m, err := r.measure(ctx, p, x)
+	m, err := r.measure(x)
 	if err != nil {
 		return r.res, err
 	}
@@ -186,20 +188,21 @@ func (p *plan) close() {
 	}
 }
 
-// execution is what execute ran: the telemetry, every request's result,
-// the load's and the samplers' own accounts.
+// execution is what execute ran: the telemetry, the host's fingerprint,
+// the results as summarized while they arrived, the load's and the
+// samplers' own accounts.
 type execution struct {
-	tel     *telemetry
-	results []loadgen.Result
-	info    *loadgen.RunInfo
-	stats   []sampler.Stats
+	tel        *telemetry
+	fp         envelope.HardwareFingerprint
+	summarizer *loadgen.Summarizer
+	info       *loadgen.RunInfo
+	stats      []sampler.Stats
 }
 
 func (x *execution) close() { x.tel.close() }
 
 // measurement is what measure computed over the window.
 type measurement struct {
-	fp      envelope.HardwareFingerprint
 	summary loadgen.Summary
 	energy  *energy.Report
 	window  energy.Window

@@ -19,7 +19,7 @@ import (
 // cancellation after the load (a signal during post-processing) stops
 // before signing and before writing: nothing half-done is signed.
 func (r *run) seal(ctx context.Context, p *plan, x *execution, m *measurement) error {
-	env, err := r.c.buildEnvelope(r.src, p.suite, p.ds, p.engine, m.fp, m.summary, m.energy, r.res)
+	env, err := r.c.buildEnvelope(r.src, p.suite, p.ds, p.engine, x.fp, m.summary, m.energy, r.res)
 	if err != nil {
 		return fmt.Errorf("profile: build envelope: %w", err)
 	}
