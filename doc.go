@@ -24,7 +24,11 @@
 //   - sampler: telemetry (NVML in one cgo leaf, RAPL, remote Prometheus
 //     endpoints) on absolute-time ticks. Independent of loadgen.
 //   - energy: turns sampler readings into joules and watts.
-//   - report: renders results as tables; never imports profile.
+//   - report: renders results as tables from envelopes alone (it imports
+//     only envelope and internal/).
+//   - report/timeline: the HTML timeline page of a run, from readings and
+//     results (fed live or read from the side files), with energy's
+//     per-device rules.
 //   - profile: composes all of the above into Run(ctx, env, opts...).
 //   - examples/bench: a thin CLI over the library; nothing imports it.
 //

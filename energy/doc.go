@@ -22,7 +22,10 @@
 // DRAM" means kinds [sampler.KindCPUPackage] and [sampler.KindDRAM], from
 // any sampler. Devices of kind [sampler.KindOther] (psys, core subzones)
 // are listed in [Report].Devices with their own figures but never added to
-// a sum, since they overlap the others. A value that was not read (NaN in
+// a sum, since they overlap the others. [GroupOf] says which sum a kind
+// goes into, and [CounterPower] what power an energy counter's step
+// means: other views of a timeline (the HTML page of report/timeline) use
+// them, so that they add up the same devices as the figures. A value that was not read (NaN in
 // the reading, an empty cell in the timeline; an infinity is treated the
 // same) is not a zero: the device simply has no point for that quantity at
 // that time.

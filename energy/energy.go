@@ -198,7 +198,8 @@ func (a *Accumulator) Add(r sampler.Reading) {
 		if !slices.Contains(ss.kinds, d.Kind) {
 			ss.kinds = append(ss.kinds, d.Kind)
 		}
-		if d.Kind == sampler.KindCPUPackage || d.Kind == sampler.KindDRAM {
+		group := GroupOf(d.Kind)
+		if group == GroupCPUDRAM {
 			cpus++
 		}
 		if ds.n == 0 {
@@ -218,7 +219,7 @@ func (a *Accumulator) Add(r sampler.Reading) {
 		if finite(d.EnergyJ) {
 			ds.counter.add(t, d.EnergyJ, a.s, a.e)
 		}
-		if d.Kind == sampler.KindGPU {
+		if group == GroupGPU {
 			gpus++
 			if finite(d.PowerW) {
 				powered++
@@ -324,8 +325,8 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 		d := a.deviceSummary(ds, win, r)
 		r.Devices = append(r.Devices, d)
 		name := ds.device + " (" + ds.sampler + ")"
-		switch ds.kind {
-		case sampler.KindGPU:
+		switch GroupOf(ds.kind) {
+		case GroupGPU:
 			gpuDevs = append(gpuDevs, name)
 			gpuE.add(d.EnergyJ, name)
 			gpuInt.add(d.EnergyIntegralJ, name)
@@ -338,7 +339,7 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 			}
 			pAvg.add(d.PowerAvgW, name)
 			uSum.add(d.UtilAvgPct, name)
-		case sampler.KindCPUPackage, sampler.KindDRAM:
+		case GroupCPUDRAM:
 			cpuDevs = append(cpuDevs, name)
 			cpuE.add(d.EnergyJ, name)
 		}
@@ -505,7 +506,7 @@ func (a *Accumulator) deviceSummary(ds *devState, win float64, r *Report) Device
 		d.EnergyJ, d.EnergySource = d.EnergyCounterJ, SourceCounter
 	case d.EnergyIntegralJ.Measured:
 		d.EnergyJ, d.EnergySource = d.EnergyIntegralJ, SourceIntegral
-		if ds.kind == sampler.KindGPU || ds.kind == sampler.KindCPUPackage || ds.kind == sampler.KindDRAM {
+		if GroupOf(ds.kind) != GroupNone {
 			r.warnf("%s: energy from ∫P dt, as there is no energy counter figure (%s)", name, d.EnergyCounterJ.Reason)
 		}
 	default:

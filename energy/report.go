@@ -102,9 +102,9 @@ func (r *Report) SampleCount(samplerName string) Figure {
 }
 
 var (
-	gpuKinds     = []sampler.Kind{sampler.KindGPU}
-	cpuDRAMKinds = []sampler.Kind{sampler.KindCPUPackage, sampler.KindDRAM}
-	summedKinds  = []sampler.Kind{sampler.KindGPU, sampler.KindCPUPackage, sampler.KindDRAM}
+	gpuKinds     = GroupGPU.Kinds()
+	cpuDRAMKinds = GroupCPUDRAM.Kinds()
+	summedKinds  = slices.Concat(gpuKinds, cpuDRAMKinds)
 )
 
 type figureDef struct {
@@ -195,7 +195,7 @@ func ownCountKey(s SamplerSummary) (string, bool) {
 
 // readsSummedKind reports whether s read a GPU, CPU package or DRAM.
 func readsSummedKind(s SamplerSummary) bool {
-	return slices.ContainsFunc(s.Kinds, func(k sampler.Kind) bool { return slices.Contains(summedKinds, k) })
+	return slices.ContainsFunc(s.Kinds, func(k sampler.Kind) bool { return GroupOf(k) != GroupNone })
 }
 
 // Metrics returns the measured figures, in the order an envelope lists

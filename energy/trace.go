@@ -74,8 +74,10 @@ type counterTrace struct {
 }
 
 func (c *counterTrace) add(t, v, s, e float64) {
-	if c.n > 0 && v < c.prevE && t > s && c.prevT < e && !c.decreased {
-		c.decreased, c.decT, c.decBy = true, t, c.prevE-v
+	if c.n > 0 && t > s && c.prevT < e && !c.decreased {
+		if _, ok := counterGrowth(c.prevE, v); !ok {
+			c.decreased, c.decT, c.decBy = true, t, c.prevE-v
+		}
 	}
 	if !c.startOK && t >= s {
 		if c.n > 0 {

@@ -346,7 +346,7 @@ func WithSourcePath(path string) Option {
 func WithRequireGPU() Option { return opt("WithRequireGPU", func(c *config) { c.requireGPU = true }) }
 
 // WithTimelineHTML also writes the self-contained HTML timeline page
-// (report.WriteHTMLTimeline) beside the side files, as
+// (report/timeline's WriteHTML) beside the side files, as
 // <stem>.timeline.html; Result.HTMLPath names it. It is a view, not signed
 // data. By default no page is written.
 func WithTimelineHTML() Option { return opt("WithTimelineHTML", func(c *config) { c.html = true }) }

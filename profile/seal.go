@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/benchprof/benchprof/envelope"
-	"github.com/benchprof/benchprof/report"
+	"github.com/benchprof/benchprof/report/timeline"
 )
 
 // seal builds the new envelope from the plan and the measurement, signs it
@@ -49,9 +49,9 @@ func (r *run) seal(ctx context.Context, p *plan, x *execution, m *measurement) e
 // view, not signed data, so a failure is a warning.
 func (r *run) writeTimelineHTML(m *measurement) {
 	path := strings.TrimSuffix(r.res.TimelinePath, ".csv") + ".html"
-	err := writeHTML(path, r.res.TimelinePath, r.res.TracePath, report.HTMLOptions{
+	err := writeHTML(path, r.res.TimelinePath, r.res.TracePath, timeline.Page{
 		Title: "benchprof profile of " + r.src.SuiteID, EnvelopePath: r.res.Path,
-		WindowStart: m.window.Start, WindowEnd: m.window.End, TraceOffset: m.offset,
+		Window: m.window, TraceOffset: m.offset,
 	})
 	if err != nil {
 		r.warn("HTML timeline not written: " + err.Error())
@@ -72,7 +72,7 @@ func (r *run) stillWanted(ctx context.Context) error {
 }
 
 // writeHTML renders the timeline page from the two side files.
-func writeHTML(path, timelinePath, tracePath string, opts report.HTMLOptions) error {
+func writeHTML(path, timelinePath, tracePath string, page timeline.Page) error {
 	tl, err := os.Open(timelinePath)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func writeHTML(path, timelinePath, tracePath string, opts report.HTMLOptions) er
 	}
 	defer tr.Close()
 	var buf bytes.Buffer
-	if err := report.WriteHTMLTimeline(&buf, tl, tr, opts); err != nil {
+	if err := timeline.WriteHTML(&buf, tl, tr, timeline.Options{}, page); err != nil {
 		return err
 	}
 	return envelope.WriteFileAtomic(path, buf.Bytes(), 0o644)

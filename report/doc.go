@@ -11,9 +11,8 @@
 // always hits, this package says why the figure is missing
 // ("unavailable: <reason>") and never labels a total as GPU energy.
 //
-// [WriteHTMLTimeline] renders a profile's telemetry timeline and request
-// trace as one self-contained HTML page (inline SVG, no scripts, fonts or
-// network references): per-GPU power and utilization, CPU+DRAM power,
-// in-flight requests and output tokens per second on one time axis, with
-// the measurement window shaded, downsampled so an hour stays small.
+// The package imports only envelope and the module's internal helpers:
+// the tables are drawn from what an envelope says, never from readings or
+// results. The HTML timeline of a run, which is drawn from those, is
+// package report/timeline.
 package report

@@ -1,23 +1,49 @@
-package report
+package timeline
 
 import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"flag"
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
+	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/sampler"
 )
 
 const ms = time.Millisecond
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
 
 // square returns hi during the even seconds of t and lo during the odd ones.
 func square(t time.Duration, hi, lo float64) float64 {
@@ -32,10 +58,9 @@ func square(t time.Duration, hi, lo float64) float64 {
 // "rapl" every 100 ms (50 ms later) with package-0 at 150/50 W, dram-0 at
 // a constant 20 W and a psys domain (kind other) at 400 W that must not
 // be drawn. The energy counters are integrated exactly (in mJ steps).
-func synthTimeline(t *testing.T) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := sampler.NewTimelineWriter(&buf)
+// Readings are in the order the two samplers deliver them.
+func synthReadings() []sampler.Reading {
+	var rs []sampler.Reading
 	var pkgJ, dramJ, psysJ float64 = 1000, 500, 9000
 	for tick := int64(0); tick <= 100; tick++ {
 		at := time.Duration(tick) * 100 * ms
@@ -43,9 +68,7 @@ func synthTimeline(t *testing.T) []byte {
 		g0.PowerW, g0.UtilPct = square(at, 300, 100), square(at, 100, 0)
 		g1 := sampler.NewDeviceReading("gpu1", sampler.KindGPU)
 		g1.PowerW, g1.UtilPct = square(at, 150, 250), square(at, 10, 90)
-		if err := tw.Write(sampler.Reading{Sampler: "nvml", Tick: tick, At: at, Devices: []sampler.DeviceReading{g0, g1}}); err != nil {
-			t.Fatal(err)
-		}
+		rs = append(rs, sampler.Reading{Sampler: "nvml", Tick: tick, At: at, Devices: []sampler.DeviceReading{g0, g1}})
 		at += 50 * ms
 		if tick > 0 {
 			// Integrate package power over the last 100 ms in 1 ms steps.
@@ -61,7 +84,18 @@ func synthTimeline(t *testing.T) []byte {
 		dram.EnergyJ = math.Round(dramJ*1e6) / 1e6
 		psys := sampler.NewDeviceReading("psys", sampler.KindOther)
 		psys.EnergyJ = math.Round(psysJ*1e6) / 1e6
-		if err := tw.Write(sampler.Reading{Sampler: "rapl", Tick: tick, At: at, Devices: []sampler.DeviceReading{pkg, dram, psys}}); err != nil {
+		rs = append(rs, sampler.Reading{Sampler: "rapl", Tick: tick, At: at, Devices: []sampler.DeviceReading{pkg, dram, psys}})
+	}
+	return rs
+}
+
+// synthTimeline is synthReadings as a timeline file.
+func synthTimeline(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := sampler.NewTimelineWriter(&buf)
+	for _, r := range synthReadings() {
+		if err := tw.Write(r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -71,12 +105,11 @@ func synthTimeline(t *testing.T) []byte {
 	return buf.Bytes()
 }
 
-// synthTrace is a closed loop of 4 workers sending 6 requests each, 1.2 s
+// synthResults is a closed loop of 4 workers sending 6 requests each, 1.2 s
 // long, the first 4 requests warmup; every request streams 2-token chunks
-// every 50 ms from 200 ms after its send. Results are written in
-// completion order, as the driver writes them.
-func synthTrace(t *testing.T) []byte {
-	t.Helper()
+// every 50 ms from 200 ms after its send. Results are in completion order,
+// as the driver delivers them.
+func synthResults() []loadgen.Result {
 	var rs []loadgen.Result
 	for w := range 4 {
 		for k := range 6 {
@@ -100,6 +133,13 @@ func synthTrace(t *testing.T) []byte {
 		rs[i].Warmup = i < 4
 	}
 	sortBy(rs, func(a, b loadgen.Result) bool { return a.End < b.End })
+	return rs
+}
+
+// synthTrace is synthResults as a trace file.
+func synthTrace(t *testing.T) []byte {
+	t.Helper()
+	rs := synthResults()
 	var buf bytes.Buffer
 	jw := loadgen.NewJSONLWriter(&buf)
 	for i := range rs {
@@ -121,11 +161,15 @@ func sortBy[T any](s []T, less func(a, b T) bool) {
 	}
 }
 
-func render(t *testing.T, timeline, trace io.Reader, opts HTMLOptions) string {
+// synthPage is the page of the synthetic run: the trace's clock is 0.5 s
+// behind the timeline's.
+var synthPage = Page{Title: "synthetic run", EnvelopePath: "profile-results/profile-0123456789ab.json", TraceOffset: 500 * ms}
+
+func render(t *testing.T, timeline, trace io.Reader, p Page) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := WriteHTMLTimeline(&out, timeline, trace, opts); err != nil {
-		t.Fatalf("WriteHTMLTimeline: %v", err)
+	if err := WriteHTML(&out, timeline, trace, Options{}, p); err != nil {
+		t.Fatalf("WriteHTML: %v", err)
 	}
 	page := out.String()
 	checkSelfContained(t, page)
@@ -226,9 +270,8 @@ func polylines(t *testing.T, page string) map[string][]int {
 func notMeasured(page string) int { return strings.Count(page, "Not measured: ") }
 
 func TestHTMLTimelineGolden(t *testing.T) {
-	opts := HTMLOptions{Title: "synthetic run", EnvelopePath: "profile-results/profile-0123456789ab.json", TraceOffset: 500 * ms}
-	page := render(t, bytes.NewReader(synthTimeline(t)), bytes.NewReader(synthTrace(t)), opts)
-	golden(t, "html/synthetic.golden.html", []byte(page))
+	page := render(t, bytes.NewReader(synthTimeline(t)), bytes.NewReader(synthTrace(t)), synthPage)
+	golden(t, "synthetic.golden.html", []byte(page))
 
 	if n := notMeasured(page); n != 0 {
 		t.Errorf("%d not-measured panels; want none", n)
@@ -257,9 +300,9 @@ func TestHTMLTimelineGolden(t *testing.T) {
 }
 
 func TestHTMLTimelineRAPLPower(t *testing.T) {
-	tl := newTimelineAgg(htmlConfig{maxPoints: DefaultHTMLMaxPoints})
-	if err := sampler.ReadTimeline(bytes.NewReader(synthTimeline(t)), tl.reading); err != nil {
-		t.Fatal(err)
+	tl := newTimelineAgg(DefaultMaxPoints)
+	for _, r := range synthReadings() {
+		tl.add(&r)
 	}
 	if len(tl.rapl) != 2 || tl.other != 101 {
 		t.Fatalf("%d RAPL devices, %d other rows; want package-0 and dram-0, psys left out", len(tl.rapl), tl.other)
@@ -336,7 +379,7 @@ func TestHTMLTimelineAbsent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			page := render(t, tt.timeline, tt.trace, HTMLOptions{})
+			page := render(t, tt.timeline, tt.trace, Page{})
 			for _, w := range tt.want {
 				if !strings.Contains(page, w) {
 					t.Errorf("page does not say %q", w)
@@ -362,8 +405,8 @@ func TestHTMLTimelineEscapes(t *testing.T) {
 	if err := tw.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	opts := HTMLOptions{Title: `</title><script>alert("t")</script>`, EnvelopePath: "a&b<c>.json"}
-	page := render(t, &buf, nil, opts)
+	p := Page{Title: `</title><script>alert("t")</script>`, EnvelopePath: "a&b<c>.json"}
+	page := render(t, &buf, nil, p)
 	for _, raw := range []string{"<img", "<script", "</title><script", "a&b", "\x01"} {
 		if strings.Contains(page, raw) {
 			t.Errorf("page holds unescaped %q", raw)
@@ -377,28 +420,37 @@ func TestHTMLTimelineEscapes(t *testing.T) {
 }
 
 func TestHTMLTimelineOptions(t *testing.T) {
-	bad := []HTMLOptions{
-		{WindowStart: 2 * time.Second, WindowEnd: time.Second},
-		{WindowStart: time.Second, WindowEnd: time.Second},
-		{MaxPoints: -1},
-		{MaxPoints: MinHTMLMaxPoints - 1},
-		{TokenBin: -time.Second},
+	bad := []struct {
+		opts Options
+		page Page
+	}{
+		{page: Page{Window: energy.Window{Start: 2 * time.Second, End: time.Second}}},
+		{page: Page{Window: energy.Window{Start: time.Second, End: time.Second}}},
+		{opts: Options{MaxPoints: -1}},
+		{opts: Options{MaxPoints: MinMaxPoints - 1}},
+		{opts: Options{TokenBin: -time.Second}},
 	}
-	for _, o := range bad {
+	for _, tt := range bad {
 		var out bytes.Buffer
-		if err := WriteHTMLTimeline(&out, nil, nil, o); err == nil {
-			t.Errorf("%+v: no error", o)
+		// An input that cannot be read: invalid options stop before it.
+		if err := WriteHTML(&out, iotest.ErrReader(errors.New("read")), nil, tt.opts, tt.page); err == nil || strings.Contains(err.Error(), "read") {
+			t.Errorf("%+v: error %v; want the invalid option's, before reading", tt, err)
 		} else if out.Len() != 0 {
-			t.Errorf("%+v: wrote %d bytes on error", o, out.Len())
+			t.Errorf("%+v: wrote %d bytes on error", tt, out.Len())
+		}
+		if b, err := NewBuilder(tt.opts); err == nil {
+			if err := b.WriteHTML(&out, tt.page); err == nil || out.Len() != 0 {
+				t.Errorf("%+v: Builder.WriteHTML error %v, %d bytes written", tt, err, out.Len())
+			}
 		}
 	}
 	// A given window replaces the trace's.
-	page := render(t, nil, bytes.NewReader(synthTrace(t)), HTMLOptions{WindowStart: 2 * time.Second, WindowEnd: 4 * time.Second})
+	page := render(t, nil, bytes.NewReader(synthTrace(t)), Page{Window: energy.Window{Start: 2 * time.Second, End: 4 * time.Second}})
 	if !strings.Contains(page, "measurement window: 2 s to 4 s (given)") {
 		t.Error("given window not used")
 	}
 	// No window given and no trace to take one from: nothing shaded.
-	page = render(t, bytes.NewReader(synthTimeline(t)), nil, HTMLOptions{})
+	page = render(t, bytes.NewReader(synthTimeline(t)), nil, Page{})
 	if strings.Contains(page, `class="win"`) || !strings.Contains(page, "measurement window: unknown") {
 		t.Error("a window is shaded without one")
 	}
@@ -406,7 +458,7 @@ func TestHTMLTimelineOptions(t *testing.T) {
 
 func TestHTMLTimelineReadErrors(t *testing.T) {
 	var out bytes.Buffer
-	err := WriteHTMLTimeline(&out, strings.NewReader("t_ns,oops\n1,2\n"), strings.NewReader("{not json"), HTMLOptions{})
+	err := WriteHTML(&out, strings.NewReader("t_ns,oops\n1,2\n"), strings.NewReader("{not json"), Options{}, Page{})
 	if err == nil || !strings.Contains(err.Error(), "timeline") || !strings.Contains(err.Error(), "trace") {
 		t.Errorf("err = %v; want both inputs' errors", err)
 	}
@@ -414,7 +466,7 @@ func TestHTMLTimelineReadErrors(t *testing.T) {
 		t.Errorf("wrote %d bytes on error", out.Len())
 	}
 	wantErr := errors.New("disk full")
-	if err := WriteHTMLTimeline(failWriter{wantErr}, nil, nil, HTMLOptions{}); !errors.Is(err, wantErr) {
+	if err := WriteHTML(failWriter{wantErr}, nil, nil, Options{}, Page{}); !errors.Is(err, wantErr) {
 		t.Errorf("err = %v; want the write error", err)
 	}
 }
@@ -603,7 +655,7 @@ func TestHTMLTimelineLarge(t *testing.T) {
 
 	begin := time.Now()
 	var out bytes.Buffer
-	err := WriteHTMLTimeline(&out, tlR, trR, HTMLOptions{Title: "one hour"})
+	err := WriteHTML(&out, tlR, trR, Options{}, Page{Title: "one hour"})
 	elapsed := time.Since(begin)
 	tlR.Close()
 	trR.Close()
@@ -625,8 +677,8 @@ func TestHTMLTimelineLarge(t *testing.T) {
 	for name, counts := range lines {
 		for _, c := range counts {
 			total++
-			if c > DefaultHTMLMaxPoints {
-				t.Errorf("%s: %d points; want at most %d", name, c, DefaultHTMLMaxPoints)
+			if c > DefaultMaxPoints {
+				t.Errorf("%s: %d points; want at most %d", name, c, DefaultMaxPoints)
 			}
 		}
 	}
@@ -635,5 +687,32 @@ func TestHTMLTimelineLarge(t *testing.T) {
 	}
 	if !strings.Contains(page, "2880008 device readings") {
 		t.Error("not every GPU reading was counted")
+	}
+}
+
+// TestDefaultWindowIsTheMetrics: with no window given, the shaded window is
+// loadgen.Summary's — first send to last end of the post-warmup requests —
+// even when a warmup request ends last.
+func TestDefaultWindowIsTheMetrics(t *testing.T) {
+	results := []loadgen.Result{
+		{Index: 0, Warmup: true, Outcome: loadgen.OutcomeOK, Sent: 0, End: 9 * time.Second},
+		{Index: 1, Outcome: loadgen.OutcomeOK, Sent: time.Second, End: 3 * time.Second},
+		{Index: 2, Outcome: loadgen.OutcomeOK, Sent: 2 * time.Second, End: 4 * time.Second},
+	}
+	s := loadgen.Summarize(results, loadgen.SLO{})
+	b, err := NewBuilder(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		b.AddResult(r)
+	}
+	var out bytes.Buffer
+	if err := b.WriteHTML(&out, Page{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "measurement window: " + seconds(int64(s.WindowStart)) + " s to " + seconds(int64(s.WindowEnd)) + " s (from the trace"
+	if !strings.Contains(out.String(), want) || s.WindowEnd != 4*time.Second {
+		t.Errorf("page does not say %q (Summary's window %v to %v)", want, s.WindowStart, s.WindowEnd)
 	}
 }
