@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/benchprof/benchprof/loadgen"
+	"github.com/benchprof/benchprof/report/timeline"
 	"github.com/benchprof/benchprof/sampler"
 )
 
@@ -53,8 +54,13 @@ func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
 		r.warn(err.Error())
 	}
 	x.summarizer = loadgen.NewSummarizer(slo)
+	if r.c.html {
+		if x.page, err = timeline.NewBuilder(timeline.Options{}); err != nil {
+			return x, fmt.Errorf("profile: timeline page: %w", err)
+		}
+	}
 	var runErr error
-	x.info, x.stats, runErr = r.c.orchestrate(ctx, p.gen, x.tel, files, x.summarizer)
+	x.info, x.stats, runErr = r.c.orchestrate(ctx, p.gen, x, files)
 	r.res.Run, r.res.Samplers = x.info, x.stats
 	flushErr := files.close()
 	switch {
@@ -142,11 +148,11 @@ func whyStopped(runErr, cause error) error {
 // orchestrate runs the samplers around the load: they start before it and
 // stop after it, and every goroutine has ended on return. Each result goes
 // to the trace and to z as it arrives; none is kept.
-func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *telemetry, files *sideFiles, z *loadgen.Summarizer) (*loadgen.RunInfo, []sampler.Stats, error) {
+func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, x *execution, files *sideFiles) (*loadgen.RunInfo, []sampler.Stats, error) {
 	sampCtx, stopSamplers := context.WithCancel(ctx)
 	defer stopSamplers()
-	power := newGPUPower(len(tel.samplers))
-	g, stats := startSamplers(sampCtx, tel, files.timeline, power)
+	power := newGPUPower(len(x.tel.samplers))
+	g, stats := startSamplers(sampCtx, x, files.timeline, power)
 	var counts progressCounts
 	stopProgress := c.startProgress(&counts, power)
 
@@ -154,8 +160,11 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, tel *te
 	info, runErr := gen.Run(ctx, func(r loadgen.Result) {
 		_ = files.trace.Write(&r) // the first error is kept and reported at Flush
 		counts.add(&r)
+		if x.page != nil {
+			x.page.AddResult(r)
+		}
 		mu.Lock()
-		z.Add(&r)
+		x.summarizer.Add(&r)
 		mu.Unlock()
 	})
 	stopProgress()
@@ -179,15 +188,18 @@ func newGPUPower(n int) gpuPower {
 }
 
 // startSamplers runs every sampler on its own goroutine, writing its
-// readings to the timeline, until ctx ends; g.Wait waits for them, after
+// readings to the timeline CSV (and the page builder), until ctx ends; g.Wait waits for them, after
 // which stats holds each one's account.
-func startSamplers(ctx context.Context, tel *telemetry, timeline *sampler.TimelineWriter, power gpuPower) (*errgroup.Group, []sampler.Stats) {
+func startSamplers(ctx context.Context, x *execution, csv *sampler.TimelineWriter, power gpuPower) (*errgroup.Group, []sampler.Stats) {
 	g, gctx := errgroup.WithContext(ctx)
-	stats := make([]sampler.Stats, len(tel.samplers))
-	for i, s := range tel.samplers {
+	stats := make([]sampler.Stats, len(x.tel.samplers))
+	for i, s := range x.tel.samplers {
 		g.Go(func() error {
-			st, err := sampler.Run(gctx, s.Sampler, s.Interval, tel.origin, func(r sampler.Reading) {
-				if err := timeline.Write(r); err != nil {
+			st, err := sampler.Run(gctx, s.Sampler, s.Interval, x.tel.origin, func(r sampler.Reading) {
+				if x.page != nil {
+					x.page.AddReading(r)
+				}
+				if err := csv.Write(r); err != nil {
 					return // the first error is kept by the writer and reported at Flush
 				}
 				if w, ok := gpuPowerW(r.Devices); ok {

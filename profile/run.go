@@ -10,6 +10,7 @@ import (
 	"github.com/benchprof/benchprof/envelope"
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/loadgen/catalog"
+	"github.com/benchprof/benchprof/report/timeline"
 	"github.com/benchprof/benchprof/sampler"
 )
 
@@ -197,6 +198,9 @@ type execution struct {
 	summarizer *loadgen.Summarizer
 	info       *loadgen.RunInfo
 	stats      []sampler.Stats
+	// page is fed every reading and result during the run, with
+	// WithTimelineHTML; nil without it.
+	page *timeline.Builder
 }
 
 func (x *execution) close() { x.tel.close() }

@@ -40,19 +40,24 @@ func (r *run) seal(ctx context.Context, p *plan, x *execution, m *measurement) e
 	r.res.Envelope, r.res.Path = signed, path
 	r.log.Info("wrote envelope", "path", path)
 	if r.c.html {
-		r.writeTimelineHTML(m)
+		r.writeTimelineHTML(x, m)
 	}
 	return nil
 }
 
-// writeTimelineHTML writes the HTML timeline beside the side files: a
-// view, not signed data, so a failure is a warning.
-func (r *run) writeTimelineHTML(m *measurement) {
+// writeTimelineHTML writes the HTML timeline beside the side files, from
+// the readings and results the page builder was fed during the run (no
+// file is read back): a view, not signed data, so a failure is a warning.
+func (r *run) writeTimelineHTML(x *execution, m *measurement) {
 	path := strings.TrimSuffix(r.res.TimelinePath, ".csv") + ".html"
-	err := writeHTML(path, r.res.TimelinePath, r.res.TracePath, timeline.Page{
+	var buf bytes.Buffer
+	err := x.page.WriteHTML(&buf, timeline.Page{
 		Title: "benchprof profile of " + r.src.SuiteID, EnvelopePath: r.res.Path,
 		Window: m.window, TraceOffset: m.offset,
 	})
+	if err == nil {
+		err = envelope.WriteFileAtomic(path, buf.Bytes(), 0o644)
+	}
 	if err != nil {
 		r.warn("HTML timeline not written: " + err.Error())
 		return
@@ -69,25 +74,6 @@ func (r *run) stillWanted(ctx context.Context) error {
 	}
 	return fmt.Errorf("%w after the load: no envelope was signed or written; the per-request trace is in %s, the telemetry timeline in %s: %w",
 		ErrInterrupted, res.TracePath, res.TimelinePath, context.Cause(ctx))
-}
-
-// writeHTML renders the timeline page from the two side files.
-func writeHTML(path, timelinePath, tracePath string, page timeline.Page) error {
-	tl, err := os.Open(timelinePath)
-	if err != nil {
-		return err
-	}
-	defer tl.Close()
-	tr, err := os.Open(tracePath)
-	if err != nil {
-		return err
-	}
-	defer tr.Close()
-	var buf bytes.Buffer
-	if err := timeline.WriteHTML(&buf, tl, tr, timeline.Options{}, page); err != nil {
-		return err
-	}
-	return envelope.WriteFileAtomic(path, buf.Bytes(), 0o644)
 }
 
 func fileSHA256(path string) (string, error) {
