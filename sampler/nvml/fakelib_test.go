@@ -2,16 +2,16 @@
 
 package nvml
 
-// Tests of the real cgo path: go-nvml loads testdata/fakenvml, a fake
-// libnvidia-ml.so.1 built here with the C compiler, through WithLibraryPath.
+// Tests of the real cgo path: the package's binding (dl.go) loads
+// testdata/fakenvml, a fake libnvidia-ml.so.1 built here with the C
+// compiler, through WithLibraryPath.
 //
-// The fake is built once per test process: go-nvml's calls bind lazily
-// into this binary, and once bound the library stays loaded (glibc does
-// not unload a library that the main program has bound symbols to), so the
-// first library loaded serves every later Open and a second variant could
-// not be swapped in. Tests configure it through FAKENVML_* variables, which
-// it reads at each nvmlInit, and a variant lacking symbols runs in a child
-// process (TestRealLibraryLegacyDriver).
+// Each variant of the fake (built with different -D flags) is built once
+// per test process, in a directory of its own: the binding dlopens a
+// library by path and resolves its functions per library, so variants
+// load side by side, and a library stays loaded once loaded (see
+// TestRealLibraryReopen). Tests configure the fake through FAKENVML_*
+// variables, which it reads at each nvmlInit.
 
 import (
 	"context"
@@ -27,8 +27,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/benchprof/benchprof/sampler"
 )
@@ -410,7 +408,7 @@ func TestRealLibraryInventoryFallbacksAndResets(t *testing.T) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
 	}
-	if h[1].FieldErrors[FieldMemClock] != h[1].Reads || h[1].Reads < int64(len(rs)) || !errors.Is(h[1].LastError, gonvml.ERROR_UNKNOWN) {
+	if h[1].FieldErrors[FieldMemClock] != h[1].Reads || h[1].Reads < int64(len(rs)) || !errors.Is(h[1].LastError, ERROR_UNKNOWN) {
 		t.Errorf("gpu1 health %+v", h[1])
 	}
 	// Monotonic across the reset; what is lost is at most one tick's energy.
@@ -447,7 +445,7 @@ func TestRealLibraryFailedInitCallsNothingElse(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "calls")
 	fakeEnv(t, map[string]string{"FAKENVML_INIT_RETURN": "9", "FAKENVML_CALL_LOG": log})
 	s, err := Open(WithLibraryPath(lib))
-	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, gonvml.ERROR_DRIVER_NOT_LOADED) {
+	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, ERROR_DRIVER_NOT_LOADED) {
 		t.Fatalf("Open = %v, %v", s, err)
 	}
 	t.Logf("error: %v", err)
@@ -477,7 +475,7 @@ func TestRealLibraryFailedInitCallsNothingElse(t *testing.T) {
 
 func TestRealLibraryMissing(t *testing.T) {
 	s, err := Open(WithLibraryPath(filepath.Join(t.TempDir(), "libnvidia-ml.so.1")))
-	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, gonvml.ERROR_LIBRARY_NOT_FOUND) {
+	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, ERROR_LIBRARY_NOT_FOUND) {
 		t.Fatalf("Open = %v, %v", s, err)
 	}
 	if !strings.Contains(err.Error(), "--gpus") {
@@ -485,10 +483,10 @@ func TestRealLibraryMissing(t *testing.T) {
 	}
 }
 
-// TestRealLibraryReopen opens and closes the library repeatedly. Open after
-// Close is safe only because the library stays mapped after nvmlShutdown
-// and dlclose (glibc keeps a library that the program has bound symbols
-// to), so that the calls bound before stay valid; the test checks that.
+// TestRealLibraryReopen opens and closes the library repeatedly. The
+// binding never dlcloses NVML (it is not made to be unloaded): the library
+// stays mapped after Close, and the next Open loads the same copy again;
+// the test checks that.
 func TestRealLibraryReopen(t *testing.T) {
 	lib := buildFake(t)
 	fakeEnv(t, map[string]string{"FAKENVML_GPUS": "3"})
@@ -517,8 +515,9 @@ func TestRealLibraryReopen(t *testing.T) {
 // TestRealLibraryLegacyDriver runs, in a child process, a fake library
 // that lacks nvmlDeviceGetFieldValues, nvmlDeviceGetTotalEnergyConsumption
 // and nvmlDeviceGetCurrentClocksEventReasons, as an old driver would.
-// Calling a missing function would kill the process; the sampler must look
-// them up and fall back.
+// Calling a missing function would kill the process (hence the child): the
+// binding must find them missing and answer ERROR_FUNCTION_NOT_FOUND, and
+// the sampler fall back.
 func TestRealLibraryLegacyDriver(t *testing.T) {
 	if lib := os.Getenv("BENCHPROF_FAKENVML_LEGACY"); lib != "" {
 		legacyChild(t, lib)
