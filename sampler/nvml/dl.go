@@ -408,14 +408,15 @@ func (d *dlDevice) GraphicsRunningProcesses() ([]ProcessInfo, Return) {
 // and a list read with the wrong size is garbage after its first entry.
 // So the buffer has room for the largest entry, is filled with a pattern
 // no field can hold, and the entry size is the one under which every
-// entry's last always-written field was written and nothing after the
-// last entry was.
+// entry's last always-written field was written, every PID is a Linux PID,
+// and nothing after the last entry was written.
 const (
 	procMaxEntry  = 32
 	procFirstCap  = 16
 	procMaxCap    = 1 << 16 // entries: bounds what a bogus count can make us allocate
 	procTries     = 4       // processes may start between a size query and the read
 	procUnwritten = 0xa5a5a5a5a5a5a5a5
+	maxPID        = 1 << 22 // Linux's PID_MAX_LIMIT
 )
 
 // processLayouts lists the entry sizes to try, the one the function's
@@ -461,9 +462,9 @@ func (d *dlDevice) processes(fn C.bp_fn, declared int) ([]ProcessInfo, Return) {
 }
 
 // decodeProcesses reads n entries of size bytes from b, if that size fits
-// what NVML wrote: in every entry the last field that all versions write
-// (usedGpuMemory for 16 bytes, the instance ids otherwise) was written,
-// and the word after the last entry was not.
+// what NVML wrote: in every entry the PID is one and the last field that
+// all versions write (usedGpuMemory for 16 bytes, the instance ids
+// otherwise) was written, and the word after the last entry was not.
 func decodeProcesses(b []byte, n, size int) ([]ProcessInfo, bool) {
 	written := func(off int) bool { return binary.NativeEndian.Uint64(b[off:]) != procUnwritten }
 	last := 8 // offset of the field checked
@@ -479,8 +480,12 @@ func decodeProcesses(b []byte, n, size int) ([]ProcessInfo, bool) {
 		if !written(i*size + last) {
 			return nil, false
 		}
+		pid := binary.NativeEndian.Uint32(e)
+		if pid == 0 || pid > maxPID {
+			return nil, false
+		}
 		p := ProcessInfo{
-			PID:               binary.NativeEndian.Uint32(e),
+			PID:               pid,
 			UsedGPUMemory:     binary.NativeEndian.Uint64(e[8:]),
 			GPUInstanceID:     NoInstance,
 			ComputeInstanceID: NoInstance,

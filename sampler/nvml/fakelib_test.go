@@ -94,7 +94,7 @@ func buildFake(t testing.TB, cflags ...string) string {
 func fakeEnv(t *testing.T, vars map[string]string) {
 	for _, k := range []string{"GPUS", "LATENCY_US", "LATENCY_SPIN", "POWER", "GPU_STEP_W", "EPOCH_UNIX_NS",
 		"SENSOR_PERIOD_US", "ENERGY_OFFSET_MJ", "ENERGY_RESET_MS", "UNSUPPORTED", "FAIL", "FAIL_RETURN",
-		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG"} {
+		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG", "PROCS", "PROCESS_STRIDE"} {
 		t.Setenv("FAKENVML_"+k, "")
 	}
 	for k, v := range vars {
@@ -562,5 +562,83 @@ func legacyChild(t *testing.T, lib string) {
 		if !d.PowerAveraged {
 			t.Errorf("%+v", d)
 		}
+	}
+}
+
+// TestRealLibraryProcesses lists processes through each version of the
+// process functions that the binding may find (_v3, _v2, the first), and
+// through a _v3 that writes the 32-byte entries of some R535 drivers: each
+// must give the same processes. gpu0 runs 40, more than the binding's
+// first buffer holds, so its list is read again at the size NVML asks for.
+// A library without the functions still opens and samples.
+func TestRealLibraryProcesses(t *testing.T) {
+	var procs []string
+	var want0 []Process
+	for i := range 40 {
+		pid := 1000 + 7*i
+		procs = append(procs, fmt.Sprintf("0:%d:c:%d", pid, i+1))
+		want0 = append(want0, Process{PID: pid, Compute: true, UsedMemoryBytes: int64(i+1) << 20, GPUInstance: -1, ComputeInstance: -1})
+	}
+	procs = append(procs, "1:4242:cg:2048", "1:77:g")
+	want1 := []Process{
+		{PID: 77, Graphics: true, UsedMemoryBytes: -1, GPUInstance: -1, ComputeInstance: -1},
+		{PID: 4242, Compute: true, Graphics: true, UsedMemoryBytes: 2048 << 20, GPUInstance: -1, ComputeInstance: -1},
+	}
+	const compute = "nvmlDeviceGetComputeRunningProcesses"
+	for _, tc := range []struct {
+		name   string
+		cflags []string
+		stride string // FAKENVML_PROCESS_STRIDE
+		call   string // the compute function the binding must call
+		want   Return // SUCCESS, or what gpu0's Err wraps
+	}{
+		{"v3", nil, "", compute + "_v3", SUCCESS},
+		{"v3 writing 32-byte entries", nil, "32", compute + "_v3", SUCCESS},
+		{"v2", []string{"-DFAKENVML_NO_PROCESSES_V3"}, "", compute + "_v2", SUCCESS},
+		{"v1", []string{"-DFAKENVML_NO_PROCESSES_V3", "-DFAKENVML_NO_PROCESSES_V2"}, "", compute, SUCCESS},
+		{"unknown entry size", nil, "40", compute + "_v3", ERROR_ARGUMENT_VERSION_MISMATCH},
+		{"no process functions", []string{"-DFAKENVML_NO_PROCESSES"}, "", "", ERROR_FUNCTION_NOT_FOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lib := buildFake(t, tc.cflags...)
+			log := filepath.Join(t.TempDir(), "calls")
+			fakeEnv(t, map[string]string{
+				"FAKENVML_GPUS":           "3",
+				"FAKENVML_PROCS":          strings.Join(procs, ","),
+				"FAKENVML_PROCESS_STRIDE": tc.stride,
+				"FAKENVML_UNSUPPORTED":    "graphics_procs@2",
+				"FAKENVML_CALL_LOG":       log,
+			})
+			s, err := Open(WithLibraryPath(lib), WithSensorProbe(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if rs, err := s.Sample(context.Background(), nil); err != nil || len(rs) != 3 {
+				t.Fatalf("Sample: %d readings, %v", len(rs), err)
+			}
+			got, err := s.Processes()
+			if err != nil || len(got) != 3 {
+				t.Fatalf("Processes: %d GPUs, %v", len(got), err)
+			}
+			calls, _ := os.ReadFile(log)
+			for _, fn := range []string{compute + "_v3", compute + "_v2", compute} {
+				if called := slices.Contains(strings.Split(string(calls), "\n"), fn); called != (fn == tc.call) {
+					t.Errorf("%s called: %v; want only %q", fn, called, tc.call)
+				}
+			}
+			if tc.want != SUCCESS {
+				if g := got[0]; !errors.Is(g.Err, tc.want) || len(g.Processes) != 0 {
+					t.Fatalf("gpu0: %+v; want no processes and an error wrapping %v", g, tc.want)
+				}
+				t.Logf("gpu0: %v", got[0].Err)
+				return
+			}
+			for i, want := range [][]Process{want0, want1, nil} {
+				if g := got[i]; g.Err != nil || g.Index != i || fmt.Sprint(g.Processes) != fmt.Sprint(want) {
+					t.Errorf("gpu%d: %+v\nwant processes %+v", i, g, want)
+				}
+			}
+		})
 	}
 }
