@@ -58,7 +58,7 @@ type request struct {
 	slow bool
 }
 
-// maxProbeReads bounds the sensor probe when reads take no time (mocks).
+// maxProbeReads bounds the sensor probe when reads take no time (fakes).
 const maxProbeReads = 100_000
 
 // device is one sampled GPU and the state of its worker goroutine.

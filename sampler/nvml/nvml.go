@@ -76,18 +76,19 @@ func WithInterface(lib Library) Option {
 	})
 }
 
-// Open initializes NVML, takes the inventory, selects the GPUs to sample,
-// decides where each value comes from, probes the power sensors' update
-// period (see WithSensorProbe) and starts one worker goroutine per GPU.
+// Open loads NVML (see WithLibraryPath and WithInterface), initializes it,
+// takes the inventory, selects the GPUs to sample, decides where each
+// value comes from, probes the power sensors' update period (see
+// WithSensorProbe) and starts one worker goroutine per GPU.
 //
 // When the library is missing or nvmlInit fails, Open returns an error
 // wrapping sampler.ErrUnavailable and the NVML status, with a hint at the
-// usual causes, and calls nothing else in NVML (not even nvmlShutdown or
+// usual causes (and the dynamic loader's reason when the library could
+// not be loaded), and calls nothing else in NVML (not even nvmlShutdown or
 // nvmlErrorString). When NVML finds no GPU, or gives a handle for none, the
 // error wraps sampler.ErrUnavailable too. Invalid options, and selectors
 // that match no GPU, give other errors. Every error after a successful
 // nvmlInit is preceded by nvmlShutdown.
-
 func Open(opts ...Option) (*Sampler, error) {
 	c := newConfig(opts)
 	if err := c.validate(); err != nil {
