@@ -223,7 +223,9 @@ func (l *dlLibrary) Init() Return {
 
 // resolve looks up every function the package calls. Where NVML has
 // several versions of a function, the newest of those whose ABI this
-// binding declares comes first.
+// binding declares comes first; for the CUDA version, the plain
+// nvmlSystemGetCudaDriverVersion, which the sampler has always reported,
+// comes before _v2.
 func (f *dlFuncs) resolve(h unsafe.Pointer) {
 	for _, s := range []struct {
 		dst   *C.bp_fn
