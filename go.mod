@@ -3,7 +3,6 @@ module github.com/benchprof/benchprof
 go 1.26.0
 
 require (
-	github.com/NVIDIA/go-nvml v0.13.4-1
 	github.com/digitorus/timestamp v0.0.0-20231217203849-220c5c2851b7
 	github.com/go-openapi/strfmt v0.27.0
 	github.com/google/go-cmp v0.7.0

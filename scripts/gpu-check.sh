@@ -11,7 +11,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-${OUT:-$(mktemp -d)}}
 mkdir -p "$out"
-export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
 
 nvidia-smi --query-gpu=name,driver_version,power.draw --format=csv,noheader || echo "nvidia-smi not available"
 go build -o "$out/bench" ./examples/bench

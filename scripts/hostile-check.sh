@@ -31,7 +31,6 @@ SOURCE=examples/bench/demodata/2026-06-13-llm-h100_c16-b91875fdf860.json
 ENGINE=(--ttft 50ms --itl 10ms --tokens 8)
 
 [ -x /usr/bin/time ] || { echo "hostile-check: needs GNU time at /usr/bin/time" >&2; exit 2; }
-export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g -Wno-deprecated-declarations}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hostile-check.XXXXXX")
 engine_pid=""

@@ -12,22 +12,20 @@ import (
 	"testing/synctest"
 	"time"
 
-	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
-
 	"github.com/benchprof/benchprof/sampler"
 )
 
 // fastLib is a minimal NVML in Go for benchmarks and the memory test: unlike
-// go-nvml's generated mocks, it records nothing per call, so whatever
-// memory grows is the sampler's. Methods it does not implement panic (the
-// embedded interfaces are nil).
+// fakeLib, it records nothing per call, so whatever memory grows is the
+// sampler's. Methods it does not implement panic (the embedded interfaces
+// are nil).
 type fastLib struct {
-	gonvml.Interface
+	Library
 	devs []*fastDevice
 }
 
 type fastDevice struct {
-	gonvml.Device
+	Device
 	index  int
 	energy uint64
 	delay  time.Duration // every sampling call takes this long
@@ -39,10 +37,6 @@ func (d *fastDevice) wait() {
 	}
 }
 
-type fastExt struct{}
-
-func (fastExt) LookupSymbol(string) error { return nil }
-
 func newFastLib(n int) *fastLib {
 	l := &fastLib{}
 	for i := range n {
@@ -51,63 +45,58 @@ func newFastLib(n int) *fastLib {
 	return l
 }
 
-func (l *fastLib) Init() gonvml.Return                  { return gonvml.SUCCESS }
-func (l *fastLib) Shutdown() gonvml.Return              { return gonvml.SUCCESS }
-func (l *fastLib) Extensions() gonvml.ExtendedInterface { return fastExt{} }
-func (l *fastLib) DeviceGetCount() (int, gonvml.Return) { return len(l.devs), gonvml.SUCCESS }
-func (l *fastLib) SystemGetDriverVersion() (string, gonvml.Return) {
-	return "550.54.15", gonvml.SUCCESS
-}
-func (l *fastLib) SystemGetCudaDriverVersion() (int, gonvml.Return) { return 12040, gonvml.SUCCESS }
-func (l *fastLib) DeviceGetHandleByIndex(i int) (gonvml.Device, gonvml.Return) {
-	return l.devs[i], gonvml.SUCCESS
+func (l *fastLib) Init() Return                     { return SUCCESS }
+func (l *fastLib) Shutdown() Return                 { return SUCCESS }
+func (l *fastLib) DeviceCount() (int, Return)       { return len(l.devs), SUCCESS }
+func (l *fastLib) DriverVersion() (string, Return)  { return "550.54.15", SUCCESS }
+func (l *fastLib) CUDADriverVersion() (int, Return) { return 12040, SUCCESS }
+func (l *fastLib) DeviceByIndex(i int) (Device, Return) {
+	return l.devs[i], SUCCESS
 }
 
-func (d *fastDevice) GetUUID() (string, gonvml.Return) {
-	return "GPU-00000000-0000-0000-0000-00000000000" + strconv.Itoa(d.index), gonvml.SUCCESS
+func (d *fastDevice) UUID() (string, Return) {
+	return "GPU-00000000-0000-0000-0000-00000000000" + strconv.Itoa(d.index), SUCCESS
 }
-func (d *fastDevice) GetName() (string, gonvml.Return) { return "fast", gonvml.SUCCESS }
-func (d *fastDevice) GetPciInfo() (gonvml.PciInfo, gonvml.Return) {
-	return gonvml.PciInfo{}, gonvml.SUCCESS
-}
-func (d *fastDevice) GetSerial() (string, gonvml.Return)       { return "1", gonvml.SUCCESS }
-func (d *fastDevice) GetVbiosVersion() (string, gonvml.Return) { return "1", gonvml.SUCCESS }
-func (d *fastDevice) GetFieldValues(vs []gonvml.FieldValue) gonvml.Return {
+func (d *fastDevice) Name() (string, Return)         { return "fast", SUCCESS }
+func (d *fastDevice) PCIInfo() (PCIInfo, Return)     { return PCIInfo{}, SUCCESS }
+func (d *fastDevice) Serial() (string, Return)       { return "1", SUCCESS }
+func (d *fastDevice) VBIOSVersion() (string, Return) { return "1", SUCCESS }
+func (d *fastDevice) FieldValues(vs []FieldValue) Return {
 	d.wait()
 	for i := range vs {
 		v := &vs[i]
-		v.NvmlReturn = 0
-		switch v.FieldId {
-		case gonvml.FI_DEV_POWER_INSTANT:
-			v.ValueType = uint32(gonvml.VALUE_TYPE_UNSIGNED_INT)
+		v.Return = SUCCESS
+		switch v.FieldID {
+		case FI_DEV_POWER_INSTANT:
+			v.ValueType = VALUE_TYPE_UNSIGNED_INT
 			binary.NativeEndian.PutUint32(v.Value[:], 300_000)
-		case gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION:
+		case FI_DEV_TOTAL_ENERGY_CONSUMPTION:
 			d.energy += 3000
-			v.ValueType = uint32(gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG)
+			v.ValueType = VALUE_TYPE_UNSIGNED_LONG_LONG
 			binary.NativeEndian.PutUint64(v.Value[:], d.energy)
 		}
 	}
-	return gonvml.SUCCESS
+	return SUCCESS
 }
-func (d *fastDevice) GetUtilizationRates() (gonvml.Utilization, gonvml.Return) {
+func (d *fastDevice) UtilizationRates() (Utilization, Return) {
 	d.wait()
-	return gonvml.Utilization{Gpu: 90, Memory: 40}, gonvml.SUCCESS
+	return Utilization{GPU: 90, Memory: 40}, SUCCESS
 }
-func (d *fastDevice) GetMemoryInfo() (gonvml.Memory, gonvml.Return) {
+func (d *fastDevice) MemoryInfo() (Memory, Return) {
 	d.wait()
-	return gonvml.Memory{Total: 80 << 30, Used: 60 << 30}, gonvml.SUCCESS
+	return Memory{Total: 80 << 30, Used: 60 << 30}, SUCCESS
 }
-func (d *fastDevice) GetClockInfo(gonvml.ClockType) (uint32, gonvml.Return) {
+func (d *fastDevice) ClockInfo(ClockType) (uint32, Return) {
 	d.wait()
-	return 1980, gonvml.SUCCESS
+	return 1980, SUCCESS
 }
-func (d *fastDevice) GetTemperature(gonvml.TemperatureSensors) (uint32, gonvml.Return) {
+func (d *fastDevice) Temperature(TemperatureSensor) (uint32, Return) {
 	d.wait()
-	return 60, gonvml.SUCCESS
+	return 60, SUCCESS
 }
-func (d *fastDevice) GetCurrentClocksEventReasons() (uint64, gonvml.Return) {
+func (d *fastDevice) ClocksEventReasons() (uint64, Return) {
 	d.wait()
-	return 0, gonvml.SUCCESS
+	return 0, SUCCESS
 }
 
 // TestGPUsReadInParallel checks, in fake time, that a tick costs one GPU's

@@ -9,13 +9,13 @@ import (
 	"github.com/benchprof/benchprof/sampler/samplertest"
 )
 
-// TestConformance runs the sampler.Sampler contract checks through go-nvml's
-// mock of a DGX H100 and through the fake libnvidia-ml.so.1 (the real cgo
-// path; skipped without a C compiler).
+// TestConformance runs the sampler.Sampler contract checks through the
+// fake Library of four H100s and through the fake libnvidia-ml.so.1 (the
+// real cgo path; skipped without a C compiler).
 func TestConformance(t *testing.T) {
-	t.Run("mock", func(t *testing.T) {
+	t.Run("fake interface", func(t *testing.T) {
 		samplertest.Conformance(t, func() (sampler.Sampler, error) {
-			return Open(WithInterface(newRig(4).srv), WithSensorProbe(0))
+			return Open(WithInterface(newRig(4).lib), WithSensorProbe(0))
 		})
 	})
 	t.Run("fake library", func(t *testing.T) {

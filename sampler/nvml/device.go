@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
-
 	"github.com/benchprof/benchprof/sampler"
 )
 
@@ -26,6 +24,8 @@ const (
 	callTemperature  = "nvmlDeviceGetTemperature"
 	callEventReasons = "nvmlDeviceGetCurrentClocksEventReasons"
 	callThrottle     = "nvmlDeviceGetCurrentClocksThrottleReasons"
+	callComputeProcs = "nvmlDeviceGetComputeRunningProcesses"
+	callGraphicProcs = "nvmlDeviceGetGraphicsRunningProcesses"
 )
 
 type powerSource int
@@ -58,7 +58,7 @@ type request struct {
 	slow bool
 }
 
-// maxProbeReads bounds the sensor probe when reads take no time (mocks).
+// maxProbeReads bounds the sensor probe when reads take no time (fakes).
 const maxProbeReads = 100_000
 
 // device is one sampled GPU and the state of its worker goroutine.
@@ -71,18 +71,18 @@ type device struct {
 	index int
 	name  string // "gpu0"
 	model string
-	h     gonvml.Device
+	h     Device
 
 	power     powerSource
 	powerWhy  string // why the power is not FI_DEV_POWER_INSTANT
 	energy    energySource
 	events    eventSource
-	fv        []gonvml.FieldValue // the per-tick field request
-	fvField   []Field             // the Field of each fv entry
-	probeFV   []gonvml.FieldValue // the sensor probe's request (power only)
-	sensor    time.Duration       // measured sensor update period, 0 unknown
-	probed    bool                // the sensor probe ran
-	probeDiff int                 // value changes the probe saw
+	fv        []FieldValue  // the per-tick field request
+	fvField   []Field       // the Field of each fv entry
+	probeFV   []FieldValue  // the sensor probe's request (power only)
+	sensor    time.Duration // measured sensor update period, 0 unknown
+	probed    bool          // the sensor probe ran
+	probeDiff int           // value changes the probe saw
 
 	on [numFields]bool // separate calls still worth making
 
@@ -92,7 +92,7 @@ type device struct {
 	got      int // values read this tick
 	failed   int // failed reads this tick
 	tickCall string
-	tickRet  gonvml.Return
+	tickRet  Return
 	out      sampler.DeviceReading
 
 	req chan request
@@ -105,60 +105,60 @@ type device struct {
 
 	mu       sync.Mutex
 	lastCall string
-	lastRet  gonvml.Return
+	lastRet  Return
 }
 
 // setup decides, once, where each value comes from: the field call when the
-// GPU supports it, else the older calls.
-func (d *device) setup(sym symbols) {
+// GPU supports it, else the older calls; a function the driver's library
+// lacks answers ERROR_FUNCTION_NOT_FOUND (see Library) and is not used.
+func (d *device) setup() {
 	for f := range d.on {
 		d.on[f] = true
 	}
-	if sym.fieldValues {
-		fv := []gonvml.FieldValue{
-			{FieldId: gonvml.FI_DEV_POWER_INSTANT},
-			{FieldId: gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION},
-		}
-		if ret := d.h.GetFieldValues(fv); ret != gonvml.SUCCESS {
-			d.powerWhy = callFieldValues + ": " + returnName(ret)
+	fv := []FieldValue{
+		{FieldID: FI_DEV_POWER_INSTANT},
+		{FieldID: FI_DEV_TOTAL_ENERGY_CONSUMPTION},
+	}
+	switch ret := d.h.FieldValues(fv); ret {
+	case SUCCESS:
+		if ret := fv[0].Return; ret == SUCCESS {
+			d.power = powerField
 		} else {
-			if ret := gonvml.Return(fv[0].NvmlReturn); ret == gonvml.SUCCESS {
-				d.power = powerField
-			} else {
-				d.powerWhy = "FI_DEV_POWER_INSTANT: " + returnName(ret)
-			}
-			if gonvml.Return(fv[1].NvmlReturn) == gonvml.SUCCESS {
-				d.energy = energyField
-			}
+			d.powerWhy = "FI_DEV_POWER_INSTANT: " + ret.String()
 		}
-	} else {
+		if fv[1].Return == SUCCESS {
+			d.energy = energyField
+		}
+	case ERROR_FUNCTION_NOT_FOUND:
 		d.powerWhy = "the driver's NVML lacks " + callFieldValues
+	default:
+		d.powerWhy = callFieldValues + ": " + ret.String()
 	}
 	if d.power != powerField {
-		if _, ret := d.h.GetPowerUsage(); absent(ret) {
-			d.powerWhy += "; " + callPowerUsage + ": " + returnName(ret)
+		if _, ret := d.h.PowerUsage(); absent(ret) {
+			d.powerWhy += "; " + callPowerUsage + ": " + ret.String()
 		} else {
 			d.power = powerUsage
 		}
 	}
-	if d.energy != energyField && sym.totalEnergy {
-		if _, ret := d.h.GetTotalEnergyConsumption(); !absent(ret) {
+	if d.energy != energyField {
+		if _, ret := d.h.TotalEnergyConsumption(); !absent(ret) {
 			d.energy = energyCounter
 		}
 	}
 	if d.power == powerField {
-		d.fv = append(d.fv, gonvml.FieldValue{FieldId: gonvml.FI_DEV_POWER_INSTANT})
+		d.fv = append(d.fv, FieldValue{FieldID: FI_DEV_POWER_INSTANT})
 		d.fvField = append(d.fvField, FieldPower)
-		d.probeFV = []gonvml.FieldValue{{FieldId: gonvml.FI_DEV_POWER_INSTANT}}
+		d.probeFV = []FieldValue{{FieldID: FI_DEV_POWER_INSTANT}}
 	}
 	if d.energy == energyField {
-		d.fv = append(d.fv, gonvml.FieldValue{FieldId: gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION})
+		d.fv = append(d.fv, FieldValue{FieldID: FI_DEV_TOTAL_ENERGY_CONSUMPTION})
 		d.fvField = append(d.fvField, FieldEnergy)
 	}
-	switch {
-	case sym.eventReasons:
+	// Drivers before the rename (R535) have only the throttle reasons.
+	if _, ret := d.h.ClocksEventReasons(); ret != ERROR_FUNCTION_NOT_FOUND {
 		d.events = eventsCurrent
-	case sym.throttleReasons:
+	} else if _, ret := d.h.ClocksThrottleReasons(); ret != ERROR_FUNCTION_NOT_FOUND {
 		d.events = eventsThrottle
 	}
 	d.on[FieldClockEvents] = d.events != eventsNone
@@ -223,14 +223,14 @@ func (d *device) probeSensor(window time.Duration) {
 func (d *device) readPower() (float64, bool) {
 	switch d.power {
 	case powerField:
-		d.probeFV[0] = gonvml.FieldValue{FieldId: gonvml.FI_DEV_POWER_INSTANT}
-		if d.h.GetFieldValues(d.probeFV) != gonvml.SUCCESS || gonvml.Return(d.probeFV[0].NvmlReturn) != gonvml.SUCCESS {
+		d.probeFV[0] = FieldValue{FieldID: FI_DEV_POWER_INSTANT}
+		if d.h.FieldValues(d.probeFV) != SUCCESS || d.probeFV[0].Return != SUCCESS {
 			return 0, false
 		}
 		return fieldFloat(&d.probeFV[0])
 	case powerUsage:
-		mw, ret := d.h.GetPowerUsage()
-		return float64(mw), ret == gonvml.SUCCESS
+		mw, ret := d.h.PowerUsage()
+		return float64(mw), ret == SUCCESS
 	}
 	return 0, false
 }
@@ -261,16 +261,16 @@ func (d *device) read(slow bool) {
 
 	if len(d.fv) > 0 {
 		for i := range d.fv {
-			d.fv[i] = gonvml.FieldValue{FieldId: d.fv[i].FieldId}
+			d.fv[i] = FieldValue{FieldID: d.fv[i].FieldID}
 		}
-		if ret := d.h.GetFieldValues(d.fv); ret != gonvml.SUCCESS {
+		if ret := d.h.FieldValues(d.fv); ret != SUCCESS {
 			for _, f := range d.fvField {
 				d.miss(f, callFieldValues, ret, false)
 			}
 		} else {
 			for i := range d.fv {
 				v, f := &d.fv[i], d.fvField[i]
-				if ret := gonvml.Return(v.NvmlReturn); ret != gonvml.SUCCESS {
+				if ret := v.Return; ret != SUCCESS {
 					d.miss(f, callFieldValues, ret, false)
 					continue
 				}
@@ -280,21 +280,21 @@ func (d *device) read(slow bool) {
 						r.PowerW = mw / 1000
 						d.got++
 					} else {
-						d.miss(f, callFieldValues, gonvml.ERROR_UNKNOWN, false)
+						d.miss(f, callFieldValues, ERROR_UNKNOWN, false)
 					}
 				case FieldEnergy:
 					if mj, ok := fieldUint(v); ok {
 						r.EnergyJ = d.monotonic(mj)
 						d.got++
 					} else {
-						d.miss(f, callFieldValues, gonvml.ERROR_UNKNOWN, false)
+						d.miss(f, callFieldValues, ERROR_UNKNOWN, false)
 					}
 				}
 			}
 		}
 	}
 	if d.power == powerUsage {
-		if mw, ret := d.h.GetPowerUsage(); ret == gonvml.SUCCESS {
+		if mw, ret := d.h.PowerUsage(); ret == SUCCESS {
 			r.PowerW = float64(mw) / 1000
 			d.got++
 		} else {
@@ -302,7 +302,7 @@ func (d *device) read(slow bool) {
 		}
 	}
 	if d.energy == energyCounter {
-		if mj, ret := d.h.GetTotalEnergyConsumption(); ret == gonvml.SUCCESS {
+		if mj, ret := d.h.TotalEnergyConsumption(); ret == SUCCESS {
 			r.EnergyJ = d.monotonic(mj)
 			d.got++
 		} else {
@@ -310,15 +310,15 @@ func (d *device) read(slow bool) {
 		}
 	}
 	if d.on[FieldUtilization] {
-		if u, ret := d.h.GetUtilizationRates(); ret == gonvml.SUCCESS {
-			r.UtilPct, r.MemUtilPct = float64(u.Gpu), float64(u.Memory)
+		if u, ret := d.h.UtilizationRates(); ret == SUCCESS {
+			r.UtilPct, r.MemUtilPct = float64(u.GPU), float64(u.Memory)
 			d.got++
 		} else {
 			d.miss(FieldUtilization, callUtilization, ret, true)
 		}
 	}
 	if d.on[FieldMemory] {
-		if m, ret := d.h.GetMemoryInfo(); ret == gonvml.SUCCESS {
+		if m, ret := d.h.MemoryInfo(); ret == SUCCESS {
 			r.MemUsedBytes = float64(m.Used)
 			d.got++
 		} else {
@@ -337,7 +337,7 @@ func (d *device) read(slow bool) {
 // readSlow reads the values of the slower cadence.
 func (d *device) readSlow(r *sampler.DeviceReading) {
 	if d.on[FieldSMClock] {
-		if c, ret := d.h.GetClockInfo(gonvml.CLOCK_SM); ret == gonvml.SUCCESS {
+		if c, ret := d.h.ClockInfo(CLOCK_SM); ret == SUCCESS {
 			r.SMClockMHz = float64(c)
 			d.got++
 		} else {
@@ -345,7 +345,7 @@ func (d *device) readSlow(r *sampler.DeviceReading) {
 		}
 	}
 	if d.on[FieldMemClock] {
-		if c, ret := d.h.GetClockInfo(gonvml.CLOCK_MEM); ret == gonvml.SUCCESS {
+		if c, ret := d.h.ClockInfo(CLOCK_MEM); ret == SUCCESS {
 			r.MemClockMHz = float64(c)
 			d.got++
 		} else {
@@ -353,7 +353,7 @@ func (d *device) readSlow(r *sampler.DeviceReading) {
 		}
 	}
 	if d.on[FieldTemperature] {
-		if t, ret := d.h.GetTemperature(gonvml.TEMPERATURE_GPU); ret == gonvml.SUCCESS {
+		if t, ret := d.h.Temperature(TEMPERATURE_GPU); ret == SUCCESS {
 			r.TempC = float64(t)
 			d.got++
 		} else {
@@ -363,17 +363,17 @@ func (d *device) readSlow(r *sampler.DeviceReading) {
 	if d.on[FieldClockEvents] {
 		var (
 			bits uint64
-			ret  gonvml.Return
+			ret  Return
 			call string
 		)
 		if d.events == eventsCurrent {
-			bits, ret = d.h.GetCurrentClocksEventReasons()
+			bits, ret = d.h.ClocksEventReasons()
 			call = callEventReasons
 		} else {
-			bits, ret = d.h.GetCurrentClocksThrottleReasons()
+			bits, ret = d.h.ClocksThrottleReasons()
 			call = callThrottle
 		}
-		if ret == gonvml.SUCCESS {
+		if ret == SUCCESS {
 			r.ClockEventReasons, r.HasClockEvents = bits, true
 			d.got++
 		} else {
@@ -385,7 +385,7 @@ func (d *device) readSlow(r *sampler.DeviceReading) {
 // miss records a value that could not be read. ERROR_NOT_SUPPORTED (or a
 // missing function) means the value does not exist: it is not a failure,
 // and a separate call (stop) is not made again.
-func (d *device) miss(f Field, call string, ret gonvml.Return, stop bool) {
+func (d *device) miss(f Field, call string, ret Return, stop bool) {
 	if absent(ret) {
 		d.unsupported[f].Store(true)
 		if stop {
@@ -438,32 +438,32 @@ func (d *device) health() DeviceHealth {
 }
 
 // fieldFloat decodes a field value as a number.
-func fieldFloat(v *gonvml.FieldValue) (float64, bool) {
+func fieldFloat(v *FieldValue) (float64, bool) {
 	b := v.Value[:]
-	switch gonvml.ValueType(v.ValueType) {
-	case gonvml.VALUE_TYPE_DOUBLE:
+	switch v.ValueType {
+	case VALUE_TYPE_DOUBLE:
 		return math.Float64frombits(binary.NativeEndian.Uint64(b)), true
-	case gonvml.VALUE_TYPE_UNSIGNED_INT:
+	case VALUE_TYPE_UNSIGNED_INT:
 		return float64(binary.NativeEndian.Uint32(b)), true
-	case gonvml.VALUE_TYPE_UNSIGNED_LONG, gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG:
+	case VALUE_TYPE_UNSIGNED_LONG, VALUE_TYPE_UNSIGNED_LONG_LONG:
 		return float64(binary.NativeEndian.Uint64(b)), true
-	case gonvml.VALUE_TYPE_SIGNED_LONG_LONG:
+	case VALUE_TYPE_SIGNED_LONG_LONG:
 		return float64(int64(binary.NativeEndian.Uint64(b))), true
-	case gonvml.VALUE_TYPE_SIGNED_INT:
+	case VALUE_TYPE_SIGNED_INT:
 		return float64(int32(binary.NativeEndian.Uint32(b))), true
-	case gonvml.VALUE_TYPE_UNSIGNED_SHORT:
+	case VALUE_TYPE_UNSIGNED_SHORT:
 		return float64(binary.NativeEndian.Uint16(b)), true
 	}
 	return 0, false
 }
 
 // fieldUint decodes a field value as an exact unsigned counter.
-func fieldUint(v *gonvml.FieldValue) (uint64, bool) {
+func fieldUint(v *FieldValue) (uint64, bool) {
 	b := v.Value[:]
-	switch gonvml.ValueType(v.ValueType) {
-	case gonvml.VALUE_TYPE_UNSIGNED_LONG, gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG:
+	switch v.ValueType {
+	case VALUE_TYPE_UNSIGNED_LONG, VALUE_TYPE_UNSIGNED_LONG_LONG:
 		return binary.NativeEndian.Uint64(b), true
-	case gonvml.VALUE_TYPE_UNSIGNED_INT:
+	case VALUE_TYPE_UNSIGNED_INT:
 		return uint64(binary.NativeEndian.Uint32(b)), true
 	}
 	if f, ok := fieldFloat(v); ok && f >= 0 {

@@ -1,7 +1,6 @@
 // Package nvml samples NVIDIA GPUs through NVML: power, the energy counter,
 // utilization and memory on every tick, clocks, temperature and clock-event
-// reasons on a slower cadence. It is the module's only cgo package and its
-// only user of github.com/NVIDIA/go-nvml.
+// reasons on a slower cadence. It is the module's only cgo package.
 //
 // [Open] initializes NVML, takes stock of the GPUs ([Sampler.Inventory],
 // for the hardware fingerprint) and starts one worker goroutine per sampled
@@ -27,11 +26,32 @@
 // A field that NVML reports as ERROR_NOT_SUPPORTED is absent (NaN), never a
 // failure. Other failures of one field make it absent and are counted in
 // [Sampler.Health]; Sample fails only when no GPU yielded any value. Errors
-// wrap NVML's status (an nvml.Return, which is an error), so
+// wrap NVML's status (a [Return], which is an error), so
 // errors.Is(err, nvml.ERROR_NO_PERMISSION) works; a missing library, driver
 // or GPU wraps [sampler.ErrUnavailable].
 //
+// [Sampler.Processes] lists the processes running on each GPU
+// (nvmlDeviceGetComputeRunningProcesses and
+// nvmlDeviceGetGraphicsRunningProcesses), to map an engine's PIDs to the
+// GPUs it uses.
+//
+// # The binding
+//
+// The package binds NVML itself, in one small cgo file: [Open] loads
+// libnvidia-ml.so.1 (or [WithLibraryPath]) with dlopen and looks up with
+// dlsym only the functions it calls, the newest version of each first. The
+// C types it needs are declared from NVML's documented ABI, so no NVML
+// header is compiled and a build prints no compiler warning. A function
+// the driver's library lacks is not an error at load time: calling it
+// answers ERROR_FUNCTION_NOT_FOUND, which the sampler treats like
+// ERROR_NOT_SUPPORTED (an older call instead, or the value absent). The
+// calls go through the [Library] and [Device] interfaces, and
+// [WithInterface] puts a fake in their place for tests. (Versions before
+// this binding used github.com/NVIDIA/go-nvml, and WithInterface took its
+// nvml.Interface.)
+//
 // Builds without cgo, or for other systems than Linux, get a stub whose
-// Open returns an error wrapping sampler.ErrUnavailable; [WithInterface]
-// exists only in Linux cgo builds.
+// Open returns an error wrapping sampler.ErrUnavailable; [WithInterface],
+// [Library] and [Device] exist only in Linux cgo builds, [Return] and its
+// values in every build.
 package nvml

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
-
 	"github.com/benchprof/benchprof/sampler"
 	"github.com/benchprof/benchprof/sampler/nvml"
 )
@@ -20,7 +18,7 @@ import (
 func ExampleOpen() {
 	s, err := nvml.Open(nvml.WithLibraryPath("/nonexistent/libnvidia-ml.so.1"))
 	if errors.Is(err, sampler.ErrUnavailable) {
-		fmt.Println("no GPU telemetry; library missing:", errors.Is(err, gonvml.ERROR_LIBRARY_NOT_FOUND))
+		fmt.Println("no GPU telemetry; library missing:", errors.Is(err, nvml.ERROR_LIBRARY_NOT_FOUND))
 		return
 	}
 	if err != nil {

@@ -2,16 +2,16 @@
 
 package nvml
 
-// Tests of the real cgo path: go-nvml loads testdata/fakenvml, a fake
-// libnvidia-ml.so.1 built here with the C compiler, through WithLibraryPath.
+// Tests of the real cgo path: the package's binding (dl.go) loads
+// testdata/fakenvml, a fake libnvidia-ml.so.1 built here with the C
+// compiler, through WithLibraryPath.
 //
-// The fake is built once per test process: go-nvml's calls bind lazily
-// into this binary, and once bound the library stays loaded (glibc does
-// not unload a library that the main program has bound symbols to), so the
-// first library loaded serves every later Open and a second variant could
-// not be swapped in. Tests configure it through FAKENVML_* variables, which
-// it reads at each nvmlInit, and a variant lacking symbols runs in a child
-// process (TestRealLibraryLegacyDriver).
+// Each variant of the fake (built with different -D flags) is built once
+// per test process, in a directory of its own: the binding dlopens a
+// library by path and resolves its functions per library, so variants
+// load side by side, and a library stays loaded once loaded (see
+// TestRealLibraryReopen). Tests configure the fake through FAKENVML_*
+// variables, which it reads at each nvmlInit.
 
 import (
 	"context"
@@ -27,8 +27,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/benchprof/benchprof/sampler"
 )
@@ -96,7 +94,7 @@ func buildFake(t testing.TB, cflags ...string) string {
 func fakeEnv(t *testing.T, vars map[string]string) {
 	for _, k := range []string{"GPUS", "LATENCY_US", "LATENCY_SPIN", "POWER", "GPU_STEP_W", "EPOCH_UNIX_NS",
 		"SENSOR_PERIOD_US", "ENERGY_OFFSET_MJ", "ENERGY_RESET_MS", "UNSUPPORTED", "FAIL", "FAIL_RETURN",
-		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG"} {
+		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG", "PROCS", "PROCESS_STRIDE"} {
 		t.Setenv("FAKENVML_"+k, "")
 	}
 	for k, v := range vars {
@@ -410,7 +408,7 @@ func TestRealLibraryInventoryFallbacksAndResets(t *testing.T) {
 			t.Errorf("notes lack %q:\n%s", want, notes)
 		}
 	}
-	if h[1].FieldErrors[FieldMemClock] != h[1].Reads || h[1].Reads < int64(len(rs)) || !errors.Is(h[1].LastError, gonvml.ERROR_UNKNOWN) {
+	if h[1].FieldErrors[FieldMemClock] != h[1].Reads || h[1].Reads < int64(len(rs)) || !errors.Is(h[1].LastError, ERROR_UNKNOWN) {
 		t.Errorf("gpu1 health %+v", h[1])
 	}
 	// Monotonic across the reset; what is lost is at most one tick's energy.
@@ -447,7 +445,7 @@ func TestRealLibraryFailedInitCallsNothingElse(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "calls")
 	fakeEnv(t, map[string]string{"FAKENVML_INIT_RETURN": "9", "FAKENVML_CALL_LOG": log})
 	s, err := Open(WithLibraryPath(lib))
-	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, gonvml.ERROR_DRIVER_NOT_LOADED) {
+	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, ERROR_DRIVER_NOT_LOADED) {
 		t.Fatalf("Open = %v, %v", s, err)
 	}
 	t.Logf("error: %v", err)
@@ -477,7 +475,7 @@ func TestRealLibraryFailedInitCallsNothingElse(t *testing.T) {
 
 func TestRealLibraryMissing(t *testing.T) {
 	s, err := Open(WithLibraryPath(filepath.Join(t.TempDir(), "libnvidia-ml.so.1")))
-	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, gonvml.ERROR_LIBRARY_NOT_FOUND) {
+	if s != nil || !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, ERROR_LIBRARY_NOT_FOUND) {
 		t.Fatalf("Open = %v, %v", s, err)
 	}
 	if !strings.Contains(err.Error(), "--gpus") {
@@ -485,10 +483,10 @@ func TestRealLibraryMissing(t *testing.T) {
 	}
 }
 
-// TestRealLibraryReopen opens and closes the library repeatedly. Open after
-// Close is safe only because the library stays mapped after nvmlShutdown
-// and dlclose (glibc keeps a library that the program has bound symbols
-// to), so that the calls bound before stay valid; the test checks that.
+// TestRealLibraryReopen opens and closes the library repeatedly. The
+// binding never dlcloses NVML (it is not made to be unloaded): the library
+// stays mapped after Close, and the next Open loads the same copy again;
+// the test checks that.
 func TestRealLibraryReopen(t *testing.T) {
 	lib := buildFake(t)
 	fakeEnv(t, map[string]string{"FAKENVML_GPUS": "3"})
@@ -517,8 +515,9 @@ func TestRealLibraryReopen(t *testing.T) {
 // TestRealLibraryLegacyDriver runs, in a child process, a fake library
 // that lacks nvmlDeviceGetFieldValues, nvmlDeviceGetTotalEnergyConsumption
 // and nvmlDeviceGetCurrentClocksEventReasons, as an old driver would.
-// Calling a missing function would kill the process; the sampler must look
-// them up and fall back.
+// Calling a missing function would kill the process (hence the child): the
+// binding must find them missing and answer ERROR_FUNCTION_NOT_FOUND, and
+// the sampler fall back.
 func TestRealLibraryLegacyDriver(t *testing.T) {
 	if lib := os.Getenv("BENCHPROF_FAKENVML_LEGACY"); lib != "" {
 		legacyChild(t, lib)
@@ -563,5 +562,83 @@ func legacyChild(t *testing.T, lib string) {
 		if !d.PowerAveraged {
 			t.Errorf("%+v", d)
 		}
+	}
+}
+
+// TestRealLibraryProcesses lists processes through each version of the
+// process functions that the binding may find (_v3, _v2, the first), and
+// through a _v3 that writes the 32-byte entries of some R535 drivers: each
+// must give the same processes. gpu0 runs 40, more than the binding's
+// first buffer holds, so its list is read again at the size NVML asks for.
+// A library without the functions still opens and samples.
+func TestRealLibraryProcesses(t *testing.T) {
+	var procs []string
+	var want0 []Process
+	for i := range 40 {
+		pid := 1000 + 7*i
+		procs = append(procs, fmt.Sprintf("0:%d:c:%d", pid, i+1))
+		want0 = append(want0, Process{PID: pid, Compute: true, UsedMemoryBytes: int64(i+1) << 20, GPUInstance: -1, ComputeInstance: -1})
+	}
+	procs = append(procs, "1:4242:cg:2048", "1:77:g")
+	want1 := []Process{
+		{PID: 77, Graphics: true, UsedMemoryBytes: -1, GPUInstance: -1, ComputeInstance: -1},
+		{PID: 4242, Compute: true, Graphics: true, UsedMemoryBytes: 2048 << 20, GPUInstance: -1, ComputeInstance: -1},
+	}
+	const compute = "nvmlDeviceGetComputeRunningProcesses"
+	for _, tc := range []struct {
+		name   string
+		cflags []string
+		stride string // FAKENVML_PROCESS_STRIDE
+		call   string // the compute function the binding must call
+		want   Return // SUCCESS, or what gpu0's Err wraps
+	}{
+		{"v3", nil, "", compute + "_v3", SUCCESS},
+		{"v3 writing 32-byte entries", nil, "32", compute + "_v3", SUCCESS},
+		{"v2", []string{"-DFAKENVML_NO_PROCESSES_V3"}, "", compute + "_v2", SUCCESS},
+		{"v1", []string{"-DFAKENVML_NO_PROCESSES_V3", "-DFAKENVML_NO_PROCESSES_V2"}, "", compute, SUCCESS},
+		{"unknown entry size", nil, "40", compute + "_v3", ERROR_ARGUMENT_VERSION_MISMATCH},
+		{"no process functions", []string{"-DFAKENVML_NO_PROCESSES"}, "", "", ERROR_FUNCTION_NOT_FOUND},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lib := buildFake(t, tc.cflags...)
+			log := filepath.Join(t.TempDir(), "calls")
+			fakeEnv(t, map[string]string{
+				"FAKENVML_GPUS":           "3",
+				"FAKENVML_PROCS":          strings.Join(procs, ","),
+				"FAKENVML_PROCESS_STRIDE": tc.stride,
+				"FAKENVML_UNSUPPORTED":    "graphics_procs@2",
+				"FAKENVML_CALL_LOG":       log,
+			})
+			s, err := Open(WithLibraryPath(lib), WithSensorProbe(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if rs, err := s.Sample(context.Background(), nil); err != nil || len(rs) != 3 {
+				t.Fatalf("Sample: %d readings, %v", len(rs), err)
+			}
+			got, err := s.Processes()
+			if err != nil || len(got) != 3 {
+				t.Fatalf("Processes: %d GPUs, %v", len(got), err)
+			}
+			calls, _ := os.ReadFile(log)
+			for _, fn := range []string{compute + "_v3", compute + "_v2", compute} {
+				if called := slices.Contains(strings.Split(string(calls), "\n"), fn); called != (fn == tc.call) {
+					t.Errorf("%s called: %v; want only %q", fn, called, tc.call)
+				}
+			}
+			if tc.want != SUCCESS {
+				if g := got[0]; !errors.Is(g.Err, tc.want) || len(g.Processes) != 0 {
+					t.Fatalf("gpu0: %+v; want no processes and an error wrapping %v", g, tc.want)
+				}
+				t.Logf("gpu0: %v", got[0].Err)
+				return
+			}
+			for i, want := range [][]Process{want0, want1, nil} {
+				if g := got[i]; g.Err != nil || g.Index != i || fmt.Sprint(g.Processes) != fmt.Sprint(want) {
+					t.Errorf("gpu%d: %+v\nwant processes %+v", i, g, want)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,10 @@
 
 package nvml
 
+// Tests of the sampler through fakeLib, a hand-written fake of Library (no
+// cgo involved): the fake answers every call the sampler makes, with
+// statuses a test sets per GPU and call, and counts the calls.
+
 import (
 	"context"
 	"encoding/binary"
@@ -14,55 +18,163 @@ import (
 	"testing/synctest"
 	"time"
 
-	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxh100"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/gpus"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
 	"go.uber.org/goleak"
 
 	"github.com/benchprof/benchprof/sampler"
 )
 
-// gpuSim drives one mock GPU: what each call returns.
-type gpuSim struct {
+// fakeLib is a fake NVML whose GPUs look like a DGX H100's.
+type fakeLib struct {
+	mu    sync.Mutex
+	gpus  []*fakeGPU
+	calls map[string]int // Library method → calls
+	// missing lists the NVML functions the library lacks: the methods
+	// calling them answer ERROR_FUNCTION_NOT_FOUND.
+	missing     map[string]bool
+	shutdownRet Return
+	driverRet   Return
+	// countFunc and byIndexFunc, when set, replace DeviceCount and
+	// DeviceByIndex.
+	countFunc   func() (int, Return)
+	byIndexFunc func(i int) (Device, Return)
+}
+
+var _ Library = (*fakeLib)(nil)
+
+// fakeGPU is one GPU of a fakeLib.
+type fakeGPU struct {
+	lib         *fakeLib
 	mu          sync.Mutex
 	index       int
+	uuid        string
 	powerMW     uint32
 	energyMJ    uint64   // the counter, advanced by energyStep per read
 	energyStep  uint64   //
 	energySeq   []uint64 // if set, the counter's successive values
 	unsupported map[string]bool
-	fail        map[string]gonvml.Return
+	fail        map[string]Return
 	block       chan struct{} // if set, utilization waits on it
+	calls       map[string]int
+	lastFields  []uint32 // the field IDs of the last FieldValues call
+	// fieldFunc, when set, answers FieldValues.
+	fieldFunc         func(vs []FieldValue) Return
+	compute, graphics []ProcessInfo
 }
 
-// ret is the status the sim returns for call.
-func (g *gpuSim) ret(call string) gonvml.Return {
+var _ Device = (*fakeGPU)(nil)
+
+func (l *fakeLib) call(method string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls[method]++
+}
+
+func (l *fakeLib) count(method string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.calls[method]
+}
+
+func (l *fakeLib) lacks(fn string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.missing[fn]
+}
+
+func (l *fakeLib) Init() Return { l.call("Init"); return SUCCESS }
+
+func (l *fakeLib) Shutdown() Return {
+	l.call("Shutdown")
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.shutdownRet
+}
+
+func (l *fakeLib) DriverVersion() (string, Return) {
+	l.call("DriverVersion")
+	if l.driverRet != SUCCESS {
+		return "", l.driverRet
+	}
+	return "550.54.15", SUCCESS
+}
+
+func (l *fakeLib) CUDADriverVersion() (int, Return) {
+	l.call("CUDADriverVersion")
+	if l.lacks("nvmlSystemGetCudaDriverVersion") {
+		return 0, ERROR_FUNCTION_NOT_FOUND
+	}
+	return 12040, SUCCESS
+}
+
+func (l *fakeLib) DeviceCount() (int, Return) {
+	l.call("DeviceCount")
+	if l.countFunc != nil {
+		return l.countFunc()
+	}
+	return len(l.gpus), SUCCESS
+}
+
+func (l *fakeLib) DeviceByIndex(i int) (Device, Return) {
+	l.call("DeviceByIndex")
+	if l.byIndexFunc != nil {
+		return l.byIndexFunc(i)
+	}
+	if i < 0 || i >= len(l.gpus) {
+		return nil, ERROR_INVALID_ARGUMENT
+	}
+	return l.gpus[i], SUCCESS
+}
+
+// ret counts a call of method and returns the status the GPU answers for
+// the value key of NVML function fn.
+func (g *fakeGPU) ret(method, fn, key string) Return {
+	g.mu.Lock()
+	g.calls[method]++
+	g.mu.Unlock()
+	if g.lib.lacks(fn) {
+		return ERROR_FUNCTION_NOT_FOUND
+	}
+	return g.status(key)
+}
+
+// status is the status the GPU answers for the value key.
+func (g *fakeGPU) status(key string) Return {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.unsupported[call] {
-		return gonvml.ERROR_NOT_SUPPORTED
+	if g.unsupported[key] {
+		return ERROR_NOT_SUPPORTED
 	}
-	if r, ok := g.fail[call]; ok {
+	if r, ok := g.fail[key]; ok {
 		return r
 	}
-	return gonvml.SUCCESS
+	return SUCCESS
 }
 
-func (g *gpuSim) set(f func(g *gpuSim)) {
+func (g *fakeGPU) set(f func(g *fakeGPU)) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	f(g)
 }
 
-func (g *gpuSim) counter() uint64 {
+func (g *fakeGPU) count(method string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls[method]
+}
+
+func (g *fakeGPU) fields() []uint32 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]uint32(nil), g.lastFields...)
+}
+
+func (g *fakeGPU) counter() uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.energyMJ
 }
 
-func (g *gpuSim) nextEnergy() uint64 {
+func (g *fakeGPU) nextEnergy() uint64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.energySeq) > 0 {
@@ -76,150 +188,180 @@ func (g *gpuSim) nextEnergy() uint64 {
 	return g.energyMJ
 }
 
-// rig is a mock DGX H100 whose GPUs answer every call the sampler makes.
+func (g *fakeGPU) UUID() (string, Return) {
+	return g.uuid, g.ret("UUID", "nvmlDeviceGetUUID", "uuid")
+}
+
+func (g *fakeGPU) Name() (string, Return) {
+	if r := g.ret("Name", "nvmlDeviceGetName", "name"); r != SUCCESS {
+		return "", r
+	}
+	return "NVIDIA H100 80GB HBM3", SUCCESS
+}
+
+func (g *fakeGPU) PCIInfo() (PCIInfo, Return) {
+	if r := g.ret("PCIInfo", "nvmlDeviceGetPciInfo_v3", "pci"); r != SUCCESS {
+		return PCIInfo{}, r
+	}
+	bus := uint32(0x18 + 0x10*g.index)
+	return PCIInfo{BusID: fmt.Sprintf("00000000:%02X:00.0", bus), Bus: bus}, SUCCESS
+}
+
+func (g *fakeGPU) Serial() (string, Return) {
+	return fmt.Sprintf("16523100%04d", g.index), g.ret("Serial", "nvmlDeviceGetSerial", "serial")
+}
+
+func (g *fakeGPU) VBIOSVersion() (string, Return) {
+	return "96.00.74.00.0" + fmt.Sprint(g.index), g.ret("VBIOSVersion", "nvmlDeviceGetVbiosVersion", "vbios")
+}
+
+func (g *fakeGPU) FieldValues(vs []FieldValue) Return {
+	r := g.ret("FieldValues", "nvmlDeviceGetFieldValues", "field_values")
+	g.mu.Lock()
+	g.lastFields = g.lastFields[:0]
+	for _, v := range vs {
+		g.lastFields = append(g.lastFields, v.FieldID)
+	}
+	f := g.fieldFunc
+	g.mu.Unlock()
+	if r != SUCCESS {
+		return r
+	}
+	if f != nil {
+		return f(vs)
+	}
+	for i := range vs {
+		v := &vs[i]
+		switch v.FieldID {
+		case FI_DEV_POWER_INSTANT:
+			v.Return = g.status("power_instant")
+			v.ValueType = VALUE_TYPE_UNSIGNED_INT
+			g.mu.Lock()
+			binary.NativeEndian.PutUint32(v.Value[:], g.powerMW)
+			g.mu.Unlock()
+		case FI_DEV_TOTAL_ENERGY_CONSUMPTION:
+			v.Return = g.status("energy_field")
+			v.ValueType = VALUE_TYPE_UNSIGNED_LONG_LONG
+			if v.Return == SUCCESS {
+				binary.NativeEndian.PutUint64(v.Value[:], g.nextEnergy())
+			}
+		default:
+			v.Return = ERROR_NOT_SUPPORTED
+		}
+	}
+	return SUCCESS
+}
+
+func (g *fakeGPU) PowerUsage() (uint32, Return) {
+	if r := g.ret("PowerUsage", "nvmlDeviceGetPowerUsage", "power_usage"); r != SUCCESS {
+		return 0, r
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.powerMW + 7, SUCCESS // 7 mW off, to tell the sources apart
+}
+
+func (g *fakeGPU) TotalEnergyConsumption() (uint64, Return) {
+	if r := g.ret("TotalEnergyConsumption", "nvmlDeviceGetTotalEnergyConsumption", "total_energy"); r != SUCCESS {
+		return 0, r
+	}
+	return g.nextEnergy(), SUCCESS
+}
+
+func (g *fakeGPU) UtilizationRates() (Utilization, Return) {
+	g.mu.Lock()
+	block := g.block
+	g.mu.Unlock()
+	if block != nil {
+		<-block
+	}
+	if r := g.ret("UtilizationRates", "nvmlDeviceGetUtilizationRates", "utilization"); r != SUCCESS {
+		return Utilization{}, r
+	}
+	return Utilization{GPU: uint32(50 + g.index), Memory: uint32(20 + g.index)}, SUCCESS
+}
+
+func (g *fakeGPU) MemoryInfo() (Memory, Return) {
+	if r := g.ret("MemoryInfo", "nvmlDeviceGetMemoryInfo", "memory"); r != SUCCESS {
+		return Memory{}, r
+	}
+	return Memory{Total: 80 << 30, Used: uint64(g.index+1) << 30}, SUCCESS
+}
+
+func (g *fakeGPU) ClockInfo(c ClockType) (uint32, Return) {
+	switch c {
+	case CLOCK_SM:
+		return 1980, g.ret("ClockInfo", "nvmlDeviceGetClockInfo", "clock_sm")
+	case CLOCK_MEM:
+		return 2619, g.ret("ClockInfo", "nvmlDeviceGetClockInfo", "clock_mem")
+	}
+	return 0, ERROR_INVALID_ARGUMENT
+}
+
+func (g *fakeGPU) Temperature(TemperatureSensor) (uint32, Return) {
+	return uint32(40 + g.index), g.ret("Temperature", "nvmlDeviceGetTemperature", "temperature")
+}
+
+func (g *fakeGPU) ClocksEventReasons() (uint64, Return) {
+	return 0x4, g.ret("ClocksEventReasons", "nvmlDeviceGetCurrentClocksEventReasons", "event_reasons")
+}
+
+func (g *fakeGPU) ClocksThrottleReasons() (uint64, Return) {
+	return 0x8, g.ret("ClocksThrottleReasons", "nvmlDeviceGetCurrentClocksThrottleReasons", "throttle_reasons")
+}
+
+func (g *fakeGPU) ComputeRunningProcesses() ([]ProcessInfo, Return) {
+	if r := g.ret("ComputeRunningProcesses", "nvmlDeviceGetComputeRunningProcesses", "compute_procs"); r != SUCCESS {
+		return nil, r
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]ProcessInfo(nil), g.compute...), SUCCESS
+}
+
+func (g *fakeGPU) GraphicsRunningProcesses() ([]ProcessInfo, Return) {
+	if r := g.ret("GraphicsRunningProcesses", "nvmlDeviceGetGraphicsRunningProcesses", "graphics_procs"); r != SUCCESS {
+		return nil, r
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]ProcessInfo(nil), g.graphics...), SUCCESS
+}
+
+// initOnly is a Library whose Init fails: any other call panics (the
+// embedded interface is nil).
+type initOnly struct {
+	Library
+	ret   Return
+	inits int
+}
+
+func (l *initOnly) Init() Return { l.inits++; return l.ret }
+
+// rig is a fakeLib of n GPUs and its GPUs.
 type rig struct {
-	srv  *server.Server
-	devs []*server.Device
-	sims []*gpuSim
-	// missing lists symbols LookupSymbol reports absent.
+	lib  *fakeLib
+	gpus []*fakeGPU
+	// missing lists the NVML functions the library lacks (the lib's map).
 	missing map[string]bool
 }
 
 func newRig(n int) *rig {
-	var srv *server.Server
-	if n == 8 {
-		srv = dgxh100.New()
-	} else {
-		srv = dgxh100.NewWithGPUs(gpus.Multiple(n, gpus.H100_SXM5_80GB)...)
+	l := &fakeLib{calls: map[string]int{}, missing: map[string]bool{}}
+	for i := range n {
+		l.gpus = append(l.gpus, &fakeGPU{
+			lib: l, index: i, uuid: fmt.Sprintf("GPU-5e3c1a2b-0000-4000-8000-%012x", 0xa0+i),
+			powerMW: uint32(100_000 + 1000*i), energyMJ: 5_000_000, energyStep: 1000,
+			unsupported: map[string]bool{}, fail: map[string]Return{}, calls: map[string]int{},
+		})
 	}
-	r := &rig{srv: srv, missing: map[string]bool{}}
-	srv.LookupSymbolFunc = func(name string) error {
-		if r.missing[name] {
-			return fmt.Errorf("symbol %q not found", name)
-		}
-		return nil
-	}
-	for i, d := range srv.Devices {
-		sd := d.(*server.Device)
-		g := &gpuSim{index: i, powerMW: uint32(100_000 + 1000*i), energyMJ: 5_000_000, energyStep: 1000,
-			unsupported: map[string]bool{}, fail: map[string]gonvml.Return{}}
-		instrument(sd, g)
-		r.devs = append(r.devs, sd)
-		r.sims = append(r.sims, g)
-	}
-	return r
-}
-
-func instrument(d *server.Device, g *gpuSim) {
-	d.GetFieldValuesFunc = func(vs []gonvml.FieldValue) gonvml.Return {
-		if r := g.ret("field_values"); r != gonvml.SUCCESS {
-			return r
-		}
-		for i := range vs {
-			v := &vs[i]
-			switch v.FieldId {
-			case gonvml.FI_DEV_POWER_INSTANT:
-				v.NvmlReturn = uint32(g.ret("power_instant"))
-				v.ValueType = uint32(gonvml.VALUE_TYPE_UNSIGNED_INT)
-				g.mu.Lock()
-				binary.NativeEndian.PutUint32(v.Value[:], g.powerMW)
-				g.mu.Unlock()
-			case gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION:
-				v.NvmlReturn = uint32(g.ret("energy_field"))
-				v.ValueType = uint32(gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG)
-				if v.NvmlReturn == 0 {
-					binary.NativeEndian.PutUint64(v.Value[:], g.nextEnergy())
-				}
-			default:
-				v.NvmlReturn = uint32(gonvml.ERROR_NOT_SUPPORTED)
-			}
-		}
-		return gonvml.SUCCESS
-	}
-	d.GetPowerUsageFunc = func() (uint32, gonvml.Return) {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.powerMW + 7, gonvml.SUCCESS // 7 mW off, to tell the sources apart
-	}
-	wrapPower := d.GetPowerUsageFunc
-	d.GetPowerUsageFunc = func() (uint32, gonvml.Return) {
-		if r := g.ret("power_usage"); r != gonvml.SUCCESS {
-			return 0, r
-		}
-		return wrapPower()
-	}
-	d.GetTotalEnergyConsumptionFunc = func() (uint64, gonvml.Return) {
-		if r := g.ret("total_energy"); r != gonvml.SUCCESS {
-			return 0, r
-		}
-		return g.nextEnergy(), gonvml.SUCCESS
-	}
-	d.GetUtilizationRatesFunc = func() (gonvml.Utilization, gonvml.Return) {
-		g.mu.Lock()
-		block := g.block
-		g.mu.Unlock()
-		if block != nil {
-			<-block
-		}
-		if r := g.ret("utilization"); r != gonvml.SUCCESS {
-			return gonvml.Utilization{}, r
-		}
-		return gonvml.Utilization{Gpu: uint32(50 + g.index), Memory: uint32(20 + g.index)}, gonvml.SUCCESS
-	}
-	d.GetMemoryInfoFunc = func() (gonvml.Memory, gonvml.Return) {
-		if r := g.ret("memory"); r != gonvml.SUCCESS {
-			return gonvml.Memory{}, r
-		}
-		return gonvml.Memory{Total: 80 << 30, Used: uint64(g.index+1) << 30}, gonvml.SUCCESS
-	}
-	d.GetClockInfoFunc = func(c gonvml.ClockType) (uint32, gonvml.Return) {
-		switch c {
-		case gonvml.CLOCK_SM:
-			return 1980, g.ret("clock_sm")
-		case gonvml.CLOCK_MEM:
-			return 2619, g.ret("clock_mem")
-		}
-		return 0, gonvml.ERROR_INVALID_ARGUMENT
-	}
-	d.GetTemperatureFunc = func(s gonvml.TemperatureSensors) (uint32, gonvml.Return) {
-		return uint32(40 + g.index), g.ret("temperature")
-	}
-	d.GetCurrentClocksEventReasonsFunc = func() (uint64, gonvml.Return) {
-		return 0x4, g.ret("event_reasons")
-	}
-	d.GetCurrentClocksThrottleReasonsFunc = func() (uint64, gonvml.Return) {
-		return 0x8, g.ret("throttle_reasons")
-	}
-	nameFunc := d.GetNameFunc
-	d.GetNameFunc = func() (string, gonvml.Return) {
-		if r := g.ret("name"); r != gonvml.SUCCESS {
-			return "", r
-		}
-		return nameFunc()
-	}
-	d.GetPciInfoFunc = func() (gonvml.PciInfo, gonvml.Return) {
-		var p gonvml.PciInfo
-		if r := g.ret("pci"); r != gonvml.SUCCESS {
-			return p, r
-		}
-		bus := fmt.Sprintf("00000000:%02X:00.0", 0x18+0x10*g.index)
-		for i := range len(bus) {
-			p.BusId[i] = int8(bus[i])
-		}
-		return p, gonvml.SUCCESS
-	}
-	d.GetSerialFunc = func() (string, gonvml.Return) {
-		return fmt.Sprintf("16523100%04d", g.index), g.ret("serial")
-	}
-	d.GetVbiosVersionFunc = func() (string, gonvml.Return) {
-		return "96.00.74.00.0" + fmt.Sprint(g.index), g.ret("vbios")
-	}
+	return &rig{lib: l, gpus: l.gpus, missing: l.missing}
 }
 
 // open opens the rig's server with the probe off unless opts turn it on.
 func (r *rig) open(t *testing.T, opts ...Option) *Sampler {
 	t.Helper()
-	s, err := Open(append([]Option{WithInterface(r.srv), WithSensorProbe(0)}, opts...)...)
+	s, err := Open(append([]Option{WithInterface(r.lib), WithSensorProbe(0)}, opts...)...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -258,17 +400,15 @@ func TestReadingsPerDevice(t *testing.T) {
 			}
 		}
 		// One field call per tick and GPU, carrying both fields.
-		for i, d := range r.devs {
-			calls := d.GetFieldValuesCalls()
-			if len(calls) != 2 { // one at Open to learn what is supported, one per tick
-				t.Fatalf("gpu%d: %d GetFieldValues calls, want 2", i, len(calls))
+		for i, d := range r.gpus {
+			if n := d.count("FieldValues"); n != 2 { // one at Open to learn what is supported, one per tick
+				t.Fatalf("gpu%d: %d FieldValues calls, want 2", i, n)
 			}
-			last := calls[len(calls)-1].FieldValues
-			if len(last) != 2 || last[0].FieldId != gonvml.FI_DEV_POWER_INSTANT || last[1].FieldId != gonvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION {
+			if last := d.fields(); len(last) != 2 || last[0] != FI_DEV_POWER_INSTANT || last[1] != FI_DEV_TOTAL_ENERGY_CONSUMPTION {
 				t.Fatalf("gpu%d: field call %+v", i, last)
 			}
-			if n := len(d.GetPowerUsageCalls()); n != 0 {
-				t.Fatalf("gpu%d: GetPowerUsage called %d times with the field available", i, n)
+			if n := d.count("PowerUsage"); n != 0 {
+				t.Fatalf("gpu%d: PowerUsage called %d times with the field available", i, n)
 			}
 		}
 
@@ -290,7 +430,7 @@ func TestReadingsPerDevice(t *testing.T) {
 			t.Fatalf("inventory %+v", inv)
 		}
 		for i, g := range inv.GPUs {
-			want := GPU{Index: i, UUID: r.devs[i].UUID, Name: "NVIDIA H100 80GB HBM3",
+			want := GPU{Index: i, UUID: r.gpus[i].uuid, Name: "NVIDIA H100 80GB HBM3",
 				PCIBusID: fmt.Sprintf("00000000:%02X:00.0", 0x18+0x10*i),
 				Serial:   fmt.Sprintf("16523100%04d", i), VBIOS: fmt.Sprintf("96.00.74.00.0%d", i)}
 			if g != want {
@@ -307,7 +447,7 @@ func TestReadingsPerDevice(t *testing.T) {
 func TestNotSupportedFieldsAbsent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(2)
-		r.sims[1].set(func(g *gpuSim) {
+		r.gpus[1].set(func(g *fakeGPU) {
 			g.unsupported["temperature"] = true
 			g.unsupported["memory"] = true
 			g.unsupported["energy_field"] = true
@@ -331,8 +471,8 @@ func TestNotSupportedFieldsAbsent(t *testing.T) {
 				t.Errorf("%s: health %+v", h.Device, h)
 			}
 		}
-		if n := len(r.devs[1].GetTemperatureCalls()); n != 1 {
-			t.Errorf("GetTemperature called %d times after ERROR_NOT_SUPPORTED, want 1", n)
+		if n := r.gpus[1].count("Temperature"); n != 1 {
+			t.Errorf("Temperature called %d times after ERROR_NOT_SUPPORTED, want 1", n)
 		}
 		notes := strings.Join(s.Describe().Notes, "\n")
 		for _, want := range []string{"gpu1: not supported, so absent: memory, temperature", "gpu1: no energy counter"} {
@@ -346,7 +486,7 @@ func TestNotSupportedFieldsAbsent(t *testing.T) {
 func TestFailedFieldCountedNotFatal(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(2)
-		r.sims[1].set(func(g *gpuSim) { g.fail["utilization"] = gonvml.ERROR_UNKNOWN })
+		r.gpus[1].set(func(g *fakeGPU) { g.fail["utilization"] = ERROR_UNKNOWN })
 		s := r.open(t)
 		defer s.Close()
 		for range 4 {
@@ -359,7 +499,7 @@ func TestFailedFieldCountedNotFatal(t *testing.T) {
 		if h.Reads != 4 || h.FieldErrors[FieldUtilization] != 4 || len(h.FieldErrors) != 1 || h.EmptyReads != 0 {
 			t.Fatalf("health %+v", h)
 		}
-		if !errors.Is(h.LastError, gonvml.ERROR_UNKNOWN) || !strings.Contains(h.LastError.Error(), "gpu1: nvmlDeviceGetUtilizationRates: ERROR_UNKNOWN") {
+		if !errors.Is(h.LastError, ERROR_UNKNOWN) || !strings.Contains(h.LastError.Error(), "gpu1: nvmlDeviceGetUtilizationRates: ERROR_UNKNOWN") {
 			t.Fatalf("LastError %v", h.LastError)
 		}
 		if h0 := s.Health()[0]; h0.FieldErrors != nil || h0.LastError != nil {
@@ -375,15 +515,15 @@ func TestFailedFieldCountedNotFatal(t *testing.T) {
 func TestSampleFailsOnlyWhenNoGPUYieldsData(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(2)
-		lost := func(g *gpuSim) {
+		lost := func(g *fakeGPU) {
 			for _, c := range []string{"field_values", "utilization", "memory", "clock_sm", "clock_mem", "temperature", "event_reasons"} {
-				g.fail[c] = gonvml.ERROR_GPU_IS_LOST
+				g.fail[c] = ERROR_GPU_IS_LOST
 			}
 		}
 		s := r.open(t)
 		defer s.Close()
 
-		r.sims[0].set(lost)
+		r.gpus[0].set(lost)
 		rs, err := s.Sample(context.Background(), nil)
 		if err != nil || len(rs) != 2 {
 			t.Fatalf("one GPU lost: %d readings, %v; want 2 and no error", len(rs), err)
@@ -395,9 +535,9 @@ func TestSampleFailsOnlyWhenNoGPUYieldsData(t *testing.T) {
 			t.Fatalf("health %+v", h)
 		}
 
-		r.sims[1].set(lost)
+		r.gpus[1].set(lost)
 		_, err = s.Sample(context.Background(), nil)
-		if !errors.Is(err, gonvml.ERROR_GPU_IS_LOST) || !strings.Contains(err.Error(), "gpu0") || !strings.Contains(err.Error(), "gpu1") {
+		if !errors.Is(err, ERROR_GPU_IS_LOST) || !strings.Contains(err.Error(), "gpu0") || !strings.Contains(err.Error(), "gpu1") {
 			t.Fatalf("all GPUs lost: %v", err)
 		}
 	})
@@ -409,13 +549,13 @@ func TestFallbackMarksPowerAveraged(t *testing.T) {
 		set  func(r *rig)
 	}{
 		{"fields unsupported", func(r *rig) {
-			for _, g := range r.sims {
+			for _, g := range r.gpus {
 				g.unsupported["power_instant"] = true
 				g.unsupported["energy_field"] = true
 			}
 		}},
 		{"field call unsupported", func(r *rig) {
-			for _, g := range r.sims {
+			for _, g := range r.gpus {
 				g.unsupported["field_values"] = true
 			}
 		}},
@@ -442,31 +582,40 @@ func TestFallbackMarksPowerAveraged(t *testing.T) {
 				if !strings.Contains(notes, "gpu0, gpu1, gpu2, gpu3, gpu4, gpu5, gpu6, gpu7: power is nvmlDeviceGetPowerUsage, which Ampere and later GPUs average over 1 s") {
 					t.Fatalf("notes:\n%s", notes)
 				}
-				if n := len(r.devs[0].GetPowerUsageCalls()); n != 2 {
-					t.Fatalf("GetPowerUsage called %d times, want 2 (Open, tick)", n)
+				if n := r.gpus[0].count("PowerUsage"); n != 2 {
+					t.Fatalf("PowerUsage called %d times, want 2 (Open, tick)", n)
 				}
 			})
 		})
 	}
 }
 
-func TestMissingSymbolsNeverCalled(t *testing.T) {
+// TestMissingFunctionsFallBack: a function the driver's library lacks
+// answers ERROR_FUNCTION_NOT_FOUND (the binding never calls a missing
+// symbol); the sampler falls back at Open and never asks again.
+func TestMissingFunctionsFallBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(2)
 		r.missing["nvmlDeviceGetCurrentClocksEventReasons"] = true
 		r.missing["nvmlDeviceGetTotalEnergyConsumption"] = true
 		r.missing["nvmlSystemGetCudaDriverVersion"] = true
-		for _, d := range r.devs {
-			d.GetCurrentClocksEventReasonsFunc = nil // a call would panic
-			d.GetTotalEnergyConsumptionFunc = nil
-		}
-		for _, g := range r.sims {
+		for _, g := range r.gpus {
 			g.unsupported["energy_field"] = true
 		}
-		r.srv.SystemGetCudaDriverVersionFunc = nil
 		s := r.open(t)
 		defer s.Close()
+		atOpen := map[string]int{}
+		for _, m := range []string{"ClocksEventReasons", "TotalEnergyConsumption"} {
+			atOpen[m] = r.gpus[0].count(m)
+		}
 		rs := sample(t, s)
+		sample(t, s)
+		for m, n := range atOpen {
+			if n > 1 || r.gpus[0].count(m) != n {
+				t.Errorf("%s, which the library lacks: %d call(s) at Open, %d more on 2 ticks; want at most 1 and none",
+					m, n, r.gpus[0].count(m)-n)
+			}
+		}
 		if !rs[0].HasClockEvents || rs[0].ClockEventReasons != 0x8 || sampler.Has(rs[0].EnergyJ) {
 			t.Fatalf("reading %+v; want the throttle reasons and no energy", rs[0])
 		}
@@ -483,7 +632,7 @@ func TestMissingSymbolsNeverCalled(t *testing.T) {
 func TestDeviceSelection(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(8)
-		uuid5 := r.devs[5].UUID
+		uuid5 := r.gpus[5].uuid
 		s := r.open(t, WithDevices(strings.ToUpper(uuid5[:4])+uuid5[4:], "2"))
 		rs := sample(t, s)
 		if len(rs) != 2 || rs[0].Device != "gpu2" || rs[1].Device != "gpu5" || rs[1].PowerW != 105 {
@@ -495,7 +644,7 @@ func TestDeviceSelection(t *testing.T) {
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(r.devs[0].GetFieldValuesCalls()); n != 0 {
+		if n := r.gpus[0].count("FieldValues"); n != 0 {
 			t.Fatalf("unselected gpu0 was read %d times", n)
 		}
 
@@ -503,12 +652,12 @@ func TestDeviceSelection(t *testing.T) {
 			sel  []string
 			want string
 		}{
-			{[]string{"8"}, `no GPU matches "8"; available: 0 ` + r.devs[0].UUID + " (NVIDIA H100 80GB HBM3), 1 "},
+			{[]string{"8"}, `no GPU matches "8"; available: 0 ` + r.gpus[0].uuid + " (NVIDIA H100 80GB HBM3), 1 "},
 			{[]string{"GPU-00000000-dead-beef"}, `no GPU matches "GPU-00000000-dead-beef"`},
-			{[]string{"1", r.devs[1].UUID}, `"1" and "` + r.devs[1].UUID + `" both select GPU 1`},
+			{[]string{"1", r.gpus[1].uuid}, `"1" and "` + r.gpus[1].uuid + `" both select GPU 1`},
 		} {
-			shutdowns := len(r.srv.ShutdownCalls())
-			s, err := Open(WithInterface(r.srv), WithSensorProbe(0), WithDevices(tc.sel...))
+			shutdowns := r.lib.count("Shutdown")
+			s, err := Open(WithInterface(r.lib), WithSensorProbe(0), WithDevices(tc.sel...))
 			if err == nil {
 				s.Close()
 				t.Fatalf("WithDevices(%q) accepted", tc.sel)
@@ -516,7 +665,7 @@ func TestDeviceSelection(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) || errors.Is(err, sampler.ErrUnavailable) {
 				t.Errorf("WithDevices(%q): %v; want it to contain %q", tc.sel, err, tc.want)
 			}
-			if n := len(r.srv.ShutdownCalls()) - shutdowns; n != 1 {
+			if n := r.lib.count("Shutdown") - shutdowns; n != 1 {
 				t.Errorf("WithDevices(%q): %d Shutdown calls after the failed Open, want 1", tc.sel, n)
 			}
 		}
@@ -576,8 +725,8 @@ func TestSlowCadence(t *testing.T) {
 				t.Fatalf("tick %d: %d GPUs read slow values; they should be spread", rd.Tick, slowGPUs)
 			}
 		}
-		for k, d := range r.devs {
-			if n := len(d.GetTemperatureCalls()); n != 11 {
+		for k, d := range r.gpus {
+			if n := d.count("Temperature"); n != 11 {
 				t.Errorf("gpu%d: %d temperature reads in 1 s at 100 ms, want 11", k, n)
 			}
 		}
@@ -587,7 +736,7 @@ func TestSlowCadence(t *testing.T) {
 func TestEnergyCounterReset(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(1)
-		r.sims[0].set(func(g *gpuSim) {
+		r.gpus[0].set(func(g *fakeGPU) {
 			// Open's support check, then the ticks: a reload after 3000 mJ.
 			g.energySeq = []uint64{900, 1000, 2000, 3000, 200, 700, 700, 1700}
 		})
@@ -615,16 +764,15 @@ func TestEnergyCounterReset(t *testing.T) {
 
 func TestFailedInitCallsNothingElse(t *testing.T) {
 	for _, tc := range []struct {
-		ret  gonvml.Return
+		ret  Return
 		hint string
 	}{
-		{gonvml.ERROR_LIBRARY_NOT_FOUND, "--gpus"},
-		{gonvml.ERROR_DRIVER_NOT_LOADED, "kernel driver is not loaded"},
-		{gonvml.ERROR_NO_PERMISSION, "/dev/nvidia"},
-		{gonvml.ERROR_UNKNOWN, "nvidia-smi"},
+		{ERROR_LIBRARY_NOT_FOUND, "--gpus"},
+		{ERROR_DRIVER_NOT_LOADED, "kernel driver is not loaded"},
+		{ERROR_NO_PERMISSION, "/dev/nvidia"},
+		{ERROR_UNKNOWN, "nvidia-smi"},
 	} {
-		// Every other method of the bare mock is nil and panics if called.
-		m := &mock.Interface{InitFunc: func() gonvml.Return { return tc.ret }}
+		m := &initOnly{ret: tc.ret}
 		s, err := Open(WithInterface(m))
 		if s != nil || err == nil {
 			t.Fatalf("Open succeeded after Init returned %v", tc.ret)
@@ -632,28 +780,28 @@ func TestFailedInitCallsNothingElse(t *testing.T) {
 		if !errors.Is(err, sampler.ErrUnavailable) || !errors.Is(err, tc.ret) {
 			t.Errorf("error %v wraps neither ErrUnavailable nor %d", err, tc.ret)
 		}
-		if !strings.Contains(err.Error(), tc.hint) || !strings.Contains(err.Error(), returnName(tc.ret)) {
+		if !strings.Contains(err.Error(), tc.hint) || !strings.Contains(err.Error(), tc.ret.String()) {
 			t.Errorf("error %q lacks %q or the status name", err, tc.hint)
 		}
-		if n := len(m.InitCalls()); n != 1 {
-			t.Errorf("%d Init calls", n)
+		if m.inits != 1 {
+			t.Errorf("%d Init calls", m.inits)
 		}
 	}
 }
 
 func TestNoGPUIsUnavailable(t *testing.T) {
 	r := newRig(1)
-	r.srv.DeviceGetCountFunc = func() (int, gonvml.Return) { return 0, gonvml.SUCCESS }
-	_, err := Open(WithInterface(r.srv))
+	r.lib.countFunc = func() (int, Return) { return 0, SUCCESS }
+	_, err := Open(WithInterface(r.lib))
 	if !errors.Is(err, sampler.ErrUnavailable) || !strings.Contains(err.Error(), "found no GPU") {
 		t.Fatalf("Open: %v", err)
 	}
-	if n := len(r.srv.ShutdownCalls()); n != 1 {
+	if n := r.lib.count("Shutdown"); n != 1 {
 		t.Fatalf("%d Shutdown calls, want 1", n)
 	}
 
-	r.srv.DeviceGetCountFunc = func() (int, gonvml.Return) { return 0, gonvml.ERROR_NO_PERMISSION }
-	if _, err := Open(WithInterface(r.srv)); !errors.Is(err, gonvml.ERROR_NO_PERMISSION) || !errors.Is(err, sampler.ErrUnavailable) {
+	r.lib.countFunc = func() (int, Return) { return 0, ERROR_NO_PERMISSION }
+	if _, err := Open(WithInterface(r.lib)); !errors.Is(err, ERROR_NO_PERMISSION) || !errors.Is(err, sampler.ErrUnavailable) {
 		t.Fatalf("Open: %v", err)
 	}
 }
@@ -661,17 +809,16 @@ func TestNoGPUIsUnavailable(t *testing.T) {
 func TestInventoryFallbacks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(4)
-		byIndex := r.srv.DeviceGetHandleByIndexFunc
-		r.srv.DeviceGetHandleByIndexFunc = func(i int) (gonvml.Device, gonvml.Return) {
+		r.lib.byIndexFunc = func(i int) (Device, Return) {
 			if i == 2 {
-				return nil, gonvml.ERROR_GPU_IS_LOST
+				return nil, ERROR_GPU_IS_LOST
 			}
-			return byIndex(i)
+			return r.gpus[i], SUCCESS
 		}
-		r.srv.SystemGetDriverVersionFunc = func() (string, gonvml.Return) { return "", gonvml.ERROR_UNKNOWN }
-		r.sims[1].set(func(g *gpuSim) {
-			g.fail["name"] = gonvml.ERROR_UNKNOWN
-			g.fail["pci"] = gonvml.ERROR_UNKNOWN
+		r.lib.driverRet = ERROR_UNKNOWN
+		r.gpus[1].set(func(g *fakeGPU) {
+			g.fail["name"] = ERROR_UNKNOWN
+			g.fail["pci"] = ERROR_UNKNOWN
 			g.unsupported["serial"] = true
 			g.unsupported["vbios"] = true
 		})
@@ -681,7 +828,7 @@ func TestInventoryFallbacks(t *testing.T) {
 		if inv.Driver != "" || len(inv.GPUs) != 3 {
 			t.Fatalf("inventory %+v", inv)
 		}
-		want := GPU{Index: 1, UUID: r.devs[1].UUID, Name: "NVIDIA-GPU-1", PCIBusID: "0000:00:01.0", Serial: "unknown", VBIOS: "unknown"}
+		want := GPU{Index: 1, UUID: r.gpus[1].uuid, Name: "NVIDIA-GPU-1", PCIBusID: "0000:00:01.0", Serial: "unknown", VBIOS: "unknown"}
 		if inv.GPUs[1] != want || inv.GPUs[2].Index != 3 {
 			t.Fatalf("inventory GPUs %+v", inv.GPUs)
 		}
@@ -706,7 +853,7 @@ func TestCloseIdempotentAndNoLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := len(r.srv.ShutdownCalls()); n != 1 {
+	if n := r.lib.count("Shutdown"); n != 1 {
 		t.Fatalf("%d Shutdown calls, want 1", n)
 	}
 	if _, err := s.Sample(context.Background(), nil); err == nil {
@@ -715,10 +862,10 @@ func TestCloseIdempotentAndNoLeaks(t *testing.T) {
 	_ = s.Describe() // still fine after Close
 	_ = s.Health()
 
-	r.srv.ShutdownFunc = func() gonvml.Return { return gonvml.ERROR_UNKNOWN }
+	r.lib.shutdownRet = ERROR_UNKNOWN
 	s = r.open(t)
 	err1, err2 := s.Close(), s.Close()
-	if !errors.Is(err1, gonvml.ERROR_UNKNOWN) || err1 != err2 {
+	if !errors.Is(err1, ERROR_UNKNOWN) || err1 != err2 {
 		t.Fatalf("Close: %v, then %v", err1, err2)
 	}
 }
@@ -729,7 +876,7 @@ func TestSampleHonoursContext(t *testing.T) {
 		s := r.open(t)
 		defer s.Close()
 		release := make(chan struct{})
-		r.sims[2].set(func(g *gpuSim) { g.block = release })
+		r.gpus[2].set(func(g *fakeGPU) { g.block = release })
 
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 		defer cancel()
@@ -743,11 +890,11 @@ func TestSampleHonoursContext(t *testing.T) {
 		if _, err := s.Sample(ctx2, nil); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("second Sample: %v", err)
 		}
-		r.sims[2].set(func(g *gpuSim) { g.block = nil })
+		r.gpus[2].set(func(g *fakeGPU) { g.block = nil })
 		close(release)
 		// Stale completions are ignored; the next tick is whole and fresh.
 		for range 3 {
-			before := r.sims[2].counter()
+			before := r.gpus[2].counter()
 			rs := sample(t, s)
 			if len(rs) != 4 || rs[2].EnergyJ <= float64(before)/1000 {
 				t.Fatalf("readings after the stall %+v (counter before %d)", rs, before)
@@ -765,22 +912,22 @@ func canceled() context.Context {
 	return ctx
 }
 
-// TestSensorProbe uses real time: the mock's power changes every 5 ms.
+// TestSensorProbe uses real time: the fake's power changes every 5 ms.
 func TestSensorProbe(t *testing.T) {
 	r := newRig(2)
 	start := time.Now()
-	for _, d := range r.devs {
-		d.GetFieldValuesFunc = func(vs []gonvml.FieldValue) gonvml.Return {
+	for _, d := range r.gpus {
+		d.fieldFunc = func(vs []FieldValue) Return {
 			for i := range vs {
-				vs[i].NvmlReturn = 0
-				vs[i].ValueType = uint32(gonvml.VALUE_TYPE_UNSIGNED_LONG_LONG)
+				vs[i].Return = SUCCESS
+				vs[i].ValueType = VALUE_TYPE_UNSIGNED_LONG_LONG
 				binary.NativeEndian.PutUint64(vs[i].Value[:], uint64(time.Since(start)/(5*time.Millisecond)))
 			}
 			time.Sleep(50 * time.Microsecond)
-			return gonvml.SUCCESS
+			return SUCCESS
 		}
 	}
-	s, err := Open(WithInterface(r.srv), WithSensorProbe(60*time.Millisecond))
+	s, err := Open(WithInterface(r.lib), WithSensorProbe(60*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -797,7 +944,7 @@ func TestSensorProbe(t *testing.T) {
 
 	// A constant reading leaves the period unknown.
 	r2 := newRig(1)
-	s2, err := Open(WithInterface(r2.srv), WithSensorProbe(10*time.Millisecond))
+	s2, err := Open(WithInterface(r2.lib), WithSensorProbe(10*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -807,5 +954,90 @@ func TestSensorProbe(t *testing.T) {
 	}
 	if notes := strings.Join(s2.Describe().Notes, "\n"); !strings.Contains(notes, "gpu0: power sensor update period unknown: the reading changed 0 time(s)") {
 		t.Errorf("notes:\n%s", notes)
+	}
+}
+
+func TestProcesses(t *testing.T) {
+	r := newRig(3)
+	na := NoInstance
+	r.gpus[0].set(func(g *fakeGPU) {
+		g.compute = []ProcessInfo{{300, 1 << 30, na, na}, {100, ValueNotAvailable, na, na}}
+		g.graphics = []ProcessInfo{{100, 64 << 20, na, na}, {200, 1 << 20, na, na}}
+	})
+	r.gpus[1].set(func(g *fakeGPU) {
+		g.compute = []ProcessInfo{{400, 2 << 30, 1, 0}}
+		g.unsupported["graphics_procs"] = true // a compute-only GPU: no error
+	})
+	r.gpus[2].set(func(g *fakeGPU) {
+		g.fail["compute_procs"] = ERROR_UNKNOWN
+		g.graphics = []ProcessInfo{{500, ValueNotAvailable, na, na}}
+	})
+	s := r.open(t, WithDevices("1")) // Processes covers the whole inventory
+	defer s.Close()
+
+	// Concurrently with sampling, as a caller mapping PIDs during a run
+	// would (the race detector checks it).
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range 20 {
+			if _, err := s.Sample(context.Background(), nil); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	var got []GPUProcesses
+	for range 20 {
+		var err error
+		if got, err = s.Processes(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+
+	if len(got) != 3 {
+		t.Fatalf("%d GPUs, want 3", len(got))
+	}
+	want0 := []Process{
+		{PID: 100, Compute: true, Graphics: true, UsedMemoryBytes: 64 << 20, GPUInstance: -1, ComputeInstance: -1},
+		{PID: 200, Graphics: true, UsedMemoryBytes: 1 << 20, GPUInstance: -1, ComputeInstance: -1},
+		{PID: 300, Compute: true, UsedMemoryBytes: 1 << 30, GPUInstance: -1, ComputeInstance: -1},
+	}
+	if g := got[0]; g.Index != 0 || g.UUID != r.gpus[0].uuid || g.Err != nil || fmt.Sprint(g.Processes) != fmt.Sprint(want0) {
+		t.Errorf("gpu0: %+v\nwant processes %+v", g, want0)
+	}
+	if pids := got[0].PIDs(); fmt.Sprint(pids) != "[100 200 300]" {
+		t.Errorf("PIDs() = %v", pids)
+	}
+	want1 := []Process{{PID: 400, Compute: true, UsedMemoryBytes: 2 << 30, GPUInstance: 1, ComputeInstance: 0}}
+	if g := got[1]; g.Err != nil || fmt.Sprint(g.Processes) != fmt.Sprint(want1) {
+		t.Errorf("gpu1: %+v\nwant processes %+v", g, want1)
+	}
+	g := got[2]
+	if !errors.Is(g.Err, ERROR_UNKNOWN) || !strings.Contains(g.Err.Error(), "gpu2: nvmlDeviceGetComputeRunningProcesses: ERROR_UNKNOWN") ||
+		len(g.Processes) != 1 || g.Processes[0].PID != 500 || g.Processes[0].UsedMemoryBytes != -1 {
+		t.Errorf("gpu2: %+v; want the graphics list and the compute list's error", g)
+	}
+
+	// A library without either function knows nothing: each GPU says so.
+	r.lib.mu.Lock()
+	r.missing["nvmlDeviceGetComputeRunningProcesses"] = true
+	r.missing["nvmlDeviceGetGraphicsRunningProcesses"] = true
+	r.lib.mu.Unlock()
+	got, err := s.Processes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range got {
+		if !errors.Is(g.Err, ERROR_FUNCTION_NOT_FOUND) || len(g.Processes) != 0 {
+			t.Errorf("gpu%d without the functions: %+v", g.Index, g)
+		}
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Processes(); err == nil {
+		t.Error("Processes after Close succeeded")
 	}
 }

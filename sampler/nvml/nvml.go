@@ -6,14 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	gonvml "github.com/NVIDIA/go-nvml/pkg/nvml"
 
 	"github.com/benchprof/benchprof/sampler"
 )
@@ -24,10 +23,11 @@ import (
 // sampler.Sampler contract); Describe, Inventory and Health are safe to
 // call at any time, from any goroutine, also after Close.
 type Sampler struct {
-	lib   gonvml.Interface
-	devs  []*device
-	inv   Inventory
-	notes []string // remarks fixed at Open (GPUs left out, …)
+	lib     Library
+	devs    []*device
+	inv     Inventory
+	handles []Device // per inventory GPU, for Processes
+	notes   []string // remarks fixed at Open (GPUs left out, …)
 
 	slowEvery time.Duration
 	probe     time.Duration
@@ -41,6 +41,9 @@ type Sampler struct {
 	closed   atomic.Bool
 	once     sync.Once
 	closeErr error
+	// shut is held for writing while Close shuts NVML down, and for
+	// reading by Processes, which calls NVML outside the workers.
+	shut sync.RWMutex
 }
 
 var (
@@ -48,69 +51,72 @@ var (
 	_ sampler.Describer = (*Sampler)(nil)
 )
 
-var errClosed = errors.New("nvml: Sample after Close")
+var (
+	errClosed          = errors.New("nvml: Sample after Close")
+	errProcessesClosed = errors.New("nvml: Processes after Close")
+)
 
-// WithInterface samples through iface, an implementation of go-nvml's
-// nvml.Interface such as its generated mocks (pkg/nvml/mock, or a whole
-// server from pkg/nvml/mock/dgxh100), instead of loading the library. Open
-// calls iface.Init and Close iface.Shutdown; optional functions are looked
-// up through iface.Extensions().LookupSymbol, which must therefore work.
-// By default, if this option is not used, Open loads the library named by
-// WithLibraryPath. A repeated use replaces the earlier one. It cannot be
+// WithInterface samples through lib, an implementation of Library such as
+// a test's fake, instead of loading the NVML library: Open calls lib.Init
+// and Close lib.Shutdown, and every NVML call goes through lib, as
+// Library's documentation describes. By default, if this option is not
+// used, Open loads the library named by WithLibraryPath with the package's
+// own binding. A repeated use replaces the earlier one. It cannot be
 // combined with WithLibraryPath, and it exists only in Linux cgo builds.
-func WithInterface(iface gonvml.Interface) Option {
+//
+// (Before the package had its own binding, WithInterface took go-nvml's
+// nvml.Interface; the package no longer depends on go-nvml.)
+func WithInterface(lib Library) Option {
 	return optionFunc(func(c *config) {
 		c.ifaceSet = true
 		c.iface = nil
-		if iface != nil {
-			c.iface = iface
+		if lib != nil {
+			c.iface = lib
 		}
 	})
 }
 
-// symbols records which optional NVML functions the library has. Calling
-// a function the library lacks would end the process (go-nvml binds them
-// lazily), so every newer function is looked up before use.
-type symbols struct {
-	fieldValues     bool
-	totalEnergy     bool
-	eventReasons    bool
-	throttleReasons bool
-	cudaVersion     bool
-}
-
-// Open initializes NVML, takes the inventory, selects the GPUs to sample,
-// decides where each value comes from, probes the power sensors' update
-// period (see WithSensorProbe) and starts one worker goroutine per GPU.
+// Open loads NVML (see WithLibraryPath and WithInterface), initializes it,
+// takes the inventory, selects the GPUs to sample, decides where each
+// value comes from, probes the power sensors' update period (see
+// WithSensorProbe) and starts one worker goroutine per GPU.
 //
 // When the library is missing or nvmlInit fails, Open returns an error
 // wrapping sampler.ErrUnavailable and the NVML status, with a hint at the
-// usual causes, and calls nothing else in NVML (not even nvmlShutdown or
+// usual causes (and the dynamic loader's reason when the library could
+// not be loaded), and calls nothing else in NVML (not even nvmlShutdown or
 // nvmlErrorString). When NVML finds no GPU, or gives a handle for none, the
 // error wraps sampler.ErrUnavailable too. Invalid options, and selectors
 // that match no GPU, give other errors. Every error after a successful
 // nvmlInit is preceded by nvmlShutdown.
-
 func Open(opts ...Option) (*Sampler, error) {
 	c := newConfig(opts)
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	var lib gonvml.Interface
+	var (
+		lib Library
+		dl  *dlLibrary
+	)
 	desc := c.libraryPath
 	if c.ifaceSet {
-		lib = c.iface.(gonvml.Interface)
+		lib = c.iface.(Library)
 		desc = "the interface given by WithInterface"
 	} else {
-		lib = gonvml.New(gonvml.WithLibraryPath(c.libraryPath))
+		dl = &dlLibrary{path: c.libraryPath}
+		lib = dl
 	}
-	if ret := lib.Init(); ret != gonvml.SUCCESS {
+	if ret := lib.Init(); ret != SUCCESS {
 		// Nothing else may be called now, not even Shutdown.
-		return nil, initError(desc, ret)
+		var loadErr string
+		if dl != nil {
+			loadErr = dl.loadErr
+		}
+		return nil, initError(desc, ret, loadErr)
 	}
 	s, err := open(lib, desc, &c)
 	if err != nil {
-		if ret := lib.Shutdown(); ret != gonvml.SUCCESS {
+		if ret := lib.Shutdown(); ret != SUCCESS {
 			err = errors.Join(err, &callError{call: "nvmlShutdown", ret: ret})
 		}
 		return nil, err
@@ -119,19 +125,9 @@ func Open(opts ...Option) (*Sampler, error) {
 }
 
 // open does Open's work after a successful nvmlInit.
-func open(lib gonvml.Interface, desc string, c *config) (*Sampler, error) {
-	ext := lib.Extensions()
-	has := func(name string) bool { return ext.LookupSymbol(name) == nil }
-	sym := symbols{
-		fieldValues:     has("nvmlDeviceGetFieldValues"),
-		totalEnergy:     has("nvmlDeviceGetTotalEnergyConsumption"),
-		eventReasons:    has("nvmlDeviceGetCurrentClocksEventReasons"),
-		throttleReasons: has("nvmlDeviceGetCurrentClocksThrottleReasons"),
-		cudaVersion:     has("nvmlSystemGetCudaDriverVersion"),
-	}
-
-	n, ret := lib.DeviceGetCount()
-	if ret != gonvml.SUCCESS {
+func open(lib Library, desc string, c *config) (*Sampler, error) {
+	n, ret := lib.DeviceCount()
+	if ret != SUCCESS {
 		return nil, fmt.Errorf("%w: %w", sampler.ErrUnavailable, &callError{call: "nvmlDeviceGetCount", ret: ret})
 	}
 	if n == 0 {
@@ -139,8 +135,7 @@ func open(lib gonvml.Interface, desc string, c *config) (*Sampler, error) {
 	}
 
 	s := &Sampler{lib: lib, slowEvery: c.slowInterval, probe: c.sensorProbe}
-	handles := make(map[int]gonvml.Device, n)
-	s.inv, s.notes = inventory(lib, n, sym, handles)
+	s.inv, s.handles, s.notes = inventory(lib, n)
 	if len(s.inv.GPUs) == 0 {
 		return nil, fmt.Errorf("%w: nvml: NVML (%s) counts %d GPUs but gave a handle for none: %s",
 			sampler.ErrUnavailable, desc, n, strings.Join(s.notes, "; "))
@@ -150,17 +145,21 @@ func open(lib gonvml.Interface, desc string, c *config) (*Sampler, error) {
 	if err != nil {
 		return nil, err
 	}
+	handleOf := make(map[int]Device, len(s.handles))
+	for i, g := range s.inv.GPUs {
+		handleOf[g.Index] = s.handles[i]
+	}
 	for _, g := range selected {
 		s.devs = append(s.devs, &device{
 			index: g.Index,
 			name:  "gpu" + strconv.Itoa(g.Index),
 			model: g.Name,
-			h:     handles[g.Index],
+			h:     handleOf[g.Index],
 			req:   make(chan request, 1),
 		})
 	}
 	for _, d := range s.devs {
-		d.setup(sym)
+		d.setup()
 	}
 	if s.probe > 0 {
 		var wg sync.WaitGroup
@@ -181,58 +180,46 @@ func open(lib gonvml.Interface, desc string, c *config) (*Sampler, error) {
 }
 
 // inventory lists every GPU with a handle, with the reference's fallbacks,
-// and the driver and CUDA versions. It fills handles and returns notes on
-// the GPUs left out.
-func inventory(lib gonvml.Interface, n int, sym symbols, handles map[int]gonvml.Device) (Inventory, []string) {
+// and the driver and CUDA versions. It returns the handles of the GPUs
+// listed, in the same order, and notes on the GPUs left out.
+func inventory(lib Library, n int) (Inventory, []Device, []string) {
 	var (
-		inv   Inventory
-		notes []string
+		inv     Inventory
+		handles []Device
+		notes   []string
 	)
-	if v, ret := lib.SystemGetDriverVersion(); ret == gonvml.SUCCESS {
+	if v, ret := lib.DriverVersion(); ret == SUCCESS {
 		inv.Driver = v
 	}
-	if sym.cudaVersion {
-		if v, ret := lib.SystemGetCudaDriverVersion(); ret == gonvml.SUCCESS {
-			inv.CUDA = cudaVersion(v)
-		}
+	if v, ret := lib.CUDADriverVersion(); ret == SUCCESS {
+		inv.CUDA = cudaVersion(v)
 	}
 	for i := range n {
-		h, ret := lib.DeviceGetHandleByIndex(i)
-		if ret != gonvml.SUCCESS {
-			notes = append(notes, fmt.Sprintf("GPU %d left out: nvmlDeviceGetHandleByIndex: %s", i, returnName(ret)))
+		h, ret := lib.DeviceByIndex(i)
+		if ret != SUCCESS {
+			notes = append(notes, fmt.Sprintf("GPU %d left out: nvmlDeviceGetHandleByIndex: %s", i, ret.String()))
 			continue
 		}
-		handles[i] = h
 		g := GPU{Index: i, Name: fallbackName(i), PCIBusID: fallbackPCIID(i), Serial: unknown, VBIOS: unknown}
-		if v, ret := h.GetUUID(); ret == gonvml.SUCCESS {
+		if v, ret := h.UUID(); ret == SUCCESS {
 			g.UUID = v
 		}
-		if v, ret := h.GetName(); ret == gonvml.SUCCESS {
+		if v, ret := h.Name(); ret == SUCCESS {
 			g.Name = v
 		}
-		if p, ret := h.GetPciInfo(); ret == gonvml.SUCCESS {
-			g.PCIBusID = cString(p.BusId[:])
+		if p, ret := h.PCIInfo(); ret == SUCCESS {
+			g.PCIBusID = p.BusID
 		}
-		if v, ret := h.GetSerial(); ret == gonvml.SUCCESS {
+		if v, ret := h.Serial(); ret == SUCCESS {
 			g.Serial = v
 		}
-		if v, ret := h.GetVbiosVersion(); ret == gonvml.SUCCESS {
+		if v, ret := h.VBIOSVersion(); ret == SUCCESS {
 			g.VBIOS = v
 		}
 		inv.GPUs = append(inv.GPUs, g)
+		handles = append(handles, h)
 	}
-	return inv, notes
-}
-
-func cString(b []int8) string {
-	s := make([]byte, 0, len(b))
-	for _, c := range b {
-		if c == 0 {
-			break
-		}
-		s = append(s, byte(c))
-	}
-	return string(s)
+	return inv, handles, notes
 }
 
 // selectGPUs applies WithDevices; the result is in index order.
@@ -361,11 +348,89 @@ func (s *Sampler) Close() error {
 		s.closed.Store(true)
 		close(s.quit)
 		s.wg.Wait()
-		if ret := s.lib.Shutdown(); ret != gonvml.SUCCESS {
+		s.shut.Lock()
+		defer s.shut.Unlock()
+		if ret := s.lib.Shutdown(); ret != SUCCESS {
 			s.closeErr = &callError{call: "nvmlShutdown", ret: ret}
 		}
 	})
 	return s.closeErr
+}
+
+// Processes lists, for every GPU of the inventory (sampled or not), in
+// index order, the processes that NVML says have a context on it
+// (nvmlDeviceGetComputeRunningProcesses and
+// nvmlDeviceGetGraphicsRunningProcesses): it maps an engine's PIDs to the
+// GPUs it uses. It may be called from any goroutine, also while Sample
+// runs, and takes two NVML calls per GPU or a few more. A GPU whose lists
+// could not be read says why in its Err; the error is non-nil only after
+// Close. The caller owns the result.
+func (s *Sampler) Processes() ([]GPUProcesses, error) {
+	s.shut.RLock()
+	defer s.shut.RUnlock()
+	if s.closed.Load() {
+		return nil, errProcessesClosed
+	}
+	out := make([]GPUProcesses, len(s.inv.GPUs))
+	for i, g := range s.inv.GPUs {
+		out[i] = listProcesses(g, s.handles[i])
+	}
+	return out, nil
+}
+
+// listProcesses merges a GPU's compute and graphics process lists.
+func listProcesses(g GPU, h Device) GPUProcesses {
+	out := GPUProcesses{Index: g.Index, UUID: g.UUID}
+	at := make(map[uint32]int) // PID → position in out.Processes
+	var errs, missing []error
+	for _, l := range []struct {
+		call     string
+		list     func() ([]ProcessInfo, Return)
+		graphics bool
+	}{
+		{callComputeProcs, h.ComputeRunningProcesses, false},
+		{callGraphicProcs, h.GraphicsRunningProcesses, true},
+	} {
+		infos, ret := l.list()
+		if ret != SUCCESS {
+			err := &callError{device: "gpu" + strconv.Itoa(g.Index), call: l.call, ret: ret}
+			if absent(ret) {
+				missing = append(missing, err)
+			} else {
+				errs = append(errs, err)
+			}
+			continue
+		}
+		for _, p := range infos {
+			k, seen := at[p.PID]
+			if !seen {
+				k = len(out.Processes)
+				at[p.PID] = k
+				out.Processes = append(out.Processes, Process{PID: int(p.PID), UsedMemoryBytes: -1, GPUInstance: -1, ComputeInstance: -1})
+			}
+			q := &out.Processes[k]
+			if l.graphics {
+				q.Graphics = true
+			} else {
+				q.Compute = true
+			}
+			if q.UsedMemoryBytes < 0 && p.UsedGPUMemory != ValueNotAvailable && p.UsedGPUMemory <= math.MaxInt64 {
+				q.UsedMemoryBytes = int64(p.UsedGPUMemory)
+			}
+			if q.GPUInstance < 0 && p.GPUInstanceID != NoInstance {
+				q.GPUInstance = int(p.GPUInstanceID)
+			}
+			if q.ComputeInstance < 0 && p.ComputeInstanceID != NoInstance {
+				q.ComputeInstance = int(p.ComputeInstanceID)
+			}
+		}
+	}
+	if len(missing) == 2 {
+		errs = append(errs, missing...)
+	}
+	slices.SortFunc(out.Processes, func(a, b Process) int { return a.PID - b.PID })
+	out.Err = errors.Join(errs...)
+	return out
 }
 
 // Inventory returns the GPUs of the host and the driver and CUDA versions,

@@ -41,7 +41,7 @@ type config struct {
 	selectorsSet   bool
 	slowInterval   time.Duration
 	sensorProbe    time.Duration
-	iface          any // an nvml.Interface, set by WithInterface (cgo builds only)
+	iface          any // a Library, set by WithInterface (cgo builds only)
 	ifaceSet       bool
 }
 

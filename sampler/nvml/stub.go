@@ -55,3 +55,6 @@ func (s *Sampler) Inventory() Inventory { return Inventory{} }
 
 // Health returns nil.
 func (s *Sampler) Health() []DeviceHealth { return nil }
+
+// Processes fails with an error wrapping sampler.ErrUnavailable.
+func (s *Sampler) Processes() ([]GPUProcesses, error) { return nil, errStub() }

@@ -19,6 +19,9 @@ func TestStubUnavailable(t *testing.T) {
 	if _, err := z.Sample(context.Background(), nil); !errors.Is(err, sampler.ErrUnavailable) {
 		t.Fatalf("Sample: %v", err)
 	}
+	if _, err := z.Processes(); !errors.Is(err, sampler.ErrUnavailable) {
+		t.Fatalf("Processes: %v", err)
+	}
 	if z.Name() != "nvml" || z.Close() != nil {
 		t.Fatal("stub Name/Close")
 	}

@@ -3,17 +3,20 @@
  * path on machines without a GPU.
  *
  * It implements, with the ABI of nvml.h, the NVML entry points that
- * sampler/nvml calls through go-nvml: init and shutdown, device count and
+ * sampler/nvml's binding looks up: init and shutdown, device count and
  * handles, field values (FI_DEV_POWER_INSTANT, FI_DEV_TOTAL_ENERGY_CONSUMPTION),
  * power usage, total energy, utilization, memory, clocks, temperature,
  * clock-event and throttle reasons, name, PCI info, serial, VBIOS, UUID,
- * index, driver and CUDA versions, and the error string.
+ * index, driver and CUDA versions, the running compute and graphics
+ * processes (versions 1 to 3), and the error string.
  *
  * Build:  gcc -shared -fPIC -O2 -o libnvidia-ml.so.1 fakenvml.c -lm
  * Leave symbols out, as an old driver would, with -DFAKENVML_NO_EVENT_REASONS
  * (no nvmlDeviceGetCurrentClocksEventReasons), -DFAKENVML_NO_FIELD_VALUES
  * (no nvmlDeviceGetFieldValues) and -DFAKENVML_NO_TOTAL_ENERGY (no
- * nvmlDeviceGetTotalEnergyConsumption).
+ * nvmlDeviceGetTotalEnergyConsumption). -DFAKENVML_NO_PROCESSES_V3 leaves out
+ * the _v3 process lists, -DFAKENVML_NO_PROCESSES_V2 the _v2 ones, and
+ * -DFAKENVML_NO_PROCESSES all of them.
  *
  * Configuration: environment variables, read by nvmlInit when the library is
  * not initialized, so a process can change them between Init/Shutdown pairs.
@@ -42,13 +45,21 @@
  *                             total_energy, utilization, memory, clock_sm,
  *                             clock_mem, temperature, event_reasons,
  *                             throttle_reasons, name, pci, serial, vbios,
- *                             uuid, driver, cuda
+ *                             uuid, driver, cuda, compute_procs, graphics_procs
  *   FAKENVML_FAIL             the same syntax; these return FAKENVML_FAIL_RETURN
  *                             (default 999, NVML_ERROR_UNKNOWN)
  *   FAKENVML_INIT_RETURN      nvmlInit returns this code (default 0, success)
  *   FAKENVML_DRIVER           driver version (default "550.54.15")
  *   FAKENVML_CUDA             CUDA driver version (default 12040)
  *   FAKENVML_CALL_LOG         a file to which every call appends its name
+ *   FAKENVML_PROCS            running processes, comma-separated
+ *                             "gpu:pid:kinds[:MiB]": kinds is c (compute),
+ *                             g (graphics) or cg; without MiB the used memory
+ *                             is NVML_VALUE_NOT_AVAILABLE (at most 256)
+ *   FAKENVML_PROCESS_STRIDE   the entry size the _v3 process lists write:
+ *                             24 (default, nvmlProcessInfo_t) or 32 (as some
+ *                             R535 drivers do, usedGpuCcProtectedMemory
+ *                             appended); _v2 writes 24 and version 1 16
  *
  * Semantics, so that tests can compare against the truth:
  *   - the energy counter (field 83 and nvmlDeviceGetTotalEnergyConsumption)
@@ -150,19 +161,30 @@ typedef struct {
 
 #define MAX_GPUS 64
 #define MAX_SEGS 64
+#define MAX_PROCS 256
+#define VALUE_NOT_AVAILABLE (~0ULL)
+#define NO_INSTANCE (~0U)
+
+struct proc {
+	unsigned gpu, pid;
+	int compute, graphics;
+	unsigned long long mem;
+};
 
 enum feature {
 	F_HANDLE, F_FIELD_VALUES, F_POWER_INSTANT, F_ENERGY_FIELD, F_POWER_USAGE,
 	F_TOTAL_ENERGY, F_UTILIZATION, F_MEMORY, F_CLOCK_SM, F_CLOCK_MEM,
 	F_TEMPERATURE, F_EVENT_REASONS, F_THROTTLE_REASONS, F_NAME, F_PCI,
-	F_SERIAL, F_VBIOS, F_UUID, F_DRIVER, F_CUDA, F_COUNT
+	F_SERIAL, F_VBIOS, F_UUID, F_DRIVER, F_CUDA, F_COMPUTE_PROCS,
+	F_GRAPHICS_PROCS, F_COUNT
 };
 
 static const char *feature_names[F_COUNT] = {
 	"handle", "field_values", "power_instant", "energy_field", "power_usage",
 	"total_energy", "utilization", "memory", "clock_sm", "clock_mem",
 	"temperature", "event_reasons", "throttle_reasons", "name", "pci",
-	"serial", "vbios", "uuid", "driver", "cuda",
+	"serial", "vbios", "uuid", "driver", "cuda", "compute_procs",
+	"graphics_procs",
 };
 
 static struct {
@@ -186,6 +208,9 @@ static struct {
 	nvmlReturn_t init_return;
 	char driver[80];
 	int cuda;
+	struct proc procs[MAX_PROCS];
+	int nprocs;
+	size_t proc_stride;
 } cfg;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -269,6 +294,32 @@ static void parse_power(void)
 	}
 }
 
+static void parse_procs(void)
+{
+	cfg.nprocs = 0;
+	const char *v = getenv("FAKENVML_PROCS");
+	if (v == NULL)
+		return;
+	char buf[8192];
+	snprintf(buf, sizeof buf, "%s", v);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ",", &save); tok != NULL && cfg.nprocs < MAX_PROCS;
+	     tok = strtok_r(NULL, ",", &save)) {
+		unsigned gpu, pid;
+		char kinds[4] = "";
+		unsigned long long mib = 0;
+		int n = sscanf(tok, "%u:%u:%3[cg]:%llu", &gpu, &pid, kinds, &mib);
+		if (n < 3)
+			continue;
+		struct proc *p = &cfg.procs[cfg.nprocs++];
+		p->gpu = gpu;
+		p->pid = pid;
+		p->compute = strchr(kinds, 'c') != NULL;
+		p->graphics = strchr(kinds, 'g') != NULL;
+		p->mem = n == 4 ? mib << 20 : VALUE_NOT_AVAILABLE;
+	}
+}
+
 static void configure(void)
 {
 	long long n = env_ll("FAKENVML_GPUS", 1);
@@ -291,6 +342,8 @@ static void configure(void)
 	const char *drv = getenv("FAKENVML_DRIVER");
 	snprintf(cfg.driver, sizeof cfg.driver, "%s", (drv != NULL && *drv != '\0') ? drv : "550.54.15");
 	cfg.cuda = (int)env_ll("FAKENVML_CUDA", 12040);
+	parse_procs();
+	cfg.proc_stride = (size_t)env_ll("FAKENVML_PROCESS_STRIDE", 24);
 	for (unsigned i = 0; i < MAX_GPUS; i++)
 		devs[i].index = i;
 
@@ -807,3 +860,73 @@ nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t device, unsi
 	*reasons = util_pct(gpu) < 50 ? 1 : 0;
 	return NVML_SUCCESS;
 }
+
+/* ---- processes ---- */
+
+#ifndef FAKENVML_NO_PROCESSES
+/* list_procs answers a Get{Compute,Graphics}RunningProcesses call: the
+ * GPU's processes of one kind as entries of stride bytes, laid out as
+ * nvml.h's nvmlProcessInfo structs: pid at 0, usedGpuMemory at 8, and from
+ * 24 bytes gpuInstanceId and computeInstanceId at 16 and 20 (and at 24, for
+ * 32 bytes, usedGpuCcProtectedMemory). The padding after pid is left as it
+ * was. */
+static nvmlReturn_t list_procs(nvmlDevice_t device, unsigned int *count, void *infos, int graphics, size_t stride)
+{
+	if (device < &devs[0] || device >= &devs[cfg.gpus])
+		return NVML_ERROR_INVALID_ARGUMENT;
+	delay();
+	unsigned gpu = device->index;
+	nvmlReturn_t r = check(gpu, graphics ? F_GRAPHICS_PROCS : F_COMPUTE_PROCS);
+	if (r != NVML_SUCCESS)
+		return r;
+	if (count == NULL)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	unsigned n = 0;
+	for (int i = 0; i < cfg.nprocs; i++)
+		if (cfg.procs[i].gpu == gpu && (graphics ? cfg.procs[i].graphics : cfg.procs[i].compute))
+			n++;
+	if (*count < n) {
+		*count = n;
+		return NVML_ERROR_INSUFFICIENT_SIZE;
+	}
+	if (n > 0 && infos == NULL)
+		return NVML_ERROR_INVALID_ARGUMENT;
+	unsigned char *e = infos;
+	const unsigned none = NO_INSTANCE;
+	const unsigned long long zero = 0;
+	for (int i = 0; i < cfg.nprocs; i++) {
+		const struct proc *p = &cfg.procs[i];
+		if (p->gpu != gpu || !(graphics ? p->graphics : p->compute))
+			continue;
+		memcpy(e, &p->pid, 4);
+		memcpy(e + 8, &p->mem, 8);
+		if (stride >= 24) {
+			memcpy(e + 16, &none, 4);
+			memcpy(e + 20, &none, 4);
+		}
+		if (stride >= 32)
+			memcpy(e + 24, &zero, 8);
+		e += stride;
+	}
+	*count = n;
+	return NVML_SUCCESS;
+}
+
+#define PROCESS_LIST(name, graphics, stride)                                                  \
+	nvmlReturn_t name(nvmlDevice_t device, unsigned int *count, void *infos)              \
+	{                                                                                      \
+		ENTER(#name);                                                                  \
+		return list_procs(device, count, infos, graphics, stride);                     \
+	}
+
+#ifndef FAKENVML_NO_PROCESSES_V3
+PROCESS_LIST(nvmlDeviceGetComputeRunningProcesses_v3, 0, cfg.proc_stride)
+PROCESS_LIST(nvmlDeviceGetGraphicsRunningProcesses_v3, 1, cfg.proc_stride)
+#endif
+#ifndef FAKENVML_NO_PROCESSES_V2
+PROCESS_LIST(nvmlDeviceGetComputeRunningProcesses_v2, 0, 24)
+PROCESS_LIST(nvmlDeviceGetGraphicsRunningProcesses_v2, 1, 24)
+#endif
+PROCESS_LIST(nvmlDeviceGetComputeRunningProcesses, 0, 16)
+PROCESS_LIST(nvmlDeviceGetGraphicsRunningProcesses, 1, 16)
+#endif
