@@ -114,6 +114,11 @@ func TestRunEndToEnd(t *testing.T) {
 	if c, _ := back.DriverOptions.Get("concurrency"); c.GoString() != "16" {
 		t.Errorf("driver_options.concurrency = %#v", c)
 	}
+	// Every sampler takes a closing reading when it is stopped, after the
+	// last request: the readings cover the window to its end.
+	if w := strings.Join(res.Warnings, "\n"); strings.Contains(w, "before it ends") {
+		t.Errorf("readings end before the window does:\n%s", w)
+	}
 	if !strings.Contains(strings.Join(back.Warnings, "\n"), "signer untrusted") {
 		t.Errorf("the untrusted-source warning is not in the envelope: %v", back.Warnings)
 	}

@@ -32,6 +32,10 @@ type Stats struct {
 	ReadP99  time.Duration
 }
 
+// ClosingTick is the Tick of the closing reading Run takes when its
+// context ends: it was not due on the schedule.
+const ClosingTick = -1
+
 // Run samples s at ticks due at origin + i·interval, i = 0, 1, …, until ctx
 // is done, and passes every reading to sink (from Run's goroutine; sink
 // must not block long). A tick starts when due; if the previous read
@@ -39,7 +43,14 @@ type Stats struct {
 // skipped and counted as missed, never queued, so the schedule does not
 // drift. Each reading carries the monotonic offset from origin at the
 // midpoint of its read. A failing Sample counts as an error and sampling
-// goes on. Run returns when ctx is done; it starts no goroutines.
+// goes on.
+//
+// When ctx is done, Run takes one closing reading (Tick ClosingTick) at
+// once, with a context that is not cancelled but bounded by the larger of
+// the interval and 100 ms, so that the readings reach the moment sampling
+// was stopped: a window that ends between two ticks is covered to its end,
+// and no energy at its edge is lost. Then Run returns; it starts no
+// goroutines.
 func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Time, sink func(Reading)) (Stats, error) {
 	st := Stats{Sampler: s.Name(), Interval: interval}
 	if interval <= 0 {
@@ -70,10 +81,10 @@ func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Tim
 			select {
 			case <-timer.C:
 			case <-ctx.Done():
-				return st.finish(intervals, reads), nil
+				return st.close(ctx, s, origin, interval, intervals, reads, buf, sink), nil
 			}
 		} else if ctx.Err() != nil {
-			return st.finish(intervals, reads), nil
+			return st.close(ctx, s, origin, interval, intervals, reads, buf, sink), nil
 		}
 		before := time.Now()
 		var err error
@@ -83,7 +94,7 @@ func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Tim
 		at := before.Add(after.Sub(before) / 2).Sub(origin)
 		if err != nil {
 			if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-				return st.finish(intervals, reads), nil
+				return st.close(ctx, s, origin, interval, intervals, reads, buf, sink), nil
 			}
 			st.Errors++
 			st.LastError = err.Error()
@@ -104,6 +115,28 @@ func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Tim
 		}
 		tick = next
 	}
+}
+
+// close takes the closing reading and returns the final Stats. The closing
+// reading counts as a reading (or an error) but not in the achieved
+// intervals, since it was not on the schedule.
+func (st Stats) close(ctx context.Context, s Sampler, origin time.Time, interval time.Duration,
+	intervals, reads []time.Duration, buf []DeviceReading, sink func(Reading)) Stats {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(interval, 100*time.Millisecond))
+	defer cancel()
+	before := time.Now()
+	buf, err := s.Sample(cctx, buf[:0])
+	after := time.Now()
+	reads = append(reads, after.Sub(before))
+	if err != nil {
+		st.Errors++
+		st.LastError = err.Error()
+	} else {
+		st.Readings++
+		at := before.Add(after.Sub(before) / 2).Sub(origin)
+		sink(Reading{Sampler: st.Sampler, Tick: ClosingTick, At: at, Devices: slices.Clone(buf)})
+	}
+	return st.finish(intervals, reads)
 }
 
 func (st Stats) finish(intervals, reads []time.Duration) Stats {

@@ -43,10 +43,15 @@ func runFor(t *testing.T, s Sampler, interval, d time.Duration) ([]Reading, Stat
 func TestRunHoldsSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		rs, st := runFor(t, &sleepy{read: time.Millisecond}, 10*time.Millisecond, time.Second+5*time.Millisecond)
-		if len(rs) != 101 || st.Readings != 101 || st.Missed != 0 || st.Errors != 0 {
-			t.Fatalf("%d readings, stats %+v; want 101 on time", len(rs), st)
+		if len(rs) != 102 || st.Readings != 102 || st.Missed != 0 || st.Errors != 0 {
+			t.Fatalf("%d readings, stats %+v; want 101 on time and the closing one", len(rs), st)
 		}
-		for i, r := range rs {
+		// The closing reading is taken when the context ends, 5 ms after
+		// the last tick: the readings reach the end of the window.
+		if c := rs[101]; c.Tick != ClosingTick || c.At != time.Second+5*time.Millisecond+500*time.Microsecond {
+			t.Fatalf("closing reading tick %d at %v; want tick %d at 1.0055s", c.Tick, c.At, ClosingTick)
+		}
+		for i, r := range rs[:101] {
 			if want := time.Duration(i)*10*time.Millisecond + 500*time.Microsecond; r.At != want || r.Tick != int64(i) {
 				t.Fatalf("reading %d at %v tick %d; want %v", i, r.At, r.Tick, want)
 			}
@@ -65,9 +70,13 @@ func TestRunSkipsOverruns(t *testing.T) {
 		if st.Missed == 0 {
 			t.Fatalf("stats %+v; want missed ticks", st)
 		}
+		if rs[len(rs)-1].Tick != ClosingTick {
+			t.Fatalf("the last reading is not the closing one: %+v", rs[len(rs)-1])
+		}
+		rs = rs[:len(rs)-1]
 		last := rs[len(rs)-1].Tick
 		// The skip after the last reading may already be counted.
-		if got := st.Readings + st.Missed; got < last+1 || got > last+2 {
+		if got := st.Readings - 1 + st.Missed; got < last+1 || got > last+2 {
 			t.Errorf("readings %d + missed %d do not account for %d ticks", st.Readings, st.Missed, last+1)
 		}
 		for _, r := range rs {
@@ -81,8 +90,10 @@ func TestRunSkipsOverruns(t *testing.T) {
 
 func TestRunCountsErrors(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
+		// Ten scheduled reads, every second one failing, and the closing
+		// read (the eleventh), which succeeds.
 		rs, st := runFor(t, &sleepy{fail: func(n int) bool { return n%2 == 0 }}, 10*time.Millisecond, 95*time.Millisecond)
-		if st.Errors != 5 || st.Readings != 5 || len(rs) != 5 || st.LastError != "read failed" {
+		if st.Errors != 5 || st.Readings != 6 || len(rs) != 6 || st.LastError != "read failed" {
 			t.Fatalf("stats %+v, %d readings", st, len(rs))
 		}
 	})
