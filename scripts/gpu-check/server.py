@@ -1,10 +1,14 @@
-"""A small GPU-backed OpenAI-compatible server for scripts/gpu-check.sh.
+"""A small GPU-backed OpenAI-compatible server for the GPU check.
 
 It serves /v1/models, /version and streaming /v1/chat/completions. Each
 token is one forward step of a randomly initialised transformer on the GPU
 (no downloads), so the GPU does real work while bench profile samples it.
-Without PyTorch or CUDA it falls back to sleeping, so the script's plumbing
-can be checked anywhere. Loopback only.
+Without PyTorch or CUDA, when setting the model up on the GPU fails, or
+with GPU_CHECK_CPU=1, it falls back to sleeping, so the check's plumbing
+runs anywhere; its "gpu-check server on ..." line on stderr says which
+("device=cuda (...)" or "device=none (fallback: why)"), and the check's
+summary repeats it.
+Loopback only; standard library and PyTorch only.
 """
 import json
 import os
@@ -16,20 +20,33 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 MODEL = os.environ.get("MODEL", "gpu-check-model")
 PORT = int(os.environ.get("PORT", "8077"))
 
-try:
-    import torch
-
-    DEVICE = "cuda" if torch.cuda.is_available() else None
-except Exception:  # no torch at all
-    torch, DEVICE = None, None
-
 LOCK = threading.Lock()
+torch, DEVICE, WHY = None, None, ""
+if os.environ.get("GPU_CHECK_CPU") == "1":
+    WHY = "GPU_CHECK_CPU=1"
+else:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            DEVICE = "cuda"
+        else:
+            WHY = "torch %s sees no CUDA device" % torch.__version__
+    except Exception as e:  # no torch at all, or a broken one
+        torch, WHY = None, "no usable torch: %s" % e
+
 if DEVICE:
-    torch.manual_seed(0)
-    D, LAYERS = 2048, 8
-    layer = torch.nn.TransformerEncoderLayer(d_model=D, nhead=16, dim_feedforward=4 * D, batch_first=True)
-    NET = torch.nn.TransformerEncoder(layer, num_layers=LAYERS).to(DEVICE).half().eval()
-    STATE = torch.randn(8, 64, D, device=DEVICE, dtype=torch.half)
+    try:
+        torch.manual_seed(0)
+        D, LAYERS = 2048, 8
+        layer = torch.nn.TransformerEncoderLayer(d_model=D, nhead=16, dim_feedforward=4 * D, batch_first=True)
+        NET = torch.nn.TransformerEncoder(layer, num_layers=LAYERS, enable_nested_tensor=False).to(DEVICE).half().eval()
+        STATE = torch.randn(8, 64, D, device=DEVICE, dtype=torch.half)
+        with torch.no_grad():  # warm up (cuBLAS handles, kernels) before serving
+            NET(STATE)
+            torch.cuda.synchronize()
+    except Exception as e:
+        DEVICE, WHY = None, "setting the model up on the GPU failed: %r" % e
 
 
 def step():
@@ -99,5 +116,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
-    print("gpu-check server on 127.0.0.1:%d, device=%s" % (PORT, DEVICE), file=sys.stderr, flush=True)
+    if DEVICE:
+        what = "device=cuda (%s, torch %s)" % (torch.cuda.get_device_name(0), torch.__version__)
+    else:
+        what = "device=none (fallback: sleeping 5 ms per token: %s)" % WHY
+    print("gpu-check server on 127.0.0.1:%d, %s, pid %d" % (PORT, what, os.getpid()), file=sys.stderr, flush=True)
     ThreadingHTTPServer(("127.0.0.1", PORT), Handler).serve_forever()
