@@ -120,6 +120,9 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite catalog.Suite, ds c
 	driver.Set("token_source", envelope.String(sum.TokenSource))
 	driver.Set("nvml_interval_ms", envelope.Float(float64(c.nvmlInterval)/1e6))
 	driver.Set("rapl_interval_ms", envelope.Float(float64(c.raplInterval)/1e6))
+	// The trace's times count from the load's start, the timeline's from
+	// the samplers' origin: a trace time plus this is a timeline time.
+	driver.Set("trace_offset_s", envelope.Float(res.TraceOffset.Seconds()))
 	if res.Run != nil {
 		driver.Set("issued", envelope.Int(int64(res.Run.Issued)))
 		driver.Set("dropped", envelope.Int(int64(res.Run.Dropped)))

@@ -17,6 +17,7 @@ func (r *run) measure(x *execution) (*measurement, error) {
 	// Result offsets count from the load's start; readings from tel.origin.
 	if x.info != nil && !x.info.Start.IsZero() {
 		m.offset = x.info.Start.Sub(x.tel.origin)
+		r.res.TraceOffset = m.offset
 	} else {
 		r.warn("the load generator reported no start time; telemetry is aligned with the requests as if the load started with the samplers")
 	}

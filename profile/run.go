@@ -63,6 +63,10 @@ type Result struct {
 	// HTMLPath is the self-contained HTML timeline written beside them
 	// ("" if it could not be written; a warning says why).
 	HTMLPath string
+	// TraceOffset is the load's start on the telemetry timeline's clock: a
+	// time in the per-request trace plus TraceOffset is a time in the
+	// timeline (recorded as driver_options.trace_offset_s).
+	TraceOffset time.Duration
 	// ServedModel is the model name every request asked for and the probe
 	// found served: the new envelope's model.id.
 	ServedModel string
