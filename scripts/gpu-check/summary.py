@@ -12,7 +12,8 @@ missing or broken input never stops the rest. Standard library only.
 
 Clocks: the timeline's t_ns count from the telemetry's origin, the trace's
 offsets from the load's start (sampler/timeline.go, loadgen/result.go). The
-load's start on the timeline's clock is read from the HTML page ("shifted
+load's start on the timeline's clock is the envelope's
+driver_options.trace_offset_s; failing that, it is read from the HTML page ("shifted
 by +X s onto the timeline's clock"), or else estimated as the last
 telemetry reading minus the last request's end (the samplers stop right
 after the load, so this is late by at most one interval).
@@ -195,7 +196,13 @@ for r in tl_rows:
 ticks = sorted(gpu_ticks.values(), key=lambda g: g["t"])
 
 offset_ns, offset_how = None, None
-if html_path:
+try:  # the envelope records it exactly (driver_options.trace_offset_s)
+    t_off = (envelope or {}).get("driver_options", {}).get("trace_offset_s")
+    if isinstance(t_off, (int, float)):
+        offset_ns, offset_how = round(t_off * 1e9), "from the envelope's driver_options.trace_offset_s"
+except Exception:
+    pass
+if offset_ns is None and html_path:
     try:
         with open(html_path, errors="replace") as f:
             html = f.read()
