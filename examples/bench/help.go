@@ -31,8 +31,8 @@ var commandDocs = map[string]struct{ synopsis, about string }{
 	},
 	"demo": {
 		"bench demo [--output DIR] [--duration D]",
-		"Profile a bundled real H100 envelope (examples/bench/demodata/) against a built-in fake engine\n" +
-			"on 127.0.0.1, with an ephemeral dev key.",
+		"Profile a bundled real H100 envelope (examples/bench/demodata/), trusted under the key its\n" +
+			"publisher published, against a built-in fake engine on 127.0.0.1, with an ephemeral dev key.",
 	},
 }
 

@@ -207,6 +207,9 @@ func TestDemo(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("demo exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
+	if !strings.HasPrefix(r.stdout, "source: trusted: ") {
+		t.Errorf("the demo's source is not shown trusted first:\n%s", r.stdout)
+	}
 	for _, s := range []string{"Profile summary", "Headline metrics", "Profiling breakdown", "unavailable:", "envelope: ", "timeline: ", "timeline view: "} {
 		if !strings.Contains(r.stdout, s) {
 			t.Errorf("demo output lacks %q", s)
