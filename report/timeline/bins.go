@@ -242,7 +242,7 @@ func areaMeans(g *grid[areaBin]) []float64 {
 
 // steps turns per-bin values into the corners of a step line, moved by
 // offset.
-func steps[B any](g *grid[B], vals []float64, offset int64) []pt {
+func steps[B any](g *grid[B], vals []float64, offset, end int64) []pt {
 	var out []pt
 	for i, v := range vals {
 		t := g.start(i) + offset
@@ -252,8 +252,8 @@ func steps[B any](g *grid[B], vals []float64, offset int64) []pt {
 			out = append(out, pt{t, vals[i-1]}, pt{t, v})
 		}
 	}
-	if len(vals) > 0 {
-		out = append(out, pt{g.start(len(vals)) + offset, vals[len(vals)-1]})
+	if len(vals) > 0 { // the last step ends with the data, not with its bin
+		out = append(out, pt{min(g.start(len(vals)), max(end, g.start(len(vals)-1))) + offset, vals[len(vals)-1]})
 	}
 	return out
 }

@@ -298,8 +298,15 @@ func coord(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
+// seconds writes a time for a reader: to the millisecond, without
+// trailing zeros ("12.345", "0.001", "3").
 func seconds(ns int64) string {
-	return strconv.FormatFloat(float64(ns)/1e9, 'f', -1, 64)
+	s := strconv.FormatFloat(math.Round(float64(ns)/1e6)/1e3, 'f', 3, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	if s == "-0" {
+		return "0"
+	}
+	return s
 }
 
 func signedSeconds(ns int64) string {
@@ -487,7 +494,7 @@ func inflightChart(tr *traceAgg, offset int64) chart {
 		ch.absent = "no request in the trace ended after it was sent."
 		return ch
 	}
-	ch.lines = []line{{label: "in flight", color: palette[0], n: tr.requests, pts: steps(&tr.inflight, areaMeans(&tr.inflight), offset)}}
+	ch.lines = []line{{label: "in flight", color: palette[0], n: tr.requests, pts: steps(&tr.inflight, areaMeans(&tr.inflight), offset, tr.when.hi)}}
 	ch.caption = "Requests sent and not yet ended (+1 at send, −1 at end, warmup included), as the time-weighted mean over each bin."
 	ch.binNote = fmt.Sprintf("Bins of %s, from %d requests. Shaded: the measurement window (warmup excluded).", binText(tr.inflight.width), tr.requests)
 	return ch
@@ -510,7 +517,7 @@ func tokensChart(tr *traceAgg, offset int64) chart {
 	for i, n := range tr.tokens.b {
 		vals[i] = float64(n) / (float64(tr.tokens.width) / 1e9)
 	}
-	ch.lines = []line{{label: "output tokens/s", color: palette[2], n: tr.chunks, pts: steps(&tr.tokens, vals, offset)}}
+	ch.lines = []line{{label: "output tokens/s", color: palette[2], n: tr.chunks, pts: steps(&tr.tokens, vals, offset, tr.when.hi)}}
 	ch.caption = "Output tokens received per second: each content chunk's tokens counted at its arrival, summed over each bin and divided by the bin's width (warmup included)."
 	ch.binNote = fmt.Sprintf("Bins of %s, from %d chunks carrying %d tokens. Shaded: the measurement window (warmup excluded).", binText(tr.tokens.width), tr.chunks, tr.tokenCount)
 	return ch

@@ -716,3 +716,13 @@ func TestDefaultWindowIsTheMetrics(t *testing.T) {
 		t.Errorf("page does not say %q (Summary's window %v to %v)", want, s.WindowStart, s.WindowEnd)
 	}
 }
+
+// TestSecondsForReaders: times are written to the millisecond, not to the
+// nanosecond.
+func TestSecondsForReaders(t *testing.T) {
+	for ns, want := range map[int64]string{1161941: "0.001", 0: "0", 12345678901: "12.346", 3e9: "3", -250e6: "-0.25", -1: "0"} {
+		if got := seconds(ns); got != want {
+			t.Errorf("seconds(%d) = %q, want %q", ns, got, want)
+		}
+	}
+}
