@@ -83,9 +83,14 @@ type Quantiles struct {
 }
 
 // quantilesOf computes the Quantiles of vs, dropping non-finite values as
-// the reference does.
-func quantilesOf(vs []float64) Quantiles {
-	s := sortedFinite(vs)
+// the reference does. vs is not modified.
+func quantilesOf(vs []float64) Quantiles { return quantilesOfOwned(sortedFinite(vs)) }
+
+// quantilesOfOwned is quantilesOf on a slice the caller gives up: it is
+// filtered and sorted in place, so no copy is made.
+func quantilesOfOwned(vs []float64) Quantiles {
+	s := slices.DeleteFunc(vs, func(v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
+	slices.Sort(s)
 	if len(s) == 0 {
 		return Quantiles{}
 	}
@@ -214,17 +219,21 @@ func (v requestValues) field(name string) (float64, bool) {
 // (harness client.py): ttft_ms = (first token, or end, − start),
 // total_ms = end − start, tpot_ms = (total_ms − ttft_ms) / max(tokens − 1, 1).
 func valuesOf(r *Result, origin time.Duration) requestValues {
-	tokenAt := r.FirstToken
-	if tokenAt == 0 {
-		tokenAt = r.End
-	}
-	v := requestValues{ttft: msOf(tokenAt - origin), total: msOf(r.End - origin)}
+	v := requestValues{ttft: msOf(firstTokenAt(r) - origin), total: msOf(r.End - origin)}
 	n := 1
 	if r.OutputTokens > 2 {
 		n = r.OutputTokens - 1
 	}
 	v.tpot = (v.total - v.ttft) / float64(n)
 	return v
+}
+
+// firstTokenAt is when r's first token arrived, or its end when none did.
+func firstTokenAt(r *Result) time.Duration {
+	if r.FirstToken == 0 {
+		return r.End
+	}
+	return r.FirstToken
 }
 
 // Summarize computes the run's metrics from its results, in any order.
@@ -256,12 +265,18 @@ type Summarizer struct {
 	cfg summaryConfig
 	s   Summary
 
-	ttft, tpot, total []float64
-	// ttftSched holds the TTFT from Scheduled once a request has queued
-	// (before that it equals ttft); unused with LatencyFromScheduled.
-	ttftSched []float64
-	// queue holds the queue times that are not 0; queueZeros counts the rest.
-	queue      []float64
+	// oks holds, for each ok request, its TTFT and total latency in
+	// nanoseconds from the latency origin and its output token count, as
+	// varints: about 10 bytes per request. Converted to milliseconds only
+	// when summarized, they give the very floats valuesOf computes.
+	oks varintList
+	// ttftSched holds the TTFT from Scheduled (ns) once a request has
+	// queued (before that it equals the TTFT); unused with
+	// LatencyFromScheduled.
+	ttftSched varintList
+	// queue holds the queue times (ns) that are not 0; queueZeros counts
+	// the rest.
+	queue      varintList
 	queueZeros int
 	itl        itlAccumulator
 
@@ -307,7 +322,7 @@ func (z *Summarizer) Add(r *Result) {
 	s.Requests++
 	s.Outcomes[r.Outcome]++
 	if q := r.QueueTime(); q != 0 {
-		z.queue = append(z.queue, msOf(q))
+		z.queue.add(int64(q))
 		z.noteQueued()
 	} else {
 		z.queueZeros++
@@ -332,7 +347,13 @@ func (z *Summarizer) noteQueued() {
 	}
 	z.queued = true
 	if z.cfg.origin == FromSent {
-		z.ttftSched = slices.Clone(z.ttft)
+		i := 0
+		z.oks.each(func(v int64) {
+			if i%3 == 0 { // (ttft, total, tokens) triples
+				z.ttftSched.add(v)
+			}
+			i++
+		})
 	}
 }
 
@@ -358,11 +379,9 @@ func (z *Summarizer) addOK(r *Result) {
 		origin = r.Scheduled
 	}
 	v := valuesOf(r, origin)
-	z.ttft = append(z.ttft, v.ttft)
-	z.tpot = append(z.tpot, v.tpot)
-	z.total = append(z.total, v.total)
+	z.oks.add(int64(firstTokenAt(r)-origin), int64(r.End-origin), int64(r.OutputTokens))
 	if z.queued && z.cfg.origin == FromSent {
-		z.ttftSched = append(z.ttftSched, valuesOf(r, r.Scheduled).ttft)
+		z.ttftSched.add(int64(firstTokenAt(r) - r.Scheduled))
 	}
 	for j := 1; j < len(r.Chunks); j++ { // ITL: gap/k, k times
 		gap := r.Chunks[j].At - r.Chunks[j-1].At
@@ -401,18 +420,21 @@ func (z *Summarizer) Summary() Summary {
 		s.TokenSource = string(TokenSourceChunks)
 	}
 
-	s.TTFT, s.TPOT, s.Total = quantilesOf(z.ttft), quantilesOf(z.tpot), quantilesOf(z.total)
+	// One distribution at a time, so that only one is materialised.
+	s.TTFT = quantilesOfOwned(z.fromOKs(func(ttft, _, _ int64) float64 { return msOf(time.Duration(ttft)) }))
+	s.TPOT = quantilesOfOwned(z.fromOKs(tpotOf))
+	s.Total = quantilesOfOwned(z.fromOKs(func(_, total, _ int64) float64 { return msOf(time.Duration(total)) }))
 	if z.queued {
-		sched := z.ttftSched
 		if z.cfg.origin == FromScheduled {
-			sched = z.ttft
+			s.TTFTFromScheduled = s.TTFT
+		} else {
+			s.TTFTFromScheduled = quantilesOfOwned(msList(&z.ttftSched))
 		}
-		s.TTFTFromScheduled = quantilesOf(sched)
 	}
 	for o, f := range z.firstErrs {
 		s.FirstErrors[o] = f.why
 	}
-	s.Queue = zeroPaddedQuantiles(z.queueZeros, z.queue)
+	s.Queue = zeroPaddedQuantiles(z.queueZeros, msList(&z.queue))
 	itlQ, itlOK, itlApprox := z.itl.quantiles()
 	s.ITL = itlQ
 
@@ -434,6 +456,39 @@ func (z *Summarizer) Summary() Summary {
 	}
 	s.Warnings = append(s.Warnings, z.warnings(s, itlOK, itlApprox)...)
 	return s
+}
+
+// fromOKs computes fn(ttft ns, total ns, output tokens) for every ok
+// request, in one new slice.
+func (z *Summarizer) fromOKs(fn func(ttft, total, tokens int64) float64) []float64 {
+	out := make([]float64, 0, z.oks.len()/3)
+	var t [3]int64
+	i := 0
+	z.oks.each(func(v int64) {
+		t[i%3] = v
+		if i%3 == 2 {
+			out = append(out, fn(t[0], t[1], t[2]))
+		}
+		i++
+	})
+	return out
+}
+
+// tpotOf is valuesOf's TPOT, from the stored nanoseconds: bit for bit the
+// same float.
+func tpotOf(ttft, total, tokens int64) float64 {
+	n := 1
+	if tokens > 2 {
+		n = int(tokens - 1)
+	}
+	return (msOf(time.Duration(total)) - msOf(time.Duration(ttft))) / float64(n)
+}
+
+// msList converts a list of nanoseconds to milliseconds.
+func msList(l *varintList) []float64 {
+	out := make([]float64, 0, l.len())
+	l.each(func(v int64) { out = append(out, msOf(time.Duration(v))) })
+	return out
 }
 
 // warnings are the remarks on a summary a reader should know about.
@@ -482,7 +537,7 @@ func zeroPaddedQuantiles(zeros int, vs []float64) Quantiles {
 		return Quantiles{N: zeros}
 	}
 	all := make([]float64, zeros, zeros+len(vs))
-	return quantilesOf(append(all, vs...))
+	return quantilesOfOwned(append(all, vs...))
 }
 
 // Metric is one envelope metric: a key and a float64, int or string value.
