@@ -54,8 +54,8 @@ func TestSimulatedHourInBoundedMemory(t *testing.T) {
 		simulatedHour(t)
 		return
 	}
-	if testing.Short() {
-		t.Skip("a simulated hour takes tens of seconds")
+	if testing.Short() || raceEnabled {
+		t.Skip("a simulated hour takes tens of seconds, and the race detector multiplies its memory")
 	}
 	if runtime.GOOS != "linux" {
 		t.Skip("peak RSS is read from Linux's rusage")
