@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -43,6 +46,9 @@ const (
 	// maxFinishReason bounds Result.FinishReason; real ones are words
 	// such as "stop" and "length".
 	maxFinishReason = 64
+	// maxChunksPrealloc bounds the room for Result.Chunks allocated with
+	// the first content chunk (16 KiB); beyond it the slice grows.
+	maxChunksPrealloc = 1024
 	// maxResponseHeaderBytes bounds the response headers the client's own
 	// transport accepts (Go's default is 1 MiB per response).
 	maxResponseHeaderBytes = 64 << 10
@@ -182,8 +188,10 @@ type Client struct {
 	hc       *http.Client
 	ownPool  *http.Transport
 	budget   *eventBudget
-	bodyHead []byte // the JSON body up to the prompt
-	bodyTail []byte // the JSON body after the prompt
+	bodyHead []byte    // the JSON body up to the prompt
+	bodyTail []byte    // the JSON body after the prompt
+	idPrefix string    // X-Request-Id up to the request's index
+	bufs     sync.Pool // *[]byte stream buffers of sseInitialBuffer bytes
 }
 
 // NewClient returns a client for the model served at baseURL (with or
@@ -250,6 +258,7 @@ func NewClient(baseURL, model string, opts ...ClientOption) (*Client, error) {
 		cl.hc = SameOriginOnly(&http.Client{Transport: cl.ownPool})
 	}
 	cl.bodyHead, cl.bodyTail = cl.bodyTemplate()
+	cl.idPrefix = fmt.Sprintf("benchprof-%08x-", rand.Uint32())
 	return cl, nil
 }
 
@@ -332,8 +341,13 @@ type Clock struct {
 func (k Clock) since() time.Duration { return k.Now().Sub(k.Start) }
 
 // Do sends one streaming request for prompt and fills r with its timings,
-// token counts and outcome. r.Scheduled, Index, Worker, Prompt and Warmup are
-// the caller's; Do sets the rest. Cancelling ctx with cause ErrCutOff yields
+// token counts and outcome. r.Scheduled, Index, Worker, Prompt and Warmup
+// are the caller's; Do sets the rest. The request carries an X-Request-Id
+// header, "benchprof-<8 hex digits chosen per Client>-<r.Index>", which
+// engines such as vLLM take for their own request id: their logs, and an
+// engine's ground truth (loadgen/enginetest's Request.RequestID), pair
+// with the Result by its Index; the random part keeps two clients' ids
+// apart on one engine. Cancelling ctx with cause ErrCutOff yields
 // OutcomeCutOff; any other cancellation OutcomeCancelled. Do writes r only
 // from the calling goroutine, and not after it returns.
 func (c *Client) Do(ctx context.Context, clock Clock, prompt string, r *Result) {
@@ -344,14 +358,15 @@ func (c *Client) Do(ctx context.Context, clock Clock, prompt string, r *Result) 
 	// ever touches this atomic.
 	var firstByte atomic.Int64
 	firstByte.Store(-1)
-	outcome, err := c.do(ctx, clock, prompt, r, &firstByte)
+	outcome, err := c.do(ctx, cancel, clock, prompt, r, &firstByte)
 	if v := firstByte.Load(); v >= 0 {
 		r.FirstByte = time.Duration(v)
 	}
 	c.finish(ctx, clock, r, outcome, err)
 }
 
-func (c *Client) do(ctx context.Context, clock Clock, prompt string, r *Result, firstByte *atomic.Int64) (Outcome, error) {
+// do sends the request; abort cancels ctx.
+func (c *Client) do(ctx context.Context, abort context.CancelFunc, clock Clock, prompt string, r *Result, firstByte *atomic.Int64) (Outcome, error) {
 	body := c.body(prompt)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
@@ -361,6 +376,7 @@ func (c *Client) do(ctx context.Context, clock Clock, prompt string, r *Result, 
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("User-Agent", "benchprof-loadgen")
+	req.Header.Set("X-Request-Id", c.idPrefix+strconv.Itoa(r.Index))
 	if c.cfg.apiKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.apiKey)
 	}
@@ -379,13 +395,15 @@ func (c *Client) do(ctx context.Context, clock Clock, prompt string, r *Result, 
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return OutcomeHTTPStatus, fmt.Errorf("HTTP %d: %s", resp.StatusCode, truncateBytes(bytes.TrimSpace(msg), maxEngineText))
 	}
-	return c.readStream(clock, resp.Body, r, len(prompt))
+	return c.readStream(clock, resp.Body, r, len(prompt), abort)
 }
 
 // finish records the end of a request, reclassifying transport failures
 // caused by the context (timeout, cut-off, cancellation).
 func (c *Client) finish(ctx context.Context, clock Clock, r *Result, outcome Outcome, err error) {
-	r.End = clock.since()
+	if r.End == 0 { // not set by readStream at [DONE]
+		r.End = clock.since()
+	}
 	if r.Sent == 0 && r.End > 0 {
 		r.Sent = r.End
 	}
@@ -411,31 +429,33 @@ func (c *Client) finish(ctx context.Context, clock Clock, r *Result, outcome Out
 	}
 }
 
-// streamChunk is the part of a chunk the client reads. Chat chunks carry
-// choices[].delta.content, completion chunks choices[].text. Usage is kept
-// raw: it is judged by usageJudge, and no value in it can fail the chunk.
-type streamChunk struct {
-	Choices []struct {
-		Delta struct {
-			Content *string `json:"content"`
-		} `json:"delta"`
-		Text         *string `json:"text"`
-		FinishReason *string `json:"finish_reason"`
-	} `json:"choices"`
-	Usage json.RawMessage `json:"usage"`
-	Error json.RawMessage `json:"error"`
-}
+// Bounds on reading the rest of a response body after "data: [DONE]".
+const (
+	// drainWait is how long the client waits for the end of the body
+	// after [DONE] (engines end it at once) before it closes the
+	// connection instead.
+	drainWait = 100 * time.Millisecond
+	// maxDrain is how many bytes after [DONE] it reads at most.
+	maxDrain = 64 << 10
+)
 
 // readStream consumes the event stream, recording each content chunk, and
 // judges the usage the engine claimed (see usageJudge). promptBytes is the
-// prompt's length in bytes.
-func (c *Client) readStream(clock Clock, body io.Reader, r *Result, promptBytes int) (Outcome, error) {
-	sse := newSSEReader(body, c.cfg.maxEvent, c.budget)
+// prompt's length in bytes. After [DONE], which ends the stream (r.End is
+// when the read that delivered it returned), it reads the rest of the body
+// (for at most drainWait and maxDrain bytes, then abort, when not nil,
+// cancels the request), so that the connection can serve the next
+// request: a body closed before its end closes the connection.
+func (c *Client) readStream(clock Clock, body io.Reader, r *Result, promptBytes int, abort func()) (Outcome, error) {
+	var sse sseReader
+	sse.init(body, c.cfg.maxEvent, c.budget, &c.bufs)
+	sse.stamp = clock.since
 	defer sse.close()
 	maxChunks := c.MaxChunks()
 	usage := newUsageJudge(c.cfg.maxTokens, promptBytes)
 	continuous := false
 	chunkCount := 0
+	lastFinish := "" // the finish_reason already recorded
 	for {
 		ev, err := sse.next()
 		if err == io.EOF {
@@ -450,50 +470,49 @@ func (c *Client) readStream(clock Clock, body io.Reader, r *Result, promptBytes 
 			}
 			return OutcomeTransport, fmt.Errorf("reading the stream: %w", err)
 		}
-		at := clock.since()
+		at := ev.At // when the read that completed the event returned
 		if string(ev.Data) == "[DONE]" {
+			r.End = at
+			sse.drain(maxDrain, drainWait, abort)
 			break
 		}
 		if string(ev.Type) == "error" {
 			return OutcomeStreamError, fmt.Errorf("error event: %s", truncateBytes(ev.Data, maxEngineText))
 		}
-		var ch streamChunk
-		if err := json.Unmarshal(ev.Data, &ch); err != nil {
+		var ch chunkFields
+		if err := parseChunk(ev.Data, &ch); err != nil {
 			return OutcomeStreamError, fmt.Errorf("malformed event %q: %w", truncateBytes(ev.Data, 120), err)
 		}
-		if len(ch.Error) > 0 && string(ch.Error) != "null" {
-			return OutcomeStreamError, fmt.Errorf("error in stream: %s", truncateBytes(ch.Error, maxEngineText))
+		if len(ch.errorValue) > 0 && string(ch.errorValue) != "null" {
+			return OutcomeStreamError, fmt.Errorf("error in stream: %s", truncateBytes(ch.errorValue, maxEngineText))
 		}
 		tokens := 0
-		if len(ch.Usage) > 0 && string(ch.Usage) != "null" {
-			if len(ch.Choices) > 0 {
+		if len(ch.usage) > 0 && string(ch.usage) != "null" {
+			if ch.choices {
 				continuous = true // usage on content chunks: per-chunk counts are known
 			}
-			tokens = usage.observe(ch.Usage)
+			tokens = usage.observe(ch.usage)
 		}
-		for _, choice := range ch.Choices {
-			text := choice.Delta.Content
-			if choice.Text != nil {
-				text = choice.Text
+		if ch.content {
+			chunkCount++
+			if chunkCount > maxChunks {
+				return OutcomeStreamError, fmt.Errorf("engine sent more than %d content chunks for max_tokens %d", maxChunks, c.cfg.maxTokens)
 			}
-			if text != nil && *text != "" {
-				chunkCount++
-				if chunkCount > maxChunks {
-					return OutcomeStreamError, fmt.Errorf("engine sent more than %d content chunks for max_tokens %d", maxChunks, c.cfg.maxTokens)
-				}
-				if r.FirstToken == 0 {
-					r.FirstToken = at
-				}
-				k := 1
-				if continuous && tokens > 0 {
-					k = tokens
-				}
-				r.Chunks = append(r.Chunks, Chunk{At: at, Tokens: k})
+			if r.FirstToken == 0 {
+				r.FirstToken = at
 			}
-			if choice.FinishReason != nil && *choice.FinishReason != "" {
-				r.FinishReason = textsafe.Escape(truncateString(*choice.FinishReason, maxFinishReason))
+			k := 1
+			if continuous && tokens > 0 {
+				k = tokens
 			}
-			break // choices[0] only, as the reference
+			if r.Chunks == nil {
+				r.Chunks = make([]Chunk, 0, min(maxChunks, c.cfg.maxTokens, maxChunksPrealloc))
+			}
+			r.Chunks = append(r.Chunks, Chunk{At: at, Tokens: k})
+		}
+		if ch.finishReason != "" && ch.finishReason != lastFinish {
+			lastFinish = ch.finishReason
+			r.FinishReason = textsafe.Escape(truncateString(ch.finishReason, maxFinishReason))
 		}
 	}
 	if usage.seen {

@@ -17,7 +17,24 @@
 // due (Scheduled), written (Sent), when the first response byte arrived
 // (FirstByte), when the first non-empty content delta arrived (FirstToken;
 // role-only chunks do not count), when each content chunk arrived (Chunks)
-// and when the stream ended (End).
+// and when the stream ended (End: the "data: [DONE]" event, or the failure).
+// A chunk arrives when the read that delivered its last byte returns: the
+// clock is read once per read, before any parsing, so chunks that came in
+// one read share its time and parsing never delays a timestamp. Each
+// request carries an X-Request-Id header, "benchprof-<8 hex digits per
+// Client>-<Index>", which engines such as vLLM adopt as their request id,
+// so engine logs and ground truth pair with the Results; it is recorded
+// nowhere in the Result. After [DONE] the client reads the rest of the
+// response body (for at most 100 ms), so that its connection serves the
+// next request instead of being closed and redialled.
+//
+// The client reads each event without encoding/json in the usual case: a
+// scanner extracts exactly the fields above (choices[0]'s text or
+// delta.content, whether non-empty, its finish_reason, and the raw usage
+// and error values) and leaves every unusual event — another spelling of a
+// field name, a repeated field, a value of the wrong type, a finish_reason
+// with escapes, malformed JSON — to encoding/json, whose answer is the
+// reference (FuzzChunkScanner holds the scanner to it).
 //
 // TTFT is FirstToken − Sent. Latencies from Scheduled instead of Sent include
 // the time an open-loop arrival queued for a free slot (Result.QueueTime), so

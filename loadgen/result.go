@@ -71,10 +71,13 @@ type Result struct {
 	// FirstToken is when the first non-empty content delta arrived
 	// (role-only chunks do not count).
 	FirstToken time.Duration `json:"first_token_ns,omitempty"`
-	// End is when the stream ended (or failed).
+	// End is when the stream ended: when the read that delivered
+	// "data: [DONE]" returned, or when the stream was found to have ended
+	// otherwise or failed.
 	End time.Duration `json:"end_ns"`
-	// Chunks holds the arrival offset and token count of every content
-	// chunk, in order; see the package doc for how ITL is derived.
+	// Chunks holds the arrival offset (when the read that completed the
+	// chunk returned) and token count of every content chunk, in order;
+	// see the package doc for how ITL is derived.
 	Chunks []Chunk `json:"chunks,omitempty"`
 
 	PromptTokens int         `json:"prompt_tokens"`

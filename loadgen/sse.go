@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // DefaultMaxEventSize bounds the data of one server-sent event: 1 MiB.
@@ -84,6 +86,11 @@ func (b *eventBudget) release(n int64) {
 // released by close. An event of one data line whose blank line is already
 // buffered (the usual case: engines write whole events) is returned in
 // place, without a copy.
+//
+// With stamp set, every read that returns bytes is timed by it, and an
+// event carries the time of the read that completed it: the time its last
+// byte was read, not the time it was parsed, so events that arrived
+// together in one read share that read's time.
 type sseReader struct {
 	r        io.Reader
 	buf      []byte // unread bytes are buf[start:end]
@@ -99,23 +106,58 @@ type sseReader struct {
 	bomDone  bool
 	budget   *eventBudget
 	reserved int64 // bytes taken from budget
+	stamp    func() time.Duration
+	readAt   time.Duration // stamp after the last read that returned bytes
+	pool     *sync.Pool    // where the initial buffer goes back
+	bufp     *[]byte       // the initial buffer, for pool
 }
 
 // newSSEReader returns a reader of events of at most maxEvent bytes
 // (DefaultMaxEventSize if maxEvent ≤ 0) whose buffer growth draws on
 // budget (nil: unlimited). Call close when done.
 func newSSEReader(r io.Reader, maxEvent int, budget *eventBudget) *sseReader {
+	s := &sseReader{}
+	s.init(r, maxEvent, budget, nil)
+	return s
+}
+
+// init readies s as newSSEReader does, taking its initial buffer from pool
+// (a pool of *[]byte of sseInitialBuffer bytes) when pool is not nil; close
+// gives it back.
+func (s *sseReader) init(r io.Reader, maxEvent int, budget *eventBudget, pool *sync.Pool) {
 	if maxEvent <= 0 {
 		maxEvent = DefaultMaxEventSize
 	}
-	return &sseReader{r: r, buf: make([]byte, sseInitialBuffer), max: maxEvent, budget: budget}
+	*s = sseReader{r: r, max: maxEvent, budget: budget, pool: pool}
+	if pool != nil {
+		if b, ok := pool.Get().(*[]byte); ok && len(*b) == sseInitialBuffer {
+			s.bufp = b
+		} else {
+			b := make([]byte, sseInitialBuffer)
+			s.bufp = &b
+		}
+		s.buf = *s.bufp
+		return
+	}
+	s.buf = make([]byte, sseInitialBuffer)
 }
 
-// close releases the reader's share of the budget and its buffers.
+// close releases the reader's share of the budget and its buffers; the
+// events it returned are invalid from then on.
 func (s *sseReader) close() {
 	s.budget.release(s.reserved)
 	s.reserved = 0
+	s.releaseInitial()
 	s.buf, s.data = nil, nil
+}
+
+// releaseInitial gives the initial buffer back to the pool, once s.buf no
+// longer uses it (close, or growth).
+func (s *sseReader) releaseInitial() {
+	if s.bufp != nil {
+		s.pool.Put(s.bufp)
+		s.bufp = nil
+	}
 }
 
 // sseEvent is one dispatched event. Its slices are valid until the next call
@@ -123,6 +165,7 @@ func (s *sseReader) close() {
 type sseEvent struct {
 	Type []byte // the "event:" field, empty for the default "message"
 	Data []byte
+	At   time.Duration // when its last byte was read (with stamp set)
 }
 
 // next returns the next event with data, io.EOF at the clean end of the
@@ -144,7 +187,7 @@ func (s *sseReader) next() (sseEvent, error) {
 			}
 			if s.hasData {
 				s.hasData = false
-				return sseEvent{Type: s.event, Data: s.data}, nil
+				return sseEvent{Type: s.event, Data: s.data, At: s.readAt}, nil
 			}
 			if s.err != nil {
 				return sseEvent{}, s.err
@@ -153,7 +196,7 @@ func (s *sseReader) next() (sseEvent, error) {
 		}
 		if len(line) == 0 {
 			if s.hasData {
-				return sseEvent{Type: s.event, Data: s.data}, nil
+				return sseEvent{Type: s.event, Data: s.data, At: s.readAt}, nil
 			}
 			s.event = s.event[:0]
 			continue
@@ -171,7 +214,7 @@ func (s *sseReader) next() (sseEvent, error) {
 		switch string(field) {
 		case "data":
 			if !s.hasData && len(value) <= s.max && s.eventEndsHere() {
-				return sseEvent{Type: s.event, Data: value}, nil // in place
+				return sseEvent{Type: s.event, Data: value, At: s.readAt}, nil // in place
 			}
 			if err := s.appendData(value); err != nil {
 				return sseEvent{}, err
@@ -339,8 +382,12 @@ func (s *sseReader) fill() error {
 		nb := make([]byte, c)
 		copy(nb, s.buf[:s.end])
 		s.buf = nb
+		s.releaseInitial() // nothing refers to it any more
 	}
 	n, err := s.r.Read(s.buf[s.end:])
+	if n > 0 && s.stamp != nil {
+		s.readAt = s.stamp()
+	}
 	s.end += n
 	switch {
 	case err == io.EOF:
@@ -377,4 +424,32 @@ func byteSize(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// drain reads the rest of the stream, discarding it, until its end, at
+// most limit bytes; when abort is not nil and the end has not come within
+// wait, it calls abort (which must make the pending read fail) and
+// returns. It reports whether the end was reached.
+func (s *sseReader) drain(limit int, wait time.Duration, abort func()) bool {
+	if s.eof {
+		return s.err == nil
+	}
+	if abort != nil {
+		t := time.AfterFunc(wait, abort)
+		defer t.Stop()
+	}
+	for n, reads := 0, 0; n <= limit && reads < limit; reads++ { // reads: a reader that returns nothing
+		k, err := s.r.Read(s.buf)
+		n += k
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	if abort != nil {
+		abort()
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -309,5 +310,47 @@ func TestSSEBrokenMidEvent(t *testing.T) {
 	got, err := readAll(&dataThenError{data: []byte("data: [DONE]"), err: io.EOF}, 0)
 	if err != nil || !slices.Equal(got, []string{"|[DONE]"}) {
 		t.Errorf("clean end: %v, %v; want the pending event dispatched", got, err)
+	}
+}
+
+// pieces returns its pieces one Read at a time.
+type pieces []string
+
+func (p *pieces) Read(b []byte) (int, error) {
+	if len(*p) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(b, (*p)[0])
+	(*p)[0] = (*p)[0][n:]
+	if (*p)[0] == "" {
+		*p = (*p)[1:]
+	}
+	return n, nil
+}
+
+// TestStreamTimesAreReadTimes: a chunk is recorded at the time the read
+// that completed it returned, however long parsing takes afterwards, so
+// chunks that arrived in one read share its time.
+func TestStreamTimesAreReadTimes(t *testing.T) {
+	c, err := NewClient("http://127.0.0.1:1", "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(s string) string { return `data: {"choices":[{"delta":{"content":"` + s + `"}}]}` + "\n\n" }
+	body := pieces{ev("a") + ev("b"), ev("c")[:20], ev("c")[20:] + "data: [DONE]\n\n"}
+	start := time.Unix(0, 0)
+	tick := start
+	clock := Clock{Start: start, Now: func() time.Time { tick = tick.Add(time.Millisecond); return tick }}
+	var r Result
+	if outcome, err := c.readStream(clock, &body, &r, 2, nil); outcome != OutcomeOK {
+		t.Fatalf("%s: %v", outcome, err)
+	}
+	// One clock reading per read that returned bytes: 1, 2 and 3 ms.
+	want := []Chunk{{At: time.Millisecond, Tokens: 1}, {At: time.Millisecond, Tokens: 1}, {At: 3 * time.Millisecond, Tokens: 1}}
+	if diff := cmp.Diff(want, r.Chunks); diff != "" {
+		t.Errorf("chunks (-want +got):\n%s", diff)
+	}
+	if r.FirstToken != time.Millisecond || r.End != 3*time.Millisecond {
+		t.Errorf("first token %v, end %v; want 1ms, 3ms", r.FirstToken, r.End)
 	}
 }

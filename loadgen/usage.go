@@ -49,11 +49,8 @@ func (u *usageJudge) observe(raw json.RawMessage) int {
 	if u.rejected != "" {
 		return 0
 	}
-	var w struct {
-		PromptTokens     json.RawMessage `json:"prompt_tokens"`
-		CompletionTokens json.RawMessage `json:"completion_tokens"`
-	}
-	if err := json.Unmarshal(raw, &w); err != nil {
+	var w usageCounts
+	if err := parseUsage(raw, &w); err != nil {
 		u.rejected = "usage is not an object: " + truncateBytes(raw, 40)
 		return 0
 	}

@@ -47,7 +47,7 @@ func readTestStream(t *testing.T, body string, opts ...ClientOption) (Result, Ou
 	tick := start
 	clock := Clock{Start: start, Now: func() time.Time { tick = tick.Add(time.Millisecond); return tick }}
 	var r Result
-	outcome, err := c.readStream(clock, strings.NewReader(body), &r, len("hello world"))
+	outcome, err := c.readStream(clock, strings.NewReader(body), &r, len("hello world"), nil)
 	return r, outcome, err
 }
 

@@ -5,7 +5,7 @@
 //
 //	fakeengine [--addr 127.0.0.1:0] [--model ID]... [--version V]
 //	           [--ttft D] [--itl D] [--tokens N] [--tokens-per-chunk K]
-//	           [--api-key KEY] [--fault KIND [fault flags]]
+//	           [--api-key KEY] [--records FILE] [--fault KIND [fault flags]]
 //
 // Once it listens it prints exactly one line to stdout,
 //
@@ -46,13 +46,41 @@
 // warmup and turns hostile afterwards: the client's limits, not its warmup
 // verdict, must then contain it for the whole run.
 //
-// It keeps no per-request records, so it can serve a long benchmark in
-// constant memory, except what the faults themselves cost: giant-chunk
-// builds every chunk in memory, so 256 streams of 15 MiB chunks cost the
-// engine gigabytes (2.5 to 4 GiB measured).
+// --records FILE writes the engine's ground truth: one JSON line per
+// request to a generation endpoint, in the order the requests finished,
+// with the times enginetest records on the server side (see
+// enginetest.RequestRecord):
+//
+//	{"seq":0,"request_id":"benchprof-1f2e3d4c-0","remote_addr":"127.0.0.1:40312",
+//	 "status":200,"arrival_ns":1520934,"headers_ns":1601222,
+//	 "first_byte_ns":41620113,"first_token_ns":41620113,"end_ns":357904411,
+//	 "chunks":64,"tokens":64}
+//
+// seq numbers the requests in order of arrival; request_id is the
+// request's X-Request-Id header (loadgen's client sends one per request,
+// ending in the request's index), absent when it sent none; remote_addr
+// is the client's end of the connection (the first request of each
+// remote_addr opened its connection). Times are
+// nanoseconds from the engine's start on the engine's monotonic clock:
+// arrival (the handler entered), headers sent, first event flushed, first
+// content chunk flushed, end of the handler; a time that did not happen is
+// absent. Another process's clock has another origin, so compare durations
+// (first_token_ns − arrival_ns is the engine's own TTFT), never instants.
+// status is the HTTP status sent (0: none), chunks and tokens the content
+// chunks flushed and the tokens they carried, and error why the response
+// ended early (the client went away, the engine was closed), if it did.
+// Lines are buffered and the file is complete once the engine has exited;
+// it costs the engine about 200 bytes of file per request and no memory
+// that grows with the run.
+//
+// It keeps no per-request records in memory, so it can serve a long
+// benchmark in constant memory, except what the faults themselves cost:
+// giant-chunk builds every chunk in memory, so 256 streams of 15 MiB chunks
+// cost the engine gigabytes (2.5 to 4 GiB measured).
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -64,7 +92,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -164,6 +194,7 @@ type config struct {
 	stallAfter     int
 	stallFor       time.Duration
 	healthyPrefix  string
+	records        string
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -185,6 +216,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.stallAfter, "stall-after", DefaultStallAfter, "stall: content chunks sent before the stall")
 	fs.DurationVar(&c.stallFor, "stall-for", DefaultStallFor, "stall: how long nothing is sent")
 	fs.StringVar(&c.healthyPrefix, "healthy-prefix", "", "serve requests whose prompt starts with this healthy (e.g. a client's warmup prompts)")
+	fs.StringVar(&c.records, "records", "", "write one JSON line per generation request with the engine's own times to this file (complete on exit)")
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err}
 	}
@@ -367,7 +399,19 @@ func run(ctx context.Context, release func(), args []string, stdout, stderr io.W
 	if other != nil {
 		target = other.url
 	}
-	h, err := enginetest.NewHandler(c.options(target)...)
+	start := time.Now()
+	opts := c.options(target)
+	var recs *recordWriter
+	if c.records != "" {
+		f, err := os.Create(c.records)
+		if err != nil {
+			return fmt.Errorf("--records: %w", err)
+		}
+		recs = newRecordWriter(f, start)
+		defer recs.close() // on the early returns; the normal end checks its error
+		opts = append(opts, enginetest.WithRecordSink(recs.write))
+	}
+	h, err := enginetest.NewHandler(opts...)
 	if err != nil {
 		return usageError{err}
 	}
@@ -380,7 +424,6 @@ func run(ctx context.Context, release func(), args []string, stdout, stderr io.W
 		h.ServeHTTP(w, r)
 		h.ResetRequests() // no records are read: keep memory flat
 	}))}
-	start := time.Now()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(l) }()
 	fmt.Fprintf(stdout, "listening on http://%s\n", l.Addr())
@@ -404,5 +447,97 @@ func run(ctx context.Context, release func(), args []string, stdout, stderr io.W
 			other.url, other.seen.all.Load(), other.seen.authorized.Load())
 	}
 	fmt.Fprintln(stderr, summary)
+	if recs != nil {
+		if err := recs.close(); err != nil {
+			return fmt.Errorf("--records %s: %w", c.records, err)
+		}
+	}
 	return nil
+}
+
+// recordWriter writes the engine's records as JSON lines (see the package
+// doc). It is safe for concurrent use; the first error is kept.
+type recordWriter struct {
+	start time.Time
+	mu    sync.Mutex
+	f     *os.File
+	w     *bufio.Writer
+	line  []byte
+	err   error
+	done  bool
+}
+
+func newRecordWriter(f *os.File, start time.Time) *recordWriter {
+	return &recordWriter{start: start, f: f, w: bufio.NewWriterSize(f, 64<<10)}
+}
+
+// write appends one record; it is the engine's record sink.
+func (rw *recordWriter) write(rec enginetest.RequestRecord) {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.err != nil || rw.done {
+		return
+	}
+	b := append(rw.line[:0], `{"seq":`...)
+	b = strconv.AppendInt(b, int64(rec.Seq), 10)
+	if rec.RequestID != "" {
+		b = append(b, `,"request_id":`...)
+		b = appendJSONString(b, rec.RequestID)
+	}
+	if rec.RemoteAddr != "" {
+		b = append(b, `,"remote_addr":`...)
+		b = appendJSONString(b, rec.RemoteAddr)
+	}
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(rec.Status), 10)
+	for _, t := range []struct {
+		name string
+		at   time.Time
+	}{{"arrival_ns", rec.Arrival}, {"headers_ns", rec.HeadersSent}, {"first_byte_ns", rec.FirstByte}, {"first_token_ns", rec.FirstToken}, {"end_ns", rec.End}} {
+		if !t.at.IsZero() {
+			b = append(b, `,"`...)
+			b = append(b, t.name...)
+			b = append(b, `":`...)
+			b = strconv.AppendInt(b, int64(t.at.Sub(rw.start)), 10)
+		}
+	}
+	tokens := 0
+	for _, ch := range rec.Chunks {
+		tokens += ch.Tokens
+	}
+	b = append(b, `,"chunks":`...)
+	b = strconv.AppendInt(b, int64(len(rec.Chunks)), 10)
+	b = append(b, `,"tokens":`...)
+	b = strconv.AppendInt(b, int64(tokens), 10)
+	if rec.Err != nil {
+		b = append(b, `,"error":`...)
+		b = appendJSONString(b, rec.Err.Error())
+	}
+	b = append(b, "}\n"...)
+	rw.line = b
+	_, rw.err = rw.w.Write(b)
+}
+
+// close flushes and closes the file; it is idempotent and returns the first
+// error.
+func (rw *recordWriter) close() error {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.done {
+		return rw.err
+	}
+	rw.done = true
+	if err := rw.w.Flush(); rw.err == nil {
+		rw.err = err
+	}
+	if err := rw.f.Close(); rw.err == nil {
+		rw.err = err
+	}
+	return rw.err
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	q, _ := json.Marshal(s) // a string cannot fail
+	return append(b, q...)
 }

@@ -451,3 +451,82 @@ func TestIsJSONNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestRecords: --records writes one line per generation request with the
+// engine's own times, paired with the client's X-Request-Id, complete once
+// the engine has exited.
+func TestRecords(t *testing.T) {
+	path := t.TempDir() + "/records.jsonl"
+	p := startEngine(t, "--ttft", "20ms", "--itl", "1ms", "--tokens", "4", "--records", path)
+	for _, id := range []string{"bench-7", "bench-8"} {
+		body, _ := json.Marshal(map[string]any{"model": DefaultModel, "messages": []map[string]string{{"role": "user", "content": "hi"}},
+			"stream": true, "max_tokens": 16})
+		req, _ := http.NewRequest(http.MethodPost, p.url+"/v1/chat/completions", bytes.NewReader(body))
+		req.Header.Set("X-Request-Id", id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dataLines(t, resp.Body, nil)
+		resp.Body.Close()
+	}
+	get(t, p.url+"/health", "")
+	p.stop(t, syscall.SIGTERM)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type record struct {
+		Seq        int    `json:"seq"`
+		RequestID  string `json:"request_id"`
+		RemoteAddr string `json:"remote_addr"`
+		Status     int    `json:"status"`
+		Arrival    int64  `json:"arrival_ns"`
+		Headers    int64  `json:"headers_ns"`
+		FirstByte  int64  `json:"first_byte_ns"`
+		FirstToken int64  `json:"first_token_ns"`
+		End        int64  `json:"end_ns"`
+		Chunks     int    `json:"chunks"`
+		Tokens     int    `json:"tokens"`
+		Error      string `json:"error"`
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d lines; want 2 (the generation requests):\n%s", len(lines), b)
+	}
+	for i, line := range lines {
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		var r record
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("line %d %s: %v", i, line, err)
+		}
+		if r.Seq != i || r.RequestID != []string{"bench-7", "bench-8"}[i] || r.Status != 200 || r.Chunks != 4 || r.Tokens != 4 || r.Error != "" || r.RemoteAddr == "" {
+			t.Errorf("line %d: %s", i, line)
+		}
+		if ttft := time.Duration(r.FirstToken - r.Arrival); ttft < 20*time.Millisecond || !(0 < r.Arrival && r.Arrival <= r.Headers && r.Headers <= r.FirstByte && r.FirstByte <= r.FirstToken && r.FirstToken <= r.End) {
+			t.Errorf("line %d: times out of order or TTFT %v < 20ms: %s", i, ttft, line)
+		}
+	}
+}
+
+// TestRecordsUnwritable: a --records file that cannot be created fails
+// the start (exit 1) before the engine listens.
+func TestRecordsUnwritable(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "--records", t.TempDir()+"/no/such/dir/records.jsonl")
+	cmd.Env = append(os.Environ(), asCmdEnv+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Errorf("%v; want exit %d", err, exitFailure)
+	}
+	if stdout.Len() != 0 || !strings.Contains(stderr.String(), "--records") {
+		t.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+	}
+}

@@ -61,6 +61,13 @@
 // generation endpoint. Its times are time.Time values taken with time.Now in
 // the handler, monotonic reading included, so in the same process they can
 // be subtracted from the client's own time.Now values directly.
+// [WithRecordSink] hands each record over as its request finishes, for an
+// engine that streams its ground truth and keeps nothing (the fakeengine
+// command's --records). A record carries the request's X-Request-Id
+// (Request.RequestID), which loadgen's client sends, so that a client in
+// another process can pair its results with the engine's records and
+// compare durations (the monotonic clocks of two processes have different
+// origins).
 //
 // # Faults
 //

@@ -105,13 +105,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrival := time.Now()
 	if !h.enter() {
 		if isGeneration(r.URL.Path) {
-			rec := &RequestRecord{Request: Request{Seq: int(h.seq.Add(1) - 1), Endpoint: r.URL.Path}, Arrival: arrival}
+			rec := &RequestRecord{Request: Request{Seq: int(h.seq.Add(1) - 1), Endpoint: r.URL.Path, RequestID: requestID(r)}, RemoteAddr: r.RemoteAddr, Arrival: arrival}
 			rec.Status = http.StatusServiceUnavailable
 			rec.Err = ErrClosed
 			rec.End = time.Now()
 			h.mu.Lock()
 			h.records = append(h.records, *rec)
 			h.mu.Unlock()
+			if h.cfg.recordSink != nil {
+				h.cfg.recordSink(*rec)
+			}
 		}
 		writeError(w, http.StatusServiceUnavailable, "enginetest: the engine is shutting down", "")
 		return
@@ -121,7 +124,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	switch path := r.URL.Path; path {
 	case PathChatCompletions, PathCompletions:
-		rec = &RequestRecord{Request: Request{Seq: int(h.seq.Add(1) - 1), Endpoint: path}, Arrival: arrival}
+		rec = &RequestRecord{Request: Request{Seq: int(h.seq.Add(1) - 1), Endpoint: path, RequestID: requestID(r)}, RemoteAddr: r.RemoteAddr, Arrival: arrival}
 		if r.Method != http.MethodPost {
 			rec.Status = http.StatusMethodNotAllowed
 			methodNotAllowed(w, http.MethodPost)
@@ -170,6 +173,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// requestID returns the X-Request-Id header, cut to MaxRequestIDBytes.
+func requestID(r *http.Request) string {
+	id := r.Header.Get("X-Request-Id")
+	return id[:min(len(id), MaxRequestIDBytes)]
+}
+
 func isGeneration(path string) bool { return path == PathChatCompletions || path == PathCompletions }
 
 func (h *Handler) enter() bool {
@@ -185,16 +194,24 @@ func (h *Handler) enter() bool {
 	return true
 }
 
-// leave publishes rec (when not nil) and marks the handler call finished.
+// leave publishes rec (when not nil), hands a copy to the record sink, and
+// marks the handler call finished.
 func (h *Handler) leave(rec *RequestRecord) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if rec != nil {
 		if rec.End.IsZero() {
 			rec.End = time.Now()
 		}
 		h.records = append(h.records, *rec)
 	}
+	h.mu.Unlock()
+	if rec != nil && h.cfg.recordSink != nil {
+		c := *rec
+		c.Chunks = slices.Clone(rec.Chunks)
+		h.cfg.recordSink(c)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.inflight--
 	if h.inflight == 0 {
 		close(h.idle)

@@ -85,6 +85,7 @@ type config struct {
 	earlyRole       bool
 	framing         SSEFraming
 	fault           func(Request) Fault
+	recordSink      func(RequestRecord)
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -281,4 +282,19 @@ func WithSSEFraming(f SSEFraming) Option {
 // By default, if this option is not used, no faults are injected.
 func WithFault(choose func(Request) Fault) Option {
 	return optionFunc(func(c *config) { c.fault = choose })
+}
+
+// WithRecordSink calls sink once for every finished request to a
+// generation endpoint, with its record as [Handler.Requests] would return
+// it, from the goroutine that handled the request, after the record is
+// published. It lets a long-running engine stream its ground truth (to a
+// file, say) and forget it with [Handler.ResetRequests], in flat memory,
+// without losing the records of requests that finish concurrently. sink
+// must be safe for concurrent use and must not block for long: the
+// handler's connection waits for it. The record is the sink's to keep;
+// its Chunks are not shared. A nil sink is none.
+// By default, if this option is not used, records are only kept for
+// Requests.
+func WithRecordSink(sink func(RequestRecord)) Option {
+	return optionFunc(func(c *config) { c.recordSink = sink })
 }

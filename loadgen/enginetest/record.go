@@ -8,6 +8,9 @@ const (
 	PathCompletions     = "/v1/completions"
 )
 
+// MaxRequestIDBytes bounds Request.RequestID.
+const MaxRequestIDBytes = 256
+
 // Request is what the engine read from a request to a generation endpoint.
 //
 // The output length follows from the natural length L (WithOutputTokens)
@@ -22,6 +25,10 @@ type Request struct {
 	Seq int
 	// Endpoint is PathChatCompletions or PathCompletions.
 	Endpoint string
+	// RequestID is the request's X-Request-Id header (as vLLM takes it for
+	// its own request id), cut to MaxRequestIDBytes; empty when it sent
+	// none. Clients use it to pair their records with the engine's.
+	RequestID string
 	// Model is the served model the request resolved to (the first one
 	// when the request named none), or the unknown id of a 404.
 	Model string
@@ -48,6 +55,10 @@ type RequestRecord struct {
 	// Request holds the parsed body. When the request was rejected before
 	// its body was read (401, 503) only Seq and Endpoint are set.
 	Request
+	// RemoteAddr is the client's address as the server saw it
+	// (http.Request.RemoteAddr): requests with the same one came over the
+	// same connection.
+	RemoteAddr string
 	// Status is the HTTP status sent, or 0 when no status line went out
 	// (a reset or hang before the headers, a client that went away).
 	Status int
