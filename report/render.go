@@ -87,6 +87,23 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteTables writes tables as WriteText writes a profile's: aligned text,
+// one blank line between tables, every cell escaped with textsafe.Escape.
+// Other views of envelopes (a sweep's summary) render their tables with it.
+func WriteTables(w io.Writer, ts []Table, opts TextOptions) error {
+	for i, t := range ts {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if err := writeTable(w, t, opts.Color); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func writeTable(w io.Writer, t Table, color bool) error {
 	ew := &errWriter{w: w}
 	t = escapeTable(t)
