@@ -245,7 +245,7 @@ type jsonReport struct {
 	Footer      string            `json:"footer"`
 	Warnings    []string          `json:"warnings"`
 	Metrics     struct {
-		Source  map[string]any `json:"source"`
+		Source  map[string]any `json:"source"` // null for a run without a source
 		Profile map[string]any `json:"profile"`
 	} `json:"metrics"`
 }
@@ -274,6 +274,9 @@ func WriteJSON(w io.Writer, p Profile) error {
 
 func metricMap(e *envelope.Envelope) map[string]any {
 	m := map[string]any{}
+	if e == nil {
+		return nil
+	}
 	for k, v := range e.Metrics.All() {
 		switch v.Kind() {
 		case envelope.KindString:
