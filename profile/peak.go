@@ -337,6 +337,9 @@ func (s *search) run(ctx context.Context, start float64) error {
 		*pts = append(*pts, pr)
 		if err != nil {
 			pr.Verdict = "not judged: " + pr.Verdict
+			if pr.Interrupted {
+				pr.Verdict = "not judged: interrupted"
+			}
 			(*pts)[len(*pts)-1] = pr
 			s.res.Stop = "probe " + catalog.FilePrefix(pr.Point) + " could not run"
 			return s.sw.stoppedAt(err, pr, n-1, s.c.maxProbes, *pts)
@@ -406,9 +409,13 @@ func (s *search) budgetSpent() string {
 	return spent + ": no probe held, down to " + s.label(s.hi)
 }
 
-// finish marks the peak and the point past it and writes the summary.
+// finish marks the peak and the point past it and writes the summary
+// (unless no probe sent load).
 func (s *search) finish() {
 	pts := s.res.Probes.Points
+	if !anyLoad(pts) {
+		return
+	}
 	// lo and hi were set while probing; a probe that could not run is
 	// neither.
 	if s.lo >= 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/benchprof/benchprof/envelope"
@@ -35,6 +36,9 @@ type PointResult struct {
 	// SLO: Verdict is "holds", or says why not. Verdict is "" in a Sweep.
 	Holds   bool
 	Verdict string
+
+	// loadSent: the point's load started.
+	loadSent bool
 }
 
 // SweepResult is a sweep's points and its summary.
@@ -43,7 +47,8 @@ type SweepResult struct {
 	Points []PointResult
 	// Summary is the sweep as report/sweep renders it (table, JSON, HTML);
 	// SummaryJSONPath and SummaryHTMLPath are where it was written, in the
-	// output directory ("" when a write failed; Warnings say why).
+	// output directory ("" when a write failed; Warnings say why). Summary
+	// is nil when the sweep stopped before any point sent load.
 	Summary         *sweep.Summary
 	SummaryJSONPath string
 	SummaryHTMLPath string
@@ -119,8 +124,16 @@ func Sweep(ctx context.Context, src Source, points []loadgen.Point, opts ...Opti
 			break
 		}
 	}
-	sw.writeSummary(res, sw.summary(res.Points, "", ""))
+	if anyLoad(res.Points) {
+		sw.writeSummary(res, sw.summary(res.Points, "", ""))
+	}
 	return res, stop
+}
+
+// anyLoad reports whether some point sent load: a sweep stopped before any
+// did (an unverified source, say) has nothing to summarize.
+func anyLoad(points []PointResult) bool {
+	return slices.ContainsFunc(points, func(p PointResult) bool { return p.loadSent })
 }
 
 // checkPoints validates the points of a sweep.
@@ -170,7 +183,7 @@ func (sw *sweeper) runPoint(ctx context.Context, p loadgen.Point, probe int) (Po
 	r.shared = sw.sh
 	r.log.Info("sweep point", "point", p.String(), "probe", probe)
 	err := r.stages(ctx)
-	pr := PointResult{Point: p, Result: r.res, Err: err, Probe: probe}
+	pr := PointResult{Point: p, Result: r.res, Err: err, Probe: probe, loadSent: r.loadSent}
 	switch {
 	case err == nil:
 		return pr, nil
@@ -188,12 +201,25 @@ func (sw *sweeper) runPoint(ctx context.Context, p loadgen.Point, probe int) (Po
 func (sw *sweeper) stoppedAt(err error, pr PointResult, i, n int, done []PointResult) error {
 	label := catalog.FilePrefix(pr.Point)
 	if pr.Interrupted {
-		return fmt.Errorf("%w: the %s stopped during point %s (%d of %d), which wrote no envelope; %s: %w",
-			ErrInterrupted, sw.kind, label, i+1, n, keptText(done), err)
+		// err says it already: "profile interrupted: no envelope was
+		// written; partial … in …"; say it once.
+		why := strings.TrimPrefix(err.Error(), ErrInterrupted.Error()+": ")
+		return &stopError{msg: fmt.Sprintf("%v: the %s stopped during point %s (%d of %d): %s; %s",
+			ErrInterrupted, sw.kind, label, i+1, n, why, keptText(done)), errs: []error{ErrInterrupted, err}}
 	}
 	return fmt.Errorf("profile: the %s stopped at point %s (%d of %d), before any load was sent (every point would fail alike); %s: %w",
 		sw.kind, label, i+1, n, keptText(done), err)
 }
+
+// stopError is a sweep's stop: its own message, wrapping the sentinel and
+// the point's error (and through it the cause, such as a signal).
+type stopError struct {
+	msg  string
+	errs []error
+}
+
+func (e *stopError) Error() string   { return e.msg }
+func (e *stopError) Unwrap() []error { return e.errs }
 
 // stoppedBefore is the error of a sweep stopped (ctx) between two points.
 func (sw *sweeper) stoppedBefore(ctx context.Context, next loadgen.Point, i, n int, done []PointResult) error {
@@ -209,8 +235,11 @@ func keptText(done []PointResult) string {
 			kept = append(kept, catalog.FilePrefix(p.Point)+" "+p.Result.Path)
 		}
 	}
-	if len(kept) == 0 {
+	switch len(kept) {
+	case 0:
 		return "no point had finished"
+	case 1:
+		return "the envelope of the finished point is kept (" + kept[0] + ")"
 	}
 	return fmt.Sprintf("the envelopes of the %d finished points are kept (%s)", len(kept), strings.Join(kept, ", "))
 }
@@ -243,11 +272,26 @@ func (sw *sweeper) summary(points []PointResult, slo, stop string) *sweep.Summar
 			}
 		}
 		if pr.Err != nil {
-			sp.Error = pr.Err.Error()
+			sp.Error = shortReason(pr)
 		}
 		s.Points = append(s.Points, sp)
 	}
 	return s
+}
+
+// shortReason says in a few words why a point wrote no envelope, for the
+// summary's table (the error itself is in PointResult.Err).
+func shortReason(pr PointResult) string {
+	switch err := pr.Err; {
+	case pr.Interrupted:
+		return "nothing signed; its partial side files are kept"
+	case errors.Is(err, ErrWarmupFailed):
+		return "every warmup request failed"
+	case errors.Is(err, ErrNoGPUTelemetry):
+		return "no GPU telemetry (WithRequireGPU)"
+	default:
+		return firstLine(err.Error(), 160)
+	}
 }
 
 // pointLoad is a point's concurrency or rate.

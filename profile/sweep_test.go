@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/benchprof/benchprof/envelope"
@@ -212,8 +217,11 @@ func TestSweepStopsBeforeLoad(t *testing.T) {
 	unsigned.Signature = nil
 	res, err := profile.Sweep(context.Background(), profile.FromEnvelope(unsigned), []loadgen.Point{{Concurrency: 1}, {Concurrency: 2}},
 		f.shortOpts(&samplertest.GPU{Devices: 1})...)
-	if !errors.Is(err, profile.ErrSourceUnverified) || res == nil || len(res.Points) != 1 {
-		t.Fatalf("Sweep = %+v, %v; want ErrSourceUnverified after one point", res, err)
+	if !errors.Is(err, profile.ErrSourceUnverified) || res == nil || len(res.Points) != 1 || res.Summary != nil {
+		t.Fatalf("Sweep = %+v, %v; want ErrSourceUnverified after one point, no summary", res, err)
+	}
+	if entries, _ := os.ReadDir(f.out); len(entries) != 0 {
+		t.Errorf("files written: %v", entries)
 	}
 }
 
@@ -272,22 +280,66 @@ func TestSweepAndPeakOptions(t *testing.T) {
 	}
 }
 
+// pipeNet is an in-memory network for a synctest bubble: an http.Server
+// serves on it as a listener, and its dial connects to that server through
+// net.Pipe, whose blocking is durable in a bubble (a socket's is not), so
+// that the bubble's fake clock runs the engine's schedule exactly.
+type pipeNet struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newPipeNet() *pipeNet { return &pipeNet{conns: make(chan net.Conn), done: make(chan struct{})} }
+
+func (p *pipeNet) Accept() (net.Conn, error) {
+	select {
+	case c := <-p.conns:
+		return c, nil
+	case <-p.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (p *pipeNet) Close() error   { p.once.Do(func() { close(p.done) }); return nil }
+func (p *pipeNet) Addr() net.Addr { return pipeAddr{} }
+
+func (p *pipeNet) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case p.conns <- server:
+		return client, nil
+	case <-p.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "engine.test:80" }
+
 // TestFindPeakCapacity is the acceptance test of the peak search: against
 // an engine with a hidden capacity of N requests in flight (the rest wait
-// for a slot, so their TTFT grows by a whole response), a search with a
-// TTFT p99 SLO finds N within ±10 % in at most 10 probes, and every probe's
-// envelope verifies.
+// for a slot, so their TTFT grows by up to a whole response), a search with
+// a TTFT p99 SLO finds N within ±10 % in at most 10 probes, and every
+// probe's envelope verifies. It runs in a synctest bubble over an
+// in-memory network: the engine's schedule and the client's clock are the
+// bubble's fake clock, so the verdicts do not depend on how busy the
+// machine is, and the 500 ms probes take no real time to wait.
 func TestFindPeakCapacity(t *testing.T) {
-	const hiddenN = 40
+	for _, hiddenN := range []int{40, 100} {
+		t.Run(strconv.Itoa(hiddenN), func(t *testing.T) { findPeakCapacity(t, hiddenN) })
+	}
+}
+
+func findPeakCapacity(t *testing.T, hiddenN int) {
 	src, err := envelope.Load(source)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A response takes about 10 + 32·8 = 266 ms; a request that waits for
-	// a slot has a TTFT of about that, one that does not about 10 ms.
-	srv := enginetest.MustStart(t, enginetest.WithModels(src.Model.ID), enginetest.WithCapacity(hiddenN),
-		enginetest.WithTTFT(10*time.Millisecond), enginetest.WithITL(8*time.Millisecond), enginetest.WithOutputTokens(40),
-		enginetest.WithTokensPerChunk(8))
 	dir := t.TempDir()
 	key := filepath.Join(dir, "cosign.key")
 	pub, err := envelope.GenerateKeyPair(key)
@@ -298,49 +350,70 @@ func TestFindPeakCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	res, err := profile.FindPeak(context.Background(), profile.FromEnvelope(src), profile.PeakSLO{Bounds: bounds},
-		profile.WithBaseURL(srv.URL()+"/v1"), profile.WithSourcePath(source), // the search starts at the source's c16
-		profile.WithDuration(500*time.Millisecond), profile.WithGrace(2*time.Second),
-		profile.WithDevKey(key), profile.WithOutputDir(filepath.Join(dir, "out")),
-		profile.WithoutDefaultSamplers(), profile.WithSampler(&samplertest.GPU{Devices: 1, PowerW: 300, UtilPct: 80}, 10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var trail []string
-	for _, p := range res.Probes.Points {
-		trail = append(trail, p.Point.String()+": "+p.Verdict)
-	}
-	t.Logf("%d probes in %v: %s; stop: %s", len(res.Probes.Points), time.Since(start).Round(time.Millisecond), strings.Join(trail, " | "), res.Stop)
-	if res.Peak == nil {
-		t.Fatal("no peak found")
-	}
-	peak := res.Peak.Point.Concurrency
-	t.Logf("hidden capacity %d, peak found %d (%+.1f%%), past it %v", hiddenN, peak, 100*float64(peak-hiddenN)/hiddenN, res.PastPeak.Point)
-	if float64(peak) < 0.9*hiddenN || float64(peak) > 1.1*hiddenN {
-		t.Errorf("peak %d; want within ±10%% of the hidden capacity %d", peak, hiddenN)
-	}
-	if n := len(res.Probes.Points); n > 10 {
-		t.Errorf("%d probes; want at most 10", n)
-	}
-	if !res.Converged || res.PastPeak == nil || res.PastPeak.Point.Concurrency <= peak {
-		t.Errorf("converged %v, past peak %+v", res.Converged, res.PastPeak)
-	}
-	if j, ok := res.JoulesPerToken(); !ok || j <= 0 {
-		t.Errorf("J/token at the peak: %v %v", j, ok)
-	}
-	for _, p := range res.Probes.Points {
-		if p.Err != nil {
-			t.Errorf("probe %s: %v", p.Point, p.Err)
-			continue
+	synctest.Test(t, func(t *testing.T) {
+		// A response takes 10 + 32·8 = 266 ms; a request that waits for a
+		// slot has a TTFT of up to that, one that does not 10 ms.
+		h, err := enginetest.NewHandler(enginetest.WithModels(src.Model.ID), enginetest.WithCapacity(hiddenN),
+			enginetest.WithTTFT(10*time.Millisecond), enginetest.WithITL(8*time.Millisecond), enginetest.WithOutputTokens(40),
+			enginetest.WithTokensPerChunk(8))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !strings.HasPrefix(filepath.Base(p.Result.Path), "profile-c") {
-			t.Errorf("probe written as %s", p.Result.Path)
+		pn := newPipeNet()
+		srv := &http.Server{Handler: h}
+		served := make(chan struct{})
+		go func() { defer close(served); _ = srv.Serve(pn) }()
+		tr := &http.Transport{DialContext: pn.dial, MaxIdleConnsPerHost: 1024, DisableCompression: true}
+		defer func() {
+			tr.CloseIdleConnections()
+			h.Close()
+			_ = srv.Close()
+			<-served
+		}()
+		res, err := profile.FindPeak(context.Background(), profile.FromEnvelope(src), profile.PeakSLO{Bounds: bounds},
+			profile.WithBaseURL("http://engine.test/v1"), profile.WithHTTPClient(&http.Client{Transport: tr}),
+			profile.WithSourcePath(source), // the search starts at the source's point, c16
+			profile.WithDuration(500*time.Millisecond), profile.WithGrace(2*time.Second),
+			profile.WithDevKey(key), profile.WithOutputDir(filepath.Join(dir, "out")), profile.WithSystemRoot(dir),
+			profile.WithoutDefaultSamplers(), profile.WithSampler(&samplertest.GPU{Devices: 1, PowerW: 300, UtilPct: 80}, 10*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
 		}
-		verifies(t, p.Result.Path, pub)
-	}
-	b, err := os.ReadFile(res.Probes.SummaryJSONPath)
-	if err != nil || !strings.Contains(string(b), `"peak": "c`) || !strings.Contains(string(b), "ttft_p99=120ms") {
-		t.Errorf("summary %s: %v", b, err)
-	}
+		var trail []string
+		for _, p := range res.Probes.Points {
+			trail = append(trail, catalog.FilePrefix(p.Point)+": "+p.Verdict)
+		}
+		t.Logf("%d probes: %s; stop: %s", len(res.Probes.Points), strings.Join(trail, " | "), res.Stop)
+		if res.Peak == nil {
+			t.Fatal("no peak found")
+		}
+		peak := res.Peak.Point.Concurrency
+		t.Logf("hidden capacity %d, peak found %d (%+.1f%%), past it %v", hiddenN, peak, 100*float64(peak-hiddenN)/float64(hiddenN), res.PastPeak.Point)
+		if float64(peak) < 0.9*float64(hiddenN) || float64(peak) > 1.1*float64(hiddenN) {
+			t.Errorf("peak %d; want within ±10%% of the hidden capacity %d", peak, hiddenN)
+		}
+		if n := len(res.Probes.Points); n > 10 {
+			t.Errorf("%d probes; want at most 10", n)
+		}
+		if !res.Converged || res.PastPeak == nil || res.PastPeak.Point.Concurrency <= peak {
+			t.Errorf("converged %v, past peak %+v", res.Converged, res.PastPeak)
+		}
+		if j, ok := res.JoulesPerToken(); !ok || j <= 0 {
+			t.Errorf("J/token at the peak: %v %v", j, ok)
+		}
+		for _, p := range res.Probes.Points {
+			if p.Err != nil {
+				t.Errorf("probe %s: %v", p.Point, p.Err)
+				continue
+			}
+			if !strings.HasPrefix(filepath.Base(p.Result.Path), "profile-c") {
+				t.Errorf("probe written as %s", p.Result.Path)
+			}
+			verifies(t, p.Result.Path, pub)
+		}
+		b, err := os.ReadFile(res.Probes.SummaryJSONPath)
+		if err != nil || !strings.Contains(string(b), `"peak": "c`) || !strings.Contains(string(b), "ttft_p99=120ms") {
+			t.Errorf("summary %s: %v", b, err)
+		}
+	})
 }

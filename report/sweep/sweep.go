@@ -235,10 +235,12 @@ func note(p *Point, knee bool) string {
 	if p.Role != "" {
 		parts = append(parts, p.Role)
 	}
-	if p.Interrupted {
+	switch {
+	case p.Interrupted && p.Error != "":
+		parts = append(parts, "interrupted: "+p.Error)
+	case p.Interrupted:
 		parts = append(parts, "interrupted")
-	}
-	if p.Error != "" {
+	case p.Error != "":
 		parts = append(parts, "no envelope: "+p.Error)
 	}
 	out := ""
