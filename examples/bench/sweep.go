@@ -242,7 +242,7 @@ func (f *profileFlags) peakAndReport(ctx context.Context, src profile.Source, sl
 	if !f.quiet {
 		fmt.Fprintf(stderr, "bench: searching for the peak that holds %s, in at most %d probes\n", slo, f.maxProbes)
 	}
-	res, err := profile.FindPeak(ctx, src, slo, opts...)
+	res, err := profile.FindPeak(ctx, src, slo, append(slices.Clip(opts), profile.WithTimelineHTML())...)
 	clearProgress(stderr)
 	if res == nil || res.Probes.Summary == nil {
 		return sourceError(src, err)
