@@ -204,11 +204,11 @@ func (sw *sweeper) stoppedAt(err error, pr PointResult, i, n int, done []PointRe
 		// err says it already: "profile interrupted: no envelope was
 		// written; partial … in …"; say it once.
 		why := strings.TrimPrefix(err.Error(), ErrInterrupted.Error()+": ")
-		return &stopError{msg: fmt.Sprintf("%v: the %s stopped during point %s (%d of %d): %s; %s",
-			ErrInterrupted, sw.kind, label, i+1, n, why, keptText(done)), errs: []error{ErrInterrupted, err}}
+		return &stopError{msg: fmt.Sprintf("%v: the %s stopped during %s: %s; %s",
+			ErrInterrupted, sw.noun(), sw.where(label, i, n), why, keptText(done)), errs: []error{ErrInterrupted, err}}
 	}
-	return fmt.Errorf("profile: the %s stopped at point %s (%d of %d), before any load was sent (every point would fail alike); %s: %w",
-		sw.kind, label, i+1, n, keptText(done), err)
+	return fmt.Errorf("profile: the %s stopped at %s, before any load was sent (every point would fail alike); %s: %w",
+		sw.noun(), sw.where(label, i, n), keptText(done), err)
 }
 
 // stopError is a sweep's stop: its own message, wrapping the sentinel and
@@ -223,8 +223,25 @@ func (e *stopError) Unwrap() []error { return e.errs }
 
 // stoppedBefore is the error of a sweep stopped (ctx) between two points.
 func (sw *sweeper) stoppedBefore(ctx context.Context, next loadgen.Point, i, n int, done []PointResult) error {
-	return fmt.Errorf("%w: the %s stopped before point %s (%d of %d); %s: %w",
-		ErrInterrupted, sw.kind, catalog.FilePrefix(next), i+1, n, keptText(done), context.Cause(ctx))
+	return fmt.Errorf("%w: the %s stopped before %s; %s: %w",
+		ErrInterrupted, sw.noun(), sw.where(catalog.FilePrefix(next), i, n), keptText(done), context.Cause(ctx))
+}
+
+// noun names what the sweeper runs: "sweep" or "peak search".
+func (sw *sweeper) noun() string {
+	if sw.kind == "peak" {
+		return "peak search"
+	}
+	return "sweep"
+}
+
+// where names the i-th (from 0) of n points: "point c16 (2 of 4)", or
+// "probe c16 (2 of at most 10)" in a search, whose n is its budget.
+func (sw *sweeper) where(label string, i, n int) string {
+	if sw.kind == "peak" {
+		return fmt.Sprintf("probe %s (%d of at most %d)", label, i+1, n)
+	}
+	return fmt.Sprintf("point %s (%d of %d)", label, i+1, n)
 }
 
 // keptText says which finished points' envelopes are kept.
@@ -247,7 +264,7 @@ func keptText(done []PointResult) string {
 // summary builds the sweep's summary from its points.
 func (sw *sweeper) summary(points []PointResult, slo, stop string) *sweep.Summary {
 	src := sw.src.env
-	what := map[string]string{"sweep": "sweep", "peak": "peak search"}[sw.kind]
+	what := sw.noun()
 	if !sw.src.fresh {
 		what = "profile " + what
 	}

@@ -417,3 +417,30 @@ func findPeakCapacity(t *testing.T, hiddenN int) {
 		}
 	})
 }
+
+// TestFindPeakInterrupted: a cancel during a probe stops the search with
+// what it had: the finished probes' envelopes, the best peak so far, the
+// summary, and an error naming the interrupted probe.
+func TestFindPeakInterrupted(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slo := profile.PeakSLO{Bounds: []loadgen.Bound{{Metric: "ttft", Percentile: 99, Max: 30 * time.Second}}}
+	res, err := profile.FindPeak(ctx, profile.FromEnvelope(f.src), slo, f.shortOpts(&samplertest.GPU{Devices: 1},
+		profile.WithPeakStart(loadgen.Point{Concurrency: 1}), profile.WithDuration(time.Second),
+		profile.WithProgress(func(p profile.Progress) {
+			if p.Point.Concurrency == 4 {
+				cancel()
+			}
+		}))...)
+	if !errors.Is(err, profile.ErrInterrupted) || !strings.Contains(err.Error(), "during probe c4 (2 of at most 10)") {
+		t.Fatalf("FindPeak = %v; want ErrInterrupted naming probe c4", err)
+	}
+	pts := res.Probes.Points
+	if len(pts) != 2 || !pts[0].Holds || !pts[1].Interrupted || res.Peak == nil || res.Peak.Point.Concurrency != 1 || res.PastPeak != nil {
+		t.Fatalf("probes %+v, peak %+v", pts, res.Peak)
+	}
+	if _, err := os.Stat(res.Probes.SummaryJSONPath); err != nil {
+		t.Errorf("no summary: %v", err)
+	}
+}
