@@ -73,9 +73,10 @@ func (s *SweepResult) Envelopes() []string {
 // for a source envelope, c16-<hash12>.json for a suite run from nothing,
 // as the reference's `bench run --sweep` names its points — and its own
 // side files, whose names start with the same prefix (profile-c16-<time>-…
-// .requests.jsonl, .timeline.csv). Points are concurrencies (closed loop)
-// or rates (open loop), and may mix; each must be valid, none repeated, at
-// most MaxSweepPoints. catalog.Suite.Points gives a suite's own list.
+// .requests.jsonl, .timeline.csv). Points are all concurrencies (closed
+// loop) or all rates (open loop), so that they lie on one curve; each must
+// be valid, none repeated, at most MaxSweepPoints. catalog.Suite.Points
+// gives a suite's own list.
 //
 // The points share what does not change from one to the next: the source
 // is verified and the signer readied once, by the first point, and the
@@ -153,6 +154,9 @@ func checkPoints(points []loadgen.Point) error {
 		}
 		if seen[p] {
 			errs = append(errs, fmt.Errorf("point %d (%s) is given twice", i+1, p))
+		}
+		if p.Driver() != points[0].Driver() {
+			errs = append(errs, fmt.Errorf("point %d (%s) and point 1 (%s) drive the load differently; a sweep is all concurrencies or all rates", i+1, p, points[0]))
 		}
 		seen[p] = true
 	}

@@ -71,7 +71,7 @@ func verifies(t *testing.T, path, pub string) *envelope.Envelope {
 func TestSweep(t *testing.T) {
 	f := newFixture(t)
 	gpu := &countingSampler{GPU: &samplertest.GPU{Devices: 1, PowerW: 200, UtilPct: 70}}
-	points := []loadgen.Point{{Concurrency: 2}, {RPS: 20}}
+	points := []loadgen.Point{{RPS: 20}, {RPS: 40.5}}
 	res, err := profile.Sweep(context.Background(), profile.FromEnvelope(f.src), points,
 		f.shortOpts(gpu, profile.WithSourcePath(source), profile.WithTimelineHTML())...)
 	if err != nil {
@@ -83,7 +83,7 @@ func TestSweep(t *testing.T) {
 	if len(res.Points) != 2 || len(res.Envelopes()) != 2 {
 		t.Fatalf("points %+v", res.Points)
 	}
-	for i, want := range []string{"profile-c2-", "profile-rps20-"} {
+	for i, want := range []string{"profile-rps20-", "profile-rps40p5-"} {
 		r := res.Points[i].Result
 		if !regexp.MustCompile("^" + want + "[0-9a-f]{12}\\.json$").MatchString(filepath.Base(r.Path)) {
 			t.Errorf("point %d written as %s; want %s<hash12>.json", i, r.Path, want)
@@ -101,8 +101,8 @@ func TestSweep(t *testing.T) {
 			t.Errorf("point %d lacks the source's trust warning: %v", i, e.Warnings)
 		}
 	}
-	if c, _ := res.Points[0].Result.Envelope.DriverOptions.Get("concurrency"); c.GoString() != "2" {
-		t.Errorf("driver_options.concurrency %#v", c)
+	if r, _ := res.Points[1].Result.Envelope.DriverOptions.Get("rps"); r.GoString() != "40.5" {
+		t.Errorf("driver_options.rps %#v", r)
 	}
 	b, err := os.ReadFile(res.SummaryJSONPath)
 	if err != nil {
@@ -115,7 +115,7 @@ func TestSweep(t *testing.T) {
 			Metrics  map[string]float64 `json:"metrics"`
 		} `json:"points"`
 	}
-	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Points) != 2 || doc.Points[1].Label != "rps20" ||
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Points) != 2 || doc.Points[1].Label != "rps40p5" ||
 		doc.Points[0].Metrics["throughput_tok_per_s"] <= 0 || doc.Points[0].Metrics["power_avg_w"] <= 0 {
 		t.Errorf("summary JSON %s: %v", b, err)
 	}
@@ -245,10 +245,14 @@ func TestSweepAndPeakOptions(t *testing.T) {
 			return err
 		},
 		"Sweep with an invalid point": func() error { _, err := profile.Sweep(ctx, src, []loadgen.Point{{RPS: -1}}); return err },
-		"Run with a peak option":      func() error { _, err := profile.Run(ctx, f.src, profile.WithPeakFactor(2)); return err },
-		"fresh with a source path":    func() error { _, err := profile.RunSource(ctx, fresh, profile.WithSourcePath("x.json")); return err },
-		"fresh with trust":            func() error { _, err := profile.RunSource(ctx, fresh, profile.WithTrustedKeys("k.pub")); return err },
-		"FindPeak with an empty SLO":  func() error { _, err := profile.FindPeak(ctx, src, profile.PeakSLO{}); return err },
+		"Sweep mixing drivers": func() error {
+			_, err := profile.Sweep(ctx, src, []loadgen.Point{{Concurrency: 1}, {RPS: 1}})
+			return err
+		},
+		"Run with a peak option":     func() error { _, err := profile.Run(ctx, f.src, profile.WithPeakFactor(2)); return err },
+		"fresh with a source path":   func() error { _, err := profile.RunSource(ctx, fresh, profile.WithSourcePath("x.json")); return err },
+		"fresh with trust":           func() error { _, err := profile.RunSource(ctx, fresh, profile.WithTrustedKeys("k.pub")); return err },
+		"FindPeak with an empty SLO": func() error { _, err := profile.FindPeak(ctx, src, profile.PeakSLO{}); return err },
 		"FindPeak with WithPoint": func() error {
 			_, err := profile.FindPeak(ctx, src, slo, profile.WithPoint(loadgen.Point{Concurrency: 2}))
 			return err
