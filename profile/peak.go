@@ -184,7 +184,9 @@ func (r *PeakResult) JoulesPerToken() (float64, bool) {
 // Sweep — its own signed envelope, named with the point, and side files;
 // the shared verification, signer and telemetry — so every probe is kept
 // and recorded in the summary, with its verdict. Keep probes short with
-// WithDuration (a few seconds against a real engine) and WithGrace.
+// WithDuration (a few seconds against a real engine) and WithGrace, but
+// long enough that the lowest load sends more than the suite's warmup
+// requests: a probe with no measured request does not hold.
 //
 // The search, on the load x (a concurrency is always a whole number):
 //
