@@ -21,6 +21,26 @@
 // Samplers start before the load and stop after it; the load runs for the
 // duration plus a grace period.
 //
+// # Runs from nothing, sweeps and peaks
+//
+// [RunSource] runs any [Source]: a signed envelope's benchmark
+// ([FromEnvelope]; Run is RunSource of one), or a bundled suite from
+// nothing ([FromSuite]: suite id, served model, engine kind), for a user
+// with an engine and no envelope. A suite run verifies nothing, runs at
+// the suite's first point unless WithPoint says otherwise, and writes
+// <hash12>.json (by default in DefaultFreshOutputDir, "results"), as the
+// reference's `bench run` names a fresh envelope; that envelope is a
+// source like any other.
+//
+// [Sweep] runs a source at several points (concurrencies or rates) with
+// the same telemetry, opened once, writing each point's envelope as
+// profile-c16-<hash12>.json (c16-<hash12>.json for a suite run from
+// nothing) and a summary of the curve (report/sweep). [FindPeak] searches
+// for the highest load that holds a [PeakSLO] — latency percentile bounds
+// ("ttft_p99=500ms") or the SLO template — by bracketing and bisection in
+// a bounded number of short probes, each a sweep point with its own
+// envelope; its documentation states the search and its stopping rule.
+//
 // # Definitions
 //
 // The measurement window runs from the first post-warmup request's send to
@@ -67,7 +87,10 @@
 // The envelope is written atomically as profile-<content_hash[:12]>.json in
 // the output directory, beside two side files named after the run's start
 // time: <stem>.requests.jsonl (one loadgen.Result per request) and
-// <stem>.timeline.csv (sampler.TimelineColumns). The envelope's
+// <stem>.timeline.csv (sampler.TimelineColumns). The stem is
+// <prefix>-<UTC time>-<random>, with the envelope's prefix: profile,
+// profile-c16 for a sweep point, run (a suite run from nothing) or c16 (its
+// sweep points), so that a point's side files are recognisably its own. The envelope's
 // distributions name both with their SHA-256, so the signature covers them.
 // If the run is interrupted, the side files written so far stay and no
 // envelope is written.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/benchprof/benchprof/envelope"
+	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/loadgen/enginetest"
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/sampler/samplertest"
@@ -59,4 +60,48 @@ func ExampleRun() {
 	// written: true
 	// ok_rate: 1
 	// GPU energy measured: true - CPU+DRAM measured: true
+}
+
+// Start from nothing: run a bundled suite against an engine at two
+// concurrencies, each point with its own signed envelope named with the
+// point, and a summary with the curves. Against a real engine only the
+// base URL and the model change.
+func ExampleSweep() {
+	engine, err := enginetest.Start(enginetest.WithModels("Qwen/Qwen2.5-7B-Instruct"), enginetest.WithTTFT(5*time.Millisecond),
+		enginetest.WithOutputTokens(16))
+	if err != nil {
+		panic(err)
+	}
+	defer engine.Close()
+	dir, _ := os.MkdirTemp("", "sweep-example-")
+	defer os.RemoveAll(dir)
+	key := filepath.Join(dir, "cosign.key")
+	if _, err := envelope.GenerateKeyPair(key); err != nil {
+		panic(err)
+	}
+
+	src, err := profile.FromSuite("llm.inference.chatbot-short", "Qwen/Qwen2.5-7B-Instruct", "vllm")
+	if err != nil {
+		panic(err)
+	}
+	res, err := profile.Sweep(context.Background(), src, []loadgen.Point{{Concurrency: 1}, {Concurrency: 4}},
+		profile.WithBaseURL(engine.URL()+"/v1"),
+		profile.WithDuration(300*time.Millisecond),
+		profile.WithDevKey(key),
+		profile.WithOutputDir(filepath.Join(dir, "results")),
+		profile.WithoutDefaultSamplers(),
+		profile.WithSampler(&samplertest.GPU{Devices: 1, PowerW: 300, UtilPct: 80}, 10*time.Millisecond),
+	)
+	if err != nil {
+		panic(err)
+	}
+	for _, p := range res.Points {
+		name := filepath.Base(p.Result.Path)
+		fmt.Println(p.Point, "->", name[:strings.LastIndex(name, "-")+1]+"<hash12>.json")
+	}
+	fmt.Println("summary written:", res.SummaryJSONPath != "" && res.SummaryHTMLPath != "")
+	// Output:
+	// concurrency 1 -> c1-<hash12>.json
+	// concurrency 4 -> c4-<hash12>.json
+	// summary written: true
 }

@@ -25,7 +25,17 @@ import (
 // the samplers' start and stop. The execution it returns (also on error,
 // once the telemetry is open) must be closed.
 func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
-	x := &execution{tel: r.c.openTelemetry(ctx)}
+	x := &execution{}
+	switch {
+	case r.shared == nil:
+		x.tel, x.ownTel = r.c.openTelemetry(ctx), true
+	case r.shared.tel == nil:
+		r.shared.tel = r.c.openTelemetry(ctx) // open once; the sweep closes it
+		fallthrough
+	default:
+		x.tel = r.shared.tel
+	}
+	x.origin, x.point = time.Now(), r.res.Point.Point
 	if err := x.tel.uniqueNames(); err != nil {
 		return x, fmt.Errorf("profile: %w: %w", ErrOptions, err)
 	}
@@ -60,6 +70,7 @@ func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
 		}
 	}
 	var runErr error
+	r.loadSent = true
 	x.info, x.stats, runErr = r.c.orchestrate(ctx, p.gen, x, files)
 	r.res.Run, r.res.Samplers = x.info, x.stats
 	flushErr := files.close()
@@ -90,7 +101,7 @@ func (r *run) openSideFiles() (*sideFiles, error) {
 	if err := os.MkdirAll(r.c.outputDir, 0o755); err != nil {
 		return nil, fmt.Errorf("profile: output directory: %w", err)
 	}
-	stem, err := sideFileStem(r.c.now())
+	stem, err := sideFileStem(sideStem(r.prefix), r.c.now())
 	if err != nil {
 		return nil, err
 	}
@@ -115,14 +126,14 @@ func (f *sideFiles) close() error {
 		f.traceFile.Close(), f.timelineFile.Close())
 }
 
-// sideFileStem names the side files before the envelope's hash is known:
-// profile-<UTC time>-<random>.
-func sideFileStem(now time.Time) (string, error) {
+// sideFileStem names files before the envelope's hash is known:
+// <prefix>-<UTC time>-<random> (profile-…, profile-c16-…, run-…, c16-…).
+func sideFileStem(prefix string, now time.Time) (string, error) {
 	var b [3]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	return FilePrefix + "-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
+	return prefix + "-" + now.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:]), nil
 }
 
 func createNew(path string) (*os.File, error) {
@@ -154,7 +165,7 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, x *exec
 	power := newGPUPower(len(x.tel.samplers))
 	g, stats := startSamplers(sampCtx, x, files.timeline, power)
 	var counts progressCounts
-	stopProgress := c.startProgress(&counts, power)
+	stopProgress := c.startProgress(x.point, &counts, power)
 
 	var mu sync.Mutex // a Generator calls its sink from one goroutine at a time; a user's might not
 	info, runErr := gen.Run(ctx, func(r loadgen.Result) {
@@ -195,7 +206,7 @@ func startSamplers(ctx context.Context, x *execution, csv *sampler.TimelineWrite
 	stats := make([]sampler.Stats, len(x.tel.samplers))
 	for i, s := range x.tel.samplers {
 		g.Go(func() error {
-			st, err := sampler.Run(gctx, s.Sampler, s.Interval, x.tel.origin, func(r sampler.Reading) {
+			st, err := sampler.Run(gctx, s.Sampler, s.Interval, x.origin, func(r sampler.Reading) {
 				if x.page != nil {
 					x.page.AddReading(r)
 				}
@@ -230,7 +241,7 @@ func (p *progressCounts) add(r *loadgen.Result) {
 // startProgress calls the progress callback four times a second from a
 // goroutine it owns, until the returned stop function (which waits for it)
 // is called. Without a callback it does nothing.
-func (c *config) startProgress(counts *progressCounts, power gpuPower) (stop func()) {
+func (c *config) startProgress(point loadgen.Point, counts *progressCounts, power gpuPower) (stop func()) {
 	if c.progress == nil {
 		return func() {}
 	}
@@ -252,7 +263,7 @@ func (c *config) startProgress(counts *progressCounts, power gpuPower) (stop fun
 					rate = float64(n-lastTokens) / now.Sub(lastAt).Seconds()
 					lastTokens, lastAt = n, now
 				}
-				c.progress(Progress{Elapsed: now.Sub(start), Duration: c.duration, OK: int(counts.ok.Load()), Failed: int(counts.failed.Load()),
+				c.progress(Progress{Point: point, Elapsed: now.Sub(start), Duration: c.duration, OK: int(counts.ok.Load()), Failed: int(counts.failed.Load()),
 					TokensPerSec: rate, GPUPowerW: latestGPUPowerW(power)})
 			}
 		}

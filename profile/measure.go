@@ -14,9 +14,9 @@ func (r *run) measure(x *execution) (*measurement, error) {
 	for _, w := range m.summary.Warnings {
 		r.warn("metrics: " + w)
 	}
-	// Result offsets count from the load's start; readings from tel.origin.
+	// Result offsets count from the load's start; readings from x.origin.
 	if x.info != nil && !x.info.Start.IsZero() {
-		m.offset = x.info.Start.Sub(x.tel.origin)
+		m.offset = x.info.Start.Sub(x.origin)
 		r.res.TraceOffset = m.offset
 	} else {
 		r.warn("the load generator reported no start time; telemetry is aligned with the requests as if the load started with the samplers")

@@ -99,6 +99,13 @@ type config struct {
 	html        bool
 	requireGPU  bool
 
+	// FindPeak's search (peak.go).
+	peakStart     loadgen.Point
+	peakLimit     loadgen.Point
+	peakFactor    float64
+	peakPrecision float64
+	maxProbes     int
+
 	// used lists the options applied, by name, in order.
 	used []string
 }
@@ -115,6 +122,9 @@ func defaults() *config {
 		defaultSamplers: true,
 		sysRoot:         "/",
 		now:             time.Now,
+		peakFactor:      DefaultPeakFactor,
+		peakPrecision:   DefaultPeakPrecision,
+		maxProbes:       DefaultMaxProbes,
 	}
 }
 
@@ -351,6 +361,46 @@ func WithRequireGPU() Option { return opt("WithRequireGPU", func(c *config) { c.
 // data. By default no page is written.
 func WithTimelineHTML() Option { return opt("WithTimelineHTML", func(c *config) { c.html = true }) }
 
+// WithPeakStart sets FindPeak's first probe, and with it the driver it
+// searches (a concurrency searches closed-loop concurrencies, a rate
+// open-loop rates). By default it is the point Run would run: the source
+// envelope's (or, for a suite run from nothing, the suite's first). Only
+// FindPeak takes it.
+func WithPeakStart(p loadgen.Point) Option {
+	return opt("WithPeakStart", func(c *config) { c.peakStart = p })
+}
+
+// WithPeakLimit sets the highest point FindPeak probes, of the same driver
+// as the start. By default it is loadgen.MaxConcurrency or loadgen.MaxRPS.
+// Only FindPeak takes it.
+func WithPeakLimit(p loadgen.Point) Option {
+	return opt("WithPeakLimit", func(c *config) { c.peakLimit = p })
+}
+
+// WithPeakFactor sets the factor by which FindPeak's bracketing multiplies
+// (or divides) the load from one probe to the next. It must be above 1 and
+// at most 100. By default it is DefaultPeakFactor (4). Only FindPeak takes
+// it.
+func WithPeakFactor(f float64) Option {
+	return opt("WithPeakFactor", func(c *config) { c.peakFactor = f })
+}
+
+// WithPeakPrecision sets when FindPeak's bisection stops: once the point
+// past the peak is at most (1+r) times the peak (or, for concurrencies,
+// one more). It must be above 0 and at most 1. By default it is
+// DefaultPeakPrecision (0.1: within 10 %). Only FindPeak takes it.
+func WithPeakPrecision(r float64) Option {
+	return opt("WithPeakPrecision", func(c *config) { c.peakPrecision = r })
+}
+
+// WithMaxProbes bounds how many points FindPeak probes, bracketing and
+// bisection together; it stops when they are spent, with the best bracket
+// so far. It must be between 1 and MaxPeakProbes. By default it is
+// DefaultMaxProbes (10). Only FindPeak takes it.
+func WithMaxProbes(n int) Option {
+	return opt("WithMaxProbes", func(c *config) { c.maxProbes = n })
+}
+
 // ErrNoBaseURL is returned when WithBaseURL is missing.
 var ErrNoBaseURL = errors.New("a base URL is required (profile.WithBaseURL): envelopes are host-agnostic and do not store the live engine URL — " +
 	"point the profile at a running engine, e.g. http://localhost:8000/v1")
@@ -358,6 +408,66 @@ var ErrNoBaseURL = errors.New("a base URL is required (profile.WithBaseURL): env
 // ErrOptions is wrapped by Run's error for an invalid option set: a value
 // out of range, a nil Option, or options that contradict each other.
 var ErrOptions = errors.New("invalid options")
+
+// The functions that take options, for the checks only one of them needs.
+const (
+	entryRun   = "Run"
+	entrySweep = "Sweep"
+	entryPeak  = "FindPeak"
+)
+
+// peakOptions are the options only FindPeak takes.
+var peakOptions = []string{"WithPeakStart", "WithPeakLimit", "WithPeakFactor", "WithPeakPrecision", "WithMaxProbes"}
+
+// sourceOptions are the options about a source envelope, which a run from
+// a suite does not have.
+var sourceOptions = []string{"WithSourcePath", "WithoutVerificationUnsafe", "WithTrustedKeys", "WithIdentity", "WithIdentityRegexp",
+	"WithTrustedRootFile", "WithVerifyOptions", "WithRequireTrusted"}
+
+// newConfigFor is newConfig for the function entry running src: it also
+// refuses the options that function or that source has no use for, and a
+// run from a suite writes to DefaultFreshOutputDir unless told otherwise.
+func newConfigFor(entry string, src Source, opts []Option) (*config, error) {
+	c, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, n := range peakOptions {
+		if c.uses(n) && entry != entryPeak {
+			errs = append(errs, fmt.Errorf("%s configures FindPeak's search; %s does not search", n, entry))
+		}
+	}
+	if entry != entryRun {
+		if c.uses("WithPoint") {
+			hint := "Sweep runs the points it is given"
+			if entry == entryPeak {
+				hint = "FindPeak chooses its probes (its first with WithPeakStart)"
+			}
+			errs = append(errs, fmt.Errorf("WithPoint chooses Run's one point; %s", hint))
+		}
+		if c.uses("WithLoadGenerator") {
+			errs = append(errs, fmt.Errorf("WithLoadGenerator replaces the load of one point; %s builds the load of each point it runs", entry))
+		}
+	}
+	if entry == entryPeak {
+		errs = append(errs, c.validatePeak())
+	}
+	if src.fresh {
+		for _, n := range sourceOptions {
+			if c.uses(n) {
+				errs = append(errs, fmt.Errorf("%s concerns a source envelope, which a run from a suite (FromSuite) does not have", n))
+			}
+		}
+		if !c.uses("WithOutputDir") {
+			c.outputDir = DefaultFreshOutputDir
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("profile: %w: %w", ErrOptions, err)
+	}
+	return c, nil
+}
 
 // newConfig applies opts to the defaults and validates the whole set.
 func newConfig(opts []Option) (*config, error) {
@@ -480,6 +590,8 @@ func (c *config) nilArguments() error {
 
 // Progress is a snapshot of a running profile.
 type Progress struct {
+	// Point is the load point running (in a sweep, the current point).
+	Point    loadgen.Point
 	Elapsed  time.Duration
 	Duration time.Duration
 	OK       int

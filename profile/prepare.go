@@ -32,7 +32,10 @@ func (r *run) prepare(ctx context.Context) (*plan, error) {
 // checkSource verifies the source against the trust policy, requires a
 // base URL, and finds the source's suite and engine kind.
 func (r *run) checkSource(ctx context.Context, p *plan) error {
-	if err := r.verifySource(ctx); err != nil {
+	if r.src == nil {
+		return fmt.Errorf("profile: %w: no source: give an envelope (FromEnvelope) or a suite (FromSuite)", ErrOptions)
+	}
+	if err := r.verifyOnce(ctx); err != nil {
 		return err
 	}
 	if r.c.baseURL == "" {
@@ -52,13 +55,21 @@ func (r *run) checkSource(ctx context.Context, p *plan) error {
 	return nil
 }
 
-// readySigner builds the signer and checks it can sign, before any load.
+// readySigner builds the signer and checks it can sign, before any load;
+// the points of a sweep share the first one's.
 func (r *run) readySigner(ctx context.Context, p *plan) error {
+	if r.shared != nil && r.shared.signer != nil {
+		p.signer = r.shared.signer
+		return nil
+	}
 	s, err := r.c.buildSigner(ctx)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrSigner, err)
 	}
 	p.signer = s
+	if r.shared != nil {
+		r.shared.signer = s
+	}
 	return nil
 }
 
@@ -82,7 +93,7 @@ func (r *run) loadWorkload(ctx context.Context, p *plan) error {
 	for _, w := range point.Warnings {
 		r.warn("sweep point: " + w)
 	}
-	if point.Source == catalog.SourceSuiteDefault && r.c.generator == nil {
+	if point.Source == catalog.SourceSuiteDefault && r.c.generator == nil && !r.fresh {
 		r.warn(fmt.Sprintf("sweep point: %s is the suite's default: neither the source's driver_options nor its file name (%q) records the point it ran at, "+
 			"so this may not be the source's load; set the point explicitly (profile.WithPoint) to reproduce it", point.Point, filepath.Base(r.c.sourcePath)))
 	}
@@ -110,11 +121,15 @@ func (r *run) reachEngine(ctx context.Context, p *plan) error {
 	}
 	p.engine, r.res.Engine, r.res.ServedModel = info, info, p.model
 	r.log.Info("engine", "kind", info.Kind, "version", info.Version)
+	given, says := "the source's engine kind", "as the source envelope says"
+	if r.fresh {
+		given, says = "the engine kind given (FromSuite)", "as given (FromSuite)"
+	}
 	switch {
 	case !info.Confirmed:
-		r.warn(fmt.Sprintf("the engine did not say what it is; the new envelope records the source's engine kind %q unconfirmed (engine.extra.kind_confirmed false)", info.Kind))
+		r.warn(fmt.Sprintf("the engine did not say what it is; the new envelope records %s %q unconfirmed (engine.extra.kind_confirmed false)", given, info.Kind))
 	case info.Kind != r.src.Engine.Name:
-		r.warn(fmt.Sprintf("the engine identifies itself as %s, not %s as the source envelope says; the new envelope records %s", info.Kind, r.src.Engine.Name, info.Kind))
+		r.warn(fmt.Sprintf("the engine identifies itself as %s, not %s %s; the new envelope records %s", info.Kind, r.src.Engine.Name, says, info.Kind))
 	}
 	if c.generator != nil {
 		p.gen = c.generator

@@ -49,7 +49,7 @@ var (
 	ErrWarmupFailed = errors.New("the engine failed every warmup request")
 )
 
-// Result is a finished profile.
+// Result is a finished profile (or run of a suite, with Fresh set).
 type Result struct {
 	// Envelope is the new signed envelope; Path is where it was written.
 	Envelope *envelope.Envelope
@@ -89,6 +89,9 @@ type Result struct {
 	// Interval settings used, for the report.
 	NVMLInterval time.Duration
 	RAPLInterval time.Duration
+	// Fresh: the run was of a suite from nothing (FromSuite); there was
+	// no source envelope, and Verification is nil.
+	Fresh bool
 }
 
 // OKRate returns the new envelope's ok_rate (0 when absent).
@@ -123,14 +126,30 @@ func (r *Result) OKRate() float64 {
 // ErrInterrupted) says where the partial files are. On an error, the
 // Result holds what was learnt up to it.
 func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, error) {
-	c, err := newConfig(opts)
+	return RunSource(ctx, FromEnvelope(src), opts...)
+}
+
+// RunSource is Run for any Source: a signed envelope's benchmark
+// (FromEnvelope, exactly what Run does) or a bundled suite run from nothing
+// (FromSuite). A run from a suite verifies nothing (there is no source
+// envelope), runs at the suite's first point unless WithPoint chooses
+// another, and writes its envelope as the reference's `bench run` names a
+// fresh one: <content_hash[:12]>.json, by default in DefaultFreshOutputDir.
+func RunSource(ctx context.Context, src Source, opts ...Option) (*Result, error) {
+	c, err := newConfigFor(entryRun, src, opts)
 	if err != nil {
 		return nil, err
 	}
-	r := newRun(c, src)
+	r := newRun(c, src, singlePrefix(src))
+	err = r.stages(ctx)
+	return r.res, err
+}
+
+// stages runs the four stages of one point.
+func (r *run) stages(ctx context.Context) error {
 	p, err := r.prepare(ctx)
 	if err != nil {
-		return r.res, err
+		return err
 	}
 	defer p.close()
 	x, err := r.execute(ctx, p)
@@ -138,34 +157,45 @@ func Run(ctx context.Context, src *envelope.Envelope, opts ...Option) (*Result, 
 		defer x.close()
 	}
 	if err != nil {
-		return r.res, err
+		return err
 	}
 	m, err := r.measure(x)
 	if err != nil {
-		return r.res, err
+		return err
 	}
-	if err := r.seal(ctx, p, x, m); err != nil {
-		return r.res, err
-	}
-	return r.res, nil
+	return r.seal(ctx, p, x, m)
 }
 
-// run is one call of Run: its configuration, its source, and the Result
-// the stages fill in.
+// run is one point's run: its configuration, its source, the prefix of
+// its file names, what the points of a sweep share, and the Result the
+// stages fill in.
 type run struct {
 	c   *config
 	src *envelope.Envelope
-	res *Result
-	log *slog.Logger
+	// fresh: src is a suite's source-equivalent (FromSuite), not an
+	// envelope anyone signed.
+	fresh bool
+	// prefix starts the envelope's file name (envelope.FileName) and the
+	// side files' stem: FilePrefix, "profile-c16" for a sweep point, "" or
+	// "c16" for a fresh run.
+	prefix string
+	// shared is what the points of one sweep share (the source's
+	// verification, the signer, the telemetry); nil for a single run.
+	shared *shared
+	// loadSent is set once the load has started: a failure before it
+	// would fail every point of a sweep alike.
+	loadSent bool
+	res      *Result
+	log      *slog.Logger
 }
 
-func newRun(c *config, src *envelope.Envelope) *run {
+func newRun(c *config, src Source, prefix string) *run {
 	log := c.logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &run{c: c, src: src, log: log,
-		res: &Result{Unavailable: map[string]string{}, NVMLInterval: c.nvmlInterval, RAPLInterval: c.raplInterval}}
+	return &run{c: c, src: src.env, fresh: src.fresh, prefix: prefix, log: log,
+		res: &Result{Unavailable: map[string]string{}, NVMLInterval: c.nvmlInterval, RAPLInterval: c.raplInterval, Fresh: src.fresh}}
 }
 
 // warn records a warning in the Result (and the envelope) and logs it.
@@ -197,7 +227,14 @@ func (p *plan) close() {
 // the results as summarized while they arrived, the load's and the
 // samplers' own accounts.
 type execution struct {
-	tel        *telemetry
+	tel *telemetry
+	// ownTel: the telemetry was opened for this run alone, and close
+	// closes it; a sweep's is closed by the sweep.
+	ownTel bool
+	// origin is time zero of this run's readings (its timeline).
+	origin time.Time
+	// point is the load point the run is at.
+	point      loadgen.Point
 	fp         envelope.HardwareFingerprint
 	summarizer *loadgen.Summarizer
 	info       *loadgen.RunInfo
@@ -207,7 +244,11 @@ type execution struct {
 	page *timeline.Builder
 }
 
-func (x *execution) close() { x.tel.close() }
+func (x *execution) close() {
+	if x.ownTel {
+		x.tel.close()
+	}
+}
 
 // measurement is what measure computed over the window.
 type measurement struct {

@@ -33,7 +33,7 @@ func (r *run) seal(ctx context.Context, p *plan, x *execution, m *measurement) e
 	if err := r.stillWanted(ctx); err != nil {
 		return err
 	}
-	path, err := envelope.Write(r.c.outputDir, FilePrefix, signed)
+	path, err := envelope.Write(r.c.outputDir, r.prefix, signed)
 	if err != nil {
 		return fmt.Errorf("profile: %w", err)
 	}
@@ -52,7 +52,7 @@ func (r *run) writeTimelineHTML(x *execution, m *measurement) {
 	path := strings.TrimSuffix(r.res.TimelinePath, ".csv") + ".html"
 	var buf bytes.Buffer
 	err := x.page.WriteHTML(&buf, timeline.Page{
-		Title: "benchprof profile of " + r.src.SuiteID, EnvelopePath: r.res.Path,
+		Title: r.title(), EnvelopePath: r.res.Path,
 		Window: m.window, TraceOffset: m.offset,
 	})
 	if err == nil {
@@ -63,6 +63,20 @@ func (r *run) writeTimelineHTML(x *execution, m *measurement) {
 		return
 	}
 	r.res.HTMLPath = path
+}
+
+// title names the run on its pages: "benchprof profile of <suite> at
+// concurrency 16", or "benchprof run of …" for a fresh one.
+func (r *run) title() string {
+	what := "profile"
+	if r.fresh {
+		what = "run"
+	}
+	t := "benchprof " + what + " of " + r.src.SuiteID
+	if p := r.res.Point.Point; !p.IsZero() {
+		t += " at " + p.String()
+	}
+	return t
 }
 
 // stillWanted returns ErrInterrupted once ctx is done, so that nothing is

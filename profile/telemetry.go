@@ -21,7 +21,6 @@ import (
 
 // telemetry holds the samplers of one run.
 type telemetry struct {
-	origin   time.Time
 	samplers []ScheduledSampler
 	// host is the GPU inventory for the hardware fingerprint, from the
 	// default samplers (nil without them or without NVML).
@@ -74,7 +73,6 @@ func (c *config) openTelemetry(ctx context.Context) *telemetry {
 			t.unavailable[key] = reason
 		}
 	}
-	t.origin = time.Now()
 	return t
 }
 

@@ -9,6 +9,33 @@ import (
 	"github.com/benchprof/benchprof/envelope/keyless"
 )
 
+// verifyOnce verifies the source, or for a later point of a sweep takes
+// the first point's verdict (and repeats its warnings, so that every
+// envelope carries them). A fresh run has no source to verify.
+func (r *run) verifyOnce(ctx context.Context) error {
+	if r.fresh {
+		r.res.SourceTrust = "FRESH: no source envelope: suite " + r.src.SuiteID + " run from nothing"
+		return nil
+	}
+	sh := r.shared
+	if sh != nil && sh.verified {
+		r.res.SourceTrust, r.res.Verification = sh.trust, sh.verification
+		for _, w := range sh.trustWarns {
+			r.warn(w)
+		}
+		return nil
+	}
+	before := len(r.res.Warnings)
+	if err := r.verifySource(ctx); err != nil {
+		return err
+	}
+	if sh != nil {
+		sh.verified, sh.trust, sh.verification = true, r.res.SourceTrust, r.res.Verification
+		sh.trustWarns = append([]string(nil), r.res.Warnings[before:]...)
+	}
+	return nil
+}
+
 // verifySource checks the source's signature and its signer against the
 // trust policy. A policy that was given (keys or identities) is a
 // requirement: a signer that matches none of it fails. Without any policy

@@ -87,6 +87,23 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// WriteTables writes tables as WriteText writes a profile's: aligned text,
+// one blank line between tables, every cell escaped with textsafe.Escape.
+// Other views of envelopes (a sweep's summary) render their tables with it.
+func WriteTables(w io.Writer, ts []Table, opts TextOptions) error {
+	for i, t := range ts {
+		if i > 0 {
+			if _, err := io.WriteString(w, "\n"); err != nil {
+				return err
+			}
+		}
+		if err := writeTable(w, t, opts.Color); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func writeTable(w io.Writer, t Table, color bool) error {
 	ew := &errWriter{w: w}
 	t = escapeTable(t)
@@ -228,7 +245,7 @@ type jsonReport struct {
 	Footer      string            `json:"footer"`
 	Warnings    []string          `json:"warnings"`
 	Metrics     struct {
-		Source  map[string]any `json:"source"`
+		Source  map[string]any `json:"source"` // null for a run without a source
 		Profile map[string]any `json:"profile"`
 	} `json:"metrics"`
 }
@@ -257,6 +274,9 @@ func WriteJSON(w io.Writer, p Profile) error {
 
 func metricMap(e *envelope.Envelope) map[string]any {
 	m := map[string]any{}
+	if e == nil {
+		return nil
+	}
 	for k, v := range e.Metrics.All() {
 		switch v.Kind() {
 		case envelope.KindString:

@@ -29,8 +29,11 @@ type Profile struct {
 	// SourcePath and OutputPath name the two envelopes in the summary.
 	SourcePath string
 	OutputPath string
-	Source     *envelope.Envelope
-	Profile    *envelope.Envelope
+	// Source is nil for a run from nothing (a suite run without a source
+	// envelope): the summary and headline tables then show the new
+	// envelope alone ("Run summary", "Headline metrics").
+	Source  *envelope.Envelope
+	Profile *envelope.Envelope
 	// Unavailable maps a breakdown metric key (gpu_util_avg_pct,
 	// energy_joules_gpu, energy_joules_cpu_dram, power_avg_w_under_load,
 	// nvml_sample_count, rapl_sample_count) to the reason it was not
@@ -86,7 +89,9 @@ var headlineKeys = []string{
 	"power_avg_w", "joules_per_token",
 }
 
-// Tables returns the three tables of the reference's profile output:
+// Tables returns the three tables of the reference's profile output
+// (for a run without a source, its own summary and headline metrics, then
+// the breakdown):
 // "Profile summary", "Headline metrics (source vs profile)" and
 // "Profiling breakdown", with its cell formats (FACTS §8.3), and a fourth,
 // "Failed requests by class", when p.Failures is not empty. Cells hold
@@ -115,6 +120,9 @@ func failureTable(fs []Failure) Table {
 }
 
 func summaryTable(p Profile) Table {
+	if p.Source == nil {
+		return runSummaryTable(p)
+	}
 	t := Table{Title: "Profile summary", Columns: []string{"field", "source", "profile", "match"}, Align: "lllc"}
 	row := func(field, a, b string) {
 		m := "no"
@@ -206,7 +214,46 @@ func recordedPoint(e *envelope.Envelope) (point, source string) {
 	return "", source
 }
 
+// runSummaryTable is the summary of a run without a source: its fields.
+func runSummaryTable(p Profile) Table {
+	t := Table{Title: "Run summary", Columns: []string{"field", "value"}, Align: "ll"}
+	n := p.Profile
+	quant := "-"
+	if n.Quantization != nil && n.Quantization.Format != "" {
+		quant = n.Quantization.Format
+	}
+	for _, r := range [][]string{
+		{"envelope", p.OutputPath}, {"suite_id", n.SuiteID}, {"model.id", n.Model.ID}, {"engine.name", engineName(n)},
+		{"engine.version", n.Engine.Version}, {"quantization", quant}, {"dataset.id", n.Dataset.ID},
+		{"seed", strconv.FormatInt(n.Seed, 10)}, {"slo_template", n.SLOTemplate},
+	} {
+		t.Rows = append(t.Rows, r)
+	}
+	if slo := sloText(n); slo != "-" {
+		t.Rows = append(t.Rows, []string{"slo (hardware class)", slo})
+	}
+	if pp, how := recordedPoint(n); pp != "" {
+		if how != "" {
+			pp += " (" + how + ")"
+		}
+		t.Rows = append(t.Rows, []string{"point", pp})
+	}
+	return t
+}
+
 func headlineTable(p Profile) Table {
+	if p.Source == nil {
+		t := Table{Title: "Headline metrics", Columns: []string{"metric", "value"}, Align: "lr"}
+		for _, k := range headlineKeys {
+			if _, ok := p.Profile.Metrics.Get(k); ok {
+				t.Rows = append(t.Rows, []string{k, headlineValue(p.Profile, k)})
+			}
+		}
+		if c := requestCounts(p.Profile); c != "-" {
+			t.Rows = append(t.Rows, []string{"requests ok/failed/cut off", c})
+		}
+		return t
+	}
 	t := Table{Title: "Headline metrics (source vs profile)", Columns: []string{"metric", "source", "profile"}, Align: "lrr"}
 	for _, k := range headlineKeys {
 		_, inS := p.Source.Metrics.Get(k)

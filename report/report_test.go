@@ -85,7 +85,9 @@ func profiles(t *testing.T) (measured, unmeasured Profile) {
 
 func TestGolden(t *testing.T) {
 	measured, unmeasured := profiles(t)
-	for name, p := range map[string]Profile{"measured": measured, "unmeasured": unmeasured} {
+	// A run from nothing has no source: its own summary and metrics.
+	fresh := Profile{OutputPath: "results/0123456789ab.json", Profile: measured.Profile, Unavailable: unmeasured.Unavailable}
+	for name, p := range map[string]Profile{"measured": measured, "unmeasured": unmeasured, "fresh": fresh} {
 		var txt, color, md, js bytes.Buffer
 		if err := WriteText(&txt, p, TextOptions{}); err != nil {
 			t.Fatal(err)

@@ -94,5 +94,5 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		profile.WithOutputDir(*output),
 	}
 	opts = append(opts, progressOptions(stderr, false)...)
-	return profileAndReport(ctx, src, demoSourceName, opts, false, false, stdout, stderr)
+	return profileAndReport(ctx, profile.FromEnvelope(src), demoSourceName, opts, false, false, stdout, stderr)
 }

@@ -26,8 +26,22 @@ var commandDocs = map[string]struct{ synopsis, about string }{
 		"Re-run the envelope's benchmark against a live OpenAI-compatible engine while sampling GPU\n" +
 			"(NVML) and CPU/DRAM (RAPL) telemetry, print the source next to the profile, and write a new\n" +
 			"signed envelope profile-<hash12>.json with its per-request trace, timeline and HTML view.\n" +
-			"Exit 0 ok; 1 refused or failed (ok_rate below 0.5 still writes the envelope); 2 usage;\n" +
-			"130/143 stopped by SIGINT/SIGTERM (nothing signed, partial files kept).",
+			"--sweep 1,4,16 (concurrencies), --rps-sweep 1,2,4 or --sweep source (the suite's own points)\n" +
+			"run each point with its own envelope (profile-c16-<hash12>.json) and write a summary: a table,\n" +
+			"its JSON and an HTML page of the curves (latency and J/token vs throughput, power vs load).\n" +
+			"--find-peak --slo ttft_p99=500ms finds the highest load that holds the SLO by bracketing and\n" +
+			"bisection, in at most --max-probes short probes, each with its own envelope.\n" +
+			"Exit 0 ok; 1 refused or failed (ok_rate below 0.5 still writes the envelope; a sweep point that\n" +
+			"failed; a search where no probe held); 2 usage; 130/143 stopped by SIGINT/SIGTERM (nothing\n" +
+			"signed for the interrupted point, finished points and partial files kept).",
+	},
+	"run": {
+		"bench run --suite ID --model NAME --engine KIND --base-url URL [flags]",
+		"Run a bundled suite from nothing against a live OpenAI-compatible engine — no envelope\n" +
+			"needed — with the same telemetry as profile, and write a signed envelope <hash12>.json\n" +
+			"(./results by default; c16-<hash12>.json per point with --sweep) that bench verify and\n" +
+			"bench profile accept. The point is the suite's first unless --concurrency or --rps says;\n" +
+			"--sweep, --rps-sweep and --find-peak work as for profile. Exit codes as profile's.",
 	},
 	"demo": {
 		"bench demo [--output DIR] [--duration D]",

@@ -11,7 +11,7 @@ import (
 
 // TestHelp: every command explains itself, by --help and by `bench help`.
 func TestHelp(t *testing.T) {
-	for _, cmd := range []string{"verify", "keygen", "profile", "demo"} {
+	for _, cmd := range []string{"verify", "keygen", "profile", "run", "demo"} {
 		for _, args := range [][]string{{cmd, "--help"}, {"help", cmd}} {
 			r := runCLI(t, args...)
 			if r.code != 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -27,7 +28,7 @@ const exitInterrupted = 130
 // still written).
 const minOKRate = 0.5
 
-// profileFlags are the parsed flags of `bench profile`.
+// profileFlags are the parsed flags of `bench profile` and `bench run`.
 type profileFlags struct {
 	baseURL        string
 	duration       secondsFlag
@@ -51,19 +52,63 @@ type profileFlags struct {
 	jsonOut        bool
 	quiet          bool
 	requireGPU     bool
+
+	// Sweeps and peak search (sweep.go).
+	sweep      string
+	rpsSweep   string
+	findPeak   bool
+	slo        string
+	maxProbes  int
+	peakLimit  float64
+	precision  float64
+	peakFactor float64
+
+	// bench run: the suite and engine kind of a run from nothing.
+	suite  string
+	engine string
+}
+
+func newProfileFlags() *profileFlags {
+	return &profileFlags{verify: true,
+		duration:   secondsFlag{d: profile.DefaultDuration, max: loadgen.MaxDuration},
+		grace:      secondsFlag{d: profile.DefaultGrace, max: loadgen.MaxDuration},
+		maxProbes:  profile.DefaultMaxProbes,
+		precision:  profile.DefaultPeakPrecision,
+		peakFactor: profile.DefaultPeakFactor,
+	}
+}
+
+// addRunFlags registers the flags `bench profile` and `bench run` share:
+// the engine, the load, the signer, the output, the sweeps and the search.
+func (f *profileFlags) addRunFlags(fs *flag.FlagSet, outputDefault string) {
+	fs.StringVar(&f.baseURL, "base-url", "", "the running engine's OpenAI-compatible `URL`, e.g. http://localhost:8000/v1 (required)")
+	fs.Var(&f.duration, "duration", "how long to send load at each point, `D` in seconds (30) or as a duration (30s); 0 uses the suite's own duration")
+	fs.Var(&f.grace, "grace", "how long requests still in flight after the duration may finish before they are cut off: `D` in seconds or as a duration")
+	fs.StringVar(&f.output, "output", "", "output `DIR` (default ./"+outputDefault+")")
+	fs.StringVar(&f.signingMode, "signing-mode", "dev", "`MODE`: dev or keyless")
+	fs.StringVar(&f.devKey, "dev-key", "", "the dev signing key `PATH` (default ./"+profile.DefaultDevKeyPath+"; make one with: bench keygen cosign.key)")
+	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("the point: closed loop at `N` concurrent requests (1 to %d); with --find-peak, the first probe", loadgen.MaxConcurrency))
+	fs.Float64Var(&f.rps, "rps", 0, fmt.Sprintf("the point: Poisson arrivals at `R` requests per second (above 0, at most %g); with --find-peak, the first probe", loadgen.MaxRPS))
+	fs.StringVar(&f.sweep, "sweep", "", "run each of the concurrencies in `LIST` (1,4,16,64), or the suite's own points (source), each with its own envelope, and write a summary with the curves")
+	fs.StringVar(&f.rpsSweep, "rps-sweep", "", "run each of the rates in `LIST` (1,2,4 requests per second), each with its own envelope, and write a summary")
+	fs.BoolVar(&f.findPeak, "find-peak", false, "search for the highest load that holds --slo, in at most --max-probes short probes (each with its own envelope)")
+	fs.StringVar(&f.slo, "slo", "", "what --find-peak requires of a point: latency `BOUNDS` such as ttft_p99=500ms,tpot_p99=50ms (ttft, tpot, itl or total; p50 to p999), and/or suite (the SLO template met by 99% of requests)")
+	fs.IntVar(&f.maxProbes, "max-probes", profile.DefaultMaxProbes, fmt.Sprintf("--find-peak probes at most `N` points (1 to %d)", profile.MaxPeakProbes))
+	fs.Float64Var(&f.peakLimit, "peak-limit", 0, "--find-peak probes no load above `L` (a concurrency or a rate, as the search; default the driver's maximum)")
+	fs.Float64Var(&f.precision, "peak-precision", profile.DefaultPeakPrecision, "--find-peak stops once the point past the peak is within `R` of it (0.1: 10%)")
+	fs.Float64Var(&f.peakFactor, "peak-factor", profile.DefaultPeakFactor, "--find-peak multiplies the load by `F` from probe to probe until the SLO breaks")
+	fs.StringVar(&f.gpus, "gpus", "", "`GPUS` to sample: comma-separated indexes or UUIDs (default all)")
+	fs.StringVar(&f.apiKeyEnv, "api-key-env", "", "`NAME` of the environment variable holding the engine's API key")
+	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset with `URI` (file:// JSONL or ShareGPT JSON)")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of tables")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only the paths of the files written (warnings still go to stderr)")
+	fs.BoolVar(&f.requireGPU, "require-gpu", false, "refuse to sign a run without GPU telemetry (exit 1): checked before the load and after it")
 }
 
 func parseProfileFlags(args []string) (*profileFlags, string, error) {
-	f := &profileFlags{verify: true,
-		duration: secondsFlag{d: profile.DefaultDuration, max: loadgen.MaxDuration},
-		grace:    secondsFlag{d: profile.DefaultGrace, max: loadgen.MaxDuration}}
+	f := newProfileFlags()
 	fs := newFlagSet("profile")
-	fs.StringVar(&f.baseURL, "base-url", "", "the running engine's OpenAI-compatible `URL`, e.g. http://localhost:8000/v1 (required)")
-	fs.Var(&f.duration, "duration", "how long to send load, `D` in seconds (30) or as a duration (30s); 0 uses the suite's own duration")
-	fs.Var(&f.grace, "grace", "how long requests still in flight after the duration may finish before they are cut off: `D` in seconds or as a duration")
-	fs.StringVar(&f.output, "output", "", "output `DIR` (default ./"+profile.DefaultOutputDir+")")
-	fs.StringVar(&f.signingMode, "signing-mode", "dev", "`MODE`: dev or keyless")
-	fs.StringVar(&f.devKey, "dev-key", "", "the dev signing key `PATH` (default ./"+profile.DefaultDevKeyPath+"; make one with: bench keygen cosign.key)")
+	f.addRunFlags(fs, profile.DefaultOutputDir)
 	fs.BoolVar(&f.verify, "verify", true, "verify the source envelope's signature (on by default; --no-verify turns it off)")
 	fs.BoolFunc("no-verify", "do not verify the source envelope (unsigned local fixtures)", func(string) error { f.verify = false; return nil })
 	fs.Var(&f.trustedKeys, "trusted-key", "pin a public key: a `PATH` to a .pub file or a directory of them; the source's dev-key signer must match one (repeatable)")
@@ -72,15 +117,7 @@ func parseProfileFlags(args []string) (*profileFlags, string, error) {
 	fs.StringVar(&f.issuer, "issuer", "", "the OIDC issuer `URL` keyless sources must have (with --identity or --identity-regexp)")
 	fs.StringVar(&f.trustedRoot, "trusted-root", "", "a Sigstore trusted_root.json `PATH` for keyless verification (default: public-good via TUF)")
 	fs.BoolVar(&f.requireTrusted, "require-trusted", false, "refuse a source whose signer is not pinned or matched")
-	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("override the sweep point: closed loop at `N` concurrent requests (1 to %d)", loadgen.MaxConcurrency))
-	fs.Float64Var(&f.rps, "rps", 0, fmt.Sprintf("override the sweep point: Poisson arrivals at `R` requests per second (above 0, at most %g)", loadgen.MaxRPS))
-	fs.StringVar(&f.gpus, "gpus", "", "`GPUS` to sample: comma-separated indexes or UUIDs (default all)")
-	fs.StringVar(&f.apiKeyEnv, "api-key-env", "", "`NAME` of the environment variable holding the engine's API key")
-	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset with `URI` (file:// JSONL or ShareGPT JSON)")
 	fs.StringVar(&f.model, "model", "", "the `NAME` the engine serves the model under (default the source's model.id)")
-	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of tables")
-	fs.BoolVar(&f.quiet, "quiet", false, "print only the paths of the files written (warnings still go to stderr)")
-	fs.BoolVar(&f.requireGPU, "require-gpu", false, "refuse to sign a profile without GPU telemetry (exit 1): checked before the load and after it")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return nil, "", err
@@ -91,21 +128,24 @@ func parseProfileFlags(args []string) (*profileFlags, string, error) {
 	if len(pos) > 1 {
 		return nil, "", usageErr("profile: expected one envelope path, got %d arguments", len(pos))
 	}
-	if err := f.checkPoint(); err != nil {
+	if err := f.checkPoint("profile"); err != nil {
+		return nil, "", err
+	}
+	if err := f.checkModes("profile"); err != nil {
 		return nil, "", err
 	}
 	return f, pos[0], nil
 }
 
 // checkPoint bounds --concurrency and --rps before anything runs.
-func (f *profileFlags) checkPoint() error {
+func (f *profileFlags) checkPoint(cmd string) error {
 	switch {
 	case f.concurrency != 0 && f.rps != 0:
-		return usageErr("profile: --concurrency and --rps are exclusive; give one")
+		return usageErr("%s: --concurrency and --rps are exclusive; give one", cmd)
 	case f.concurrency < 0 || f.concurrency > loadgen.MaxConcurrency:
-		return usageErr("profile: --concurrency %d is out of range: give 1 to %d", f.concurrency, loadgen.MaxConcurrency)
+		return usageErr("%s: --concurrency %d is out of range: give 1 to %d", cmd, f.concurrency, loadgen.MaxConcurrency)
 	case f.rps < 0 || math.IsNaN(f.rps) || f.rps > loadgen.MaxRPS:
-		return usageErr("profile: --rps %g is out of range: give a rate above 0 and at most %g requests per second", f.rps, loadgen.MaxRPS)
+		return usageErr("%s: --rps %g is out of range: give a rate above 0 and at most %g requests per second", cmd, f.rps, loadgen.MaxRPS)
 	}
 	return nil
 }
@@ -153,33 +193,17 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	opts = append(opts, progressOptions(stderr, f.quiet)...)
-	return profileAndReport(ctx, src, path, opts, f.jsonOut, f.quiet, stdout, stderr)
+	return f.runMode(ctx, profile.FromEnvelope(src), path, opts, stdout, stderr)
 }
 
-// options turns the flags into library options.
+// options turns the flags into library options: those of any run, then
+// those about a source envelope.
 func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.Option, error) {
-	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path), profile.WithGrace(f.grace.d)}
-	if f.duration.d == 0 {
-		if s, err := catalog.LookupSuite(src.SuiteID); err == nil {
-			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec
-		}
-	} else {
-		opts = append(opts, profile.WithDuration(f.duration.d))
+	opts, err := f.runOptions(src.SuiteID)
+	if err != nil {
+		return nil, err
 	}
-	if f.output != "" {
-		opts = append(opts, profile.WithOutputDir(f.output))
-	}
-	switch f.signingMode {
-	case "dev":
-		if f.devKey != "" {
-			opts = append(opts, profile.WithDevKey(f.devKey))
-		}
-	case "keyless":
-		opts = append(opts, profile.WithKeyless())
-	default:
-		//lint:ignore ST1005 the reference's message
-		return nil, withCode(exitFailure, fmt.Errorf("Unknown --signing-mode: %s (expected 'dev' or 'keyless')", f.signingMode))
-	}
+	opts = append(opts, profile.WithSourcePath(path))
 	if !f.verify {
 		opts = append(opts, profile.WithoutVerificationUnsafe())
 	}
@@ -201,11 +225,42 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 	if f.requireTrusted {
 		opts = append(opts, profile.WithRequireTrusted())
 	}
-	switch {
-	case f.concurrency != 0:
-		opts = append(opts, profile.WithPoint(loadgen.Point{Concurrency: f.concurrency}))
-	case f.rps != 0:
-		opts = append(opts, profile.WithPoint(loadgen.Point{RPS: f.rps}))
+	if f.model != "" {
+		opts = append(opts, profile.WithServedModel(f.model))
+	}
+	return opts, nil
+}
+
+// runOptions are the options of any run, of a source or of a suite.
+func (f *profileFlags) runOptions(suiteID string) ([]profile.Option, error) {
+	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithGrace(f.grace.d)}
+	if f.duration.d == 0 {
+		if s, err := catalog.LookupSuite(suiteID); err == nil {
+			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec
+		}
+	} else {
+		opts = append(opts, profile.WithDuration(f.duration.d))
+	}
+	if f.output != "" {
+		opts = append(opts, profile.WithOutputDir(f.output))
+	}
+	switch f.signingMode {
+	case "dev":
+		if f.devKey != "" {
+			opts = append(opts, profile.WithDevKey(f.devKey))
+		}
+	case "keyless":
+		opts = append(opts, profile.WithKeyless())
+	default:
+		//lint:ignore ST1005 the reference's message
+		return nil, withCode(exitFailure, fmt.Errorf("Unknown --signing-mode: %s (expected 'dev' or 'keyless')", f.signingMode))
+	}
+	if p := f.point(); !p.IsZero() {
+		if f.findPeak {
+			opts = append(opts, profile.WithPeakStart(p))
+		} else {
+			opts = append(opts, profile.WithPoint(p))
+		}
 	}
 	if f.gpus != "" {
 		opts = append(opts, profile.WithGPUs(strings.Split(f.gpus, ",")...))
@@ -213,27 +268,42 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 	if f.apiKeyEnv != "" {
 		key, ok := os.LookupEnv(f.apiKeyEnv)
 		if !ok || key == "" {
-			return nil, usageErr("profile: --api-key-env %s: that environment variable is not set", f.apiKeyEnv)
+			return nil, usageErr("--api-key-env %s: that environment variable is not set", f.apiKeyEnv)
 		}
 		opts = append(opts, profile.WithAPIKey(key))
 	}
 	if f.dataset != "" {
 		opts = append(opts, profile.WithDataset(f.dataset))
 	}
-	if f.model != "" {
-		opts = append(opts, profile.WithServedModel(f.model))
-	}
 	if f.requireGPU {
 		opts = append(opts, profile.WithRequireGPU())
+	}
+	if f.findPeak {
+		popts, err := f.peakOptions(suiteID)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, popts...)
 	}
 	return opts, nil
 }
 
+// point is the load point --concurrency or --rps gives, or the zero Point.
+func (f *profileFlags) point() loadgen.Point {
+	switch {
+	case f.concurrency != 0:
+		return loadgen.Point{Concurrency: f.concurrency}
+	case f.rps != 0:
+		return loadgen.Point{RPS: f.rps}
+	}
+	return loadgen.Point{}
+}
+
 // profileAndReport runs the profile and prints the report, mapping library
 // errors to the reference's exit codes (FACTS §8.2).
-func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, opts []profile.Option, jsonOut, quiet bool, stdout, stderr io.Writer) error {
+func profileAndReport(ctx context.Context, src profile.Source, path string, opts []profile.Option, jsonOut, quiet bool, stdout, stderr io.Writer) error {
 	opts = append(slices.Clip(opts), profile.WithTimelineHTML()) // the CLI always writes the page beside the envelope
-	res, err := profile.Run(ctx, src, opts...)
+	res, err := profile.RunSource(ctx, src, opts...)
 	if isTerminal(stderr) {
 		fmt.Fprint(stderr, "\r\x1b[K") // clear the progress line
 	}
@@ -241,22 +311,25 @@ func profileAndReport(ctx context.Context, src *envelope.Envelope, path string, 
 		if res != nil {
 			printWarnings(stderr, res.Warnings)
 		}
-		return profileError(err)
+		return sourceError(src, err)
 	}
-	if !strings.HasPrefix(res.SourceTrust, "trusted") && (quiet || jsonOut) {
+	if !res.Fresh && !strings.HasPrefix(res.SourceTrust, "trusted") && (quiet || jsonOut) {
 		// The reports start with this line; without them it goes to stderr.
 		fmt.Fprintln(stderr, "bench: source:", textsafe.Escape(res.SourceTrust))
 	}
 	warnings := res.Warnings
-	if res.Point.Source == catalog.SourceSuiteDefault {
+	if res.Point.Source == catalog.SourceSuiteDefault && !res.Fresh {
 		// The library names its option; on the command line it is a flag.
 		warnings = append(slices.Clone(warnings), "to run at the source's own point, pass it: --concurrency N (closed loop) or --rps R (open loop)")
 	}
 	p := report.Profile{
-		SourcePath: path, OutputPath: res.Path, Source: src, Profile: res.Envelope, SourceTrust: res.SourceTrust,
+		SourcePath: path, OutputPath: res.Path, Source: src.Envelope(), Profile: res.Envelope, SourceTrust: res.SourceTrust,
 		Failures:    failures(res.Summary),
 		Unavailable: res.Unavailable, NVMLInterval: res.NVMLInterval, RAPLInterval: res.RAPLInterval,
 		Files: map[string]string{"envelope": res.Path, "requests": res.TracePath, "timeline": res.TimelinePath, "html": res.HTMLPath},
+	}
+	if res.Fresh { // no source envelope: the report shows the new one alone
+		p.Source, p.SourcePath, p.SourceTrust = nil, "", ""
 	}
 	switch {
 	case quiet:
@@ -319,16 +392,29 @@ const plainProgressEvery = 5 * time.Second
 // progressLog prints a plain line whenever another every has elapsed.
 func progressLog(w io.Writer, every time.Duration) func(profile.Progress) {
 	next := every
+	var point loadgen.Point
 	return func(p profile.Progress) {
+		if p.Point != point { // the next point of a sweep: its clock starts again
+			point, next = p.Point, every
+		}
 		if p.Elapsed < next {
 			return
 		}
 		for next <= p.Elapsed {
 			next += every
 		}
-		fmt.Fprintf(w, "bench: profiling %.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s\n",
-			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
+		fmt.Fprintf(w, "bench: profiling %s%.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s\n",
+			pointText(p.Point), p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
 	}
+}
+
+// pointText names a sweep point for the progress display ("c16 "), or
+// nothing when unknown.
+func pointText(p loadgen.Point) string {
+	if p.IsZero() {
+		return ""
+	}
+	return catalog.FilePrefix(p) + " "
 }
 
 func powerText(w float64) string {
@@ -351,14 +437,27 @@ func failures(s loadgen.Summary) []report.Failure {
 	return out
 }
 
-func profileError(err error) error {
+func profileError(err error) error { return commandError("Profile run", err) }
+
+// sourceError maps an error of a run of src: a profile's, or a fresh
+// run's (bench run), which has no source envelope to name.
+func sourceError(src profile.Source, err error) error {
+	if src.Fresh() {
+		return commandError("Run", err)
+	}
+	return profileError(err)
+}
+
+// commandError maps a library error to the reference's exit codes and
+// messages (FACTS §8.2); what names the failed operation ("Profile run").
+func commandError(what string, err error) error {
 	switch {
 	case errors.Is(err, profile.ErrNoBaseURL):
 		//lint:ignore ST1005 the reference's message
 		return withCode(exitUsage, errors.New("--base-url is required for bench profile. Envelopes are host-agnostic and do not store the live engine URL — "+
 			"you must point this profile at a running engine (e.g. --base-url http://localhost:8000/v1)."))
 	case errors.Is(err, catalog.ErrDatasetUnavailable):
-		return withCode(exitFailure, fmt.Errorf("Profile run failed: %w; on the command line: --dataset file:///path/to/prompts.jsonl", err)) //lint:ignore ST1005 the reference's message
+		return withCode(exitFailure, fmt.Errorf("%s failed: %w; on the command line: --dataset file:///path/to/prompts.jsonl", what, err))
 	case errors.Is(err, profile.ErrOptions):
 		return withCode(exitUsage, err)
 	case errors.Is(err, profile.ErrSigner):
@@ -374,7 +473,7 @@ func profileError(err error) error {
 	case errors.Is(err, profile.ErrSourceUntrusted):
 		return withCode(exitFailure, fmt.Errorf("FAIL %w; profile it only if you trust its signer: pin its key with --trusted-key, or its identity with --identity/--issuer", err))
 	}
-	return withCode(exitFailure, fmt.Errorf("Profile run failed: %w", err)) //lint:ignore ST1005 the reference's message
+	return withCode(exitFailure, fmt.Errorf("%s failed: %w", what, err)) // "Profile run failed: …", the reference's message
 }
 
 // isTerminal reports whether w is a character device (a terminal).
@@ -390,7 +489,7 @@ func isTerminal(w io.Writer) bool {
 // progressLine renders progress as one rewritten line on w.
 func progressLine(w io.Writer) func(profile.Progress) {
 	return func(p profile.Progress) {
-		fmt.Fprintf(w, "\r\x1b[Kprofiling %4.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s",
-			p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
+		fmt.Fprintf(w, "\r\x1b[Kprofiling %s%4.0fs/%.0fs  ok %d  failed %d  %.0f tok/s  GPU %s",
+			pointText(p.Point), p.Elapsed.Seconds(), p.Duration.Seconds(), p.OK, p.Failed, p.TokensPerSec, powerText(p.GPUPowerW))
 	}
 }

@@ -58,6 +58,12 @@ commands:
           [--signing-mode dev|keyless] [--dev-key PATH] [--verify|--no-verify] [more: bench profile -h]
         re-run the envelope's benchmark against a live engine with GPU/CPU telemetry
         and write a new signed envelope profile-<hash12>.json
+          [--sweep 1,4,16,64 | --sweep source | --rps-sweep 1,2,4]   one envelope per point
+          (profile-c16-<hash12>.json) and a summary with the curves
+          [--find-peak --slo ttft_p99=500ms[,tpot_p99=50ms][,suite]]  the highest load that holds the SLO
+  run --suite ID --model NAME --engine KIND --base-url URL [flags as profile's]
+        run a bundled suite from nothing (no envelope needed) and write a signed
+        envelope <hash12>.json in ./results; --sweep and --find-peak as profile's
   demo [--output DIR] [--duration D]
         profile a bundled real envelope against a built-in fake engine for 5 s
 `
@@ -86,6 +92,8 @@ func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runKeygen(rest, stdout)
 	case "profile":
 		return runProfile(ctx, rest, stdout, stderr)
+	case "run":
+		return runFresh(ctx, rest, stdout, stderr)
 	case "demo":
 		return runDemo(ctx, rest, stdout, stderr)
 	case "help":

@@ -112,3 +112,51 @@ func waitForTrace(t *testing.T, p *cliProcess, out string) string {
 	t.Fatalf("no trace lines in %s after %v", out, traceWait)
 	return ""
 }
+
+// TestSignalStopsSweep: Ctrl-C during a sweep's second point keeps the
+// first point's envelope, signs nothing for the second, says which point
+// was interrupted, still writes the summary, and exits 130.
+func TestSignalStopsSweep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the CLI as a child process for a few seconds")
+	}
+	url, key, unsigned, out := profileEnv(t, enginetest.WithTTFT(20*time.Millisecond), enginetest.WithITL(10*time.Millisecond),
+		enginetest.WithOutputTokens(16))
+	p := startCLI(t, nil, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out,
+		"--sweep", "1,2", "--duration", "3")
+	deadline := time.Now().Add(traceWait)
+	for { // the second point has started once its trace exists
+		if m, _ := filepath.Glob(filepath.Join(out, "profile-c2-*.requests.jsonl")); len(m) == 1 {
+			break
+		}
+		if !p.running() || time.Now().After(deadline) {
+			e := p.wait(t, 0)
+			t.Fatalf("the second point never started (status %d)\nstderr:\n%s", e.shellStatus(), e.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // into its load, which runs for 3 s
+	p.signal(t, syscall.SIGINT)
+	e := p.wait(t, time.Since(p.start)+stopWait)
+	if e.signal != 0 || e.code != 130 {
+		t.Fatalf("exit %d (signal %v); want 130\nstderr:\n%s", e.code, e.signal, e.stderr)
+	}
+	first := onlyEnvelope(t, out, "profile-c1-")
+	if v := runCLI(t, "verify", first); v.code != 0 {
+		t.Errorf("the kept envelope does not verify: %s", v.stderr)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "profile-c2-*.json")); len(m) != 0 {
+		t.Errorf("the interrupted point wrote an envelope: %v", m)
+	}
+	for _, s := range []string{"during point c2 (2 of 2)", first, "no envelope was"} {
+		if !strings.Contains(e.stderr, s) {
+			t.Errorf("stderr does not say %q:\n%s", s, e.stderr)
+		}
+	}
+	if !strings.Contains(e.stdout, "interrupted") {
+		t.Errorf("the summary does not mark the interrupted point:\n%s", e.stdout)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "profile-sweep-*.json")); len(m) != 1 {
+		t.Errorf("summary files: %v", m)
+	}
+}

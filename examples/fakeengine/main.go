@@ -5,7 +5,7 @@
 //
 //	fakeengine [--addr 127.0.0.1:0] [--model ID]... [--version V]
 //	           [--ttft D] [--itl D] [--tokens N] [--tokens-per-chunk K]
-//	           [--api-key KEY] [--records FILE] [--fault KIND [fault flags]]
+//	           [--capacity N] [--api-key KEY] [--records FILE] [--fault KIND [fault flags]]
 //
 // Once it listens it prints exactly one line to stdout,
 //
@@ -16,6 +16,11 @@
 // summary line to stderr (requests served; for a redirect to its own second
 // listener, the requests and Authorization headers that listener saw) and
 // exits 0. It exits 2 on a usage error and 1 when it cannot listen.
+//
+// --capacity N gives the engine a hidden capacity (enginetest.WithCapacity):
+// at most N requests are generated at once, the others wait for a slot, so
+// their time to first token grows with the queue, a peak for
+// `bench profile --find-peak` to find.
 //
 // --fault injects one misbehaviour into every generation request
 // (POST /v1/chat/completions and /v1/completions); the model list, /version
@@ -186,6 +191,7 @@ type config struct {
 	ttft, itl      time.Duration
 	tokens         int
 	tokensPerChunk int
+	capacity       int
 	apiKey         string
 	fault          string
 	usage          string
@@ -208,6 +214,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&c.itl, "itl", enginetest.DefaultITL, "inter-token latency")
 	fs.IntVar(&c.tokens, "tokens", enginetest.DefaultOutputTokens, "natural output length in tokens (max_tokens may stop it first)")
 	fs.IntVar(&c.tokensPerChunk, "tokens-per-chunk", enginetest.DefaultTokensPerChunk, "tokens per streamed content chunk")
+	fs.IntVar(&c.capacity, "capacity", 0, "generate at most this many requests at once; the others wait for a slot (default no limit)")
 	fs.StringVar(&c.apiKey, "api-key", "", "require this bearer key on /v1/ paths (default none)")
 	fs.StringVar(&c.fault, "fault", "none", "fault injected into every generation request: "+strings.Join(faultKinds, ", "))
 	fs.StringVar(&c.usage, "usage", "", "huge-usage: the completion_tokens claimed, as raw JSON number text (e.g. 9223372036854775807, 1e400, -5)")
@@ -302,6 +309,9 @@ func (c *config) options(target string) []enginetest.Option {
 	}
 	if c.apiKey != "" {
 		opts = append(opts, enginetest.WithAPIKey(c.apiKey))
+	}
+	if c.capacity != 0 {
+		opts = append(opts, enginetest.WithCapacity(c.capacity))
 	}
 	var choose func(enginetest.Request) enginetest.Fault
 	var fault enginetest.Fault

@@ -411,6 +411,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--addr", "0.0.0.0:0"}, "loopback addresses only"},
 		{[]string{"--addr", "nonsense"}, `--addr "nonsense"`},
 		{[]string{"--ttft", "-1s"}, "WithTTFT(-1s): negative"},
+		{[]string{"--capacity", "-1"}, "WithCapacity(-1)"},
 		{[]string{"--model", "a,,b"}, "empty model id"},
 		{[]string{"--model", "a", "--model", "a"}, `model "a" listed twice`},
 		{[]string{"serve"}, `unexpected argument "serve"`},

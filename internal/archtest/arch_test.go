@@ -83,8 +83,12 @@ var allowed = map[string][]string{
 // pair of envelopes; the HTML timeline, drawn from readings and results
 // (loadgen, sampler, energy), is report/timeline, which report does not
 // import.
+//
+// report/sweep, a sweep's summary, draws from the points' envelopes too,
+// and renders its table with report's.
 var only = map[string][]string{
-	"report": {"envelope", "internal"},
+	"report":       {"envelope", "internal"},
+	"report/sweep": {"envelope", "internal", "report"},
 }
 
 // mayImport reports whether the package from may import to under forbidden,
@@ -152,6 +156,11 @@ func TestMayImport(t *testing.T) {
 		{"report/timeline", "sampler", true},
 		{"report/timeline", "energy", true},
 		{"report/timeline", "profile", false},
+		{"report/sweep", "report", true},
+		{"report/sweep", "envelope", true},
+		{"report/sweep", "loadgen", false},
+		{"report/sweep", "profile", false},
+		{"report", "report/sweep", false},
 	} {
 		if got, _ := mayImport(tt.from, tt.to); got != tt.want {
 			t.Errorf("mayImport(%s, %s) = %v; want %v", tt.from, tt.to, got, tt.want)

@@ -64,6 +64,18 @@ func TestNilOptionPolicy(t *testing.T) {
 		{"catalog.LoadPrompts", func() error { _, err := catalog.LoadPrompts(ctx, "builtin://", 1, nil); return err }},
 		{"enginetest.NewHandler", func() error { _, err := enginetest.NewHandler(nil); return err }},
 		{"profile.Run", func() error { _, err := profile.Run(ctx, &envelope.Envelope{}, nil); return err }},
+		{"profile.RunSource", func() error {
+			_, err := profile.RunSource(ctx, profile.FromEnvelope(&envelope.Envelope{}), nil)
+			return err
+		}},
+		{"profile.Sweep", func() error {
+			_, err := profile.Sweep(ctx, profile.FromEnvelope(&envelope.Envelope{}), []loadgen.Point{{Concurrency: 1}}, nil)
+			return err
+		}},
+		{"profile.FindPeak", func() error {
+			_, err := profile.FindPeak(ctx, profile.FromEnvelope(&envelope.Envelope{}), profile.PeakSLO{Template: true}, nil)
+			return err
+		}},
 		{"profile.OpenDefaultSamplers", func() error { _, err := profile.OpenDefaultSamplers(nil); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -16,7 +16,12 @@
 //   - Sweep points: [ResolvePoint] chooses the point at which to re-run a
 //     suite from a source envelope (its driver_options, or its file name as
 //     `bench run --sweep` writes it, [PointFromFileName]), else the suite's
-//     default.
+//     default. [FilePrefix] names a point's envelope as `bench run
+//     --sweep` does ("c16", "rps0p5").
+//   - Runs from nothing: [FreshSource] is what a source envelope would tell
+//     a re-run of a suite (suite, model, engine kind, dataset id, seed,
+//     SLO template), with nothing measured, so that a suite can be run
+//     without an envelope by the same stages that re-run one.
 //
 // The catalogue reads envelopes (package envelope); the engine does not.
 // A harness that only drives load imports loadgen alone and gives it

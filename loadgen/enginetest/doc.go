@@ -55,6 +55,11 @@
 // wake up to about a millisecond late; [WithBusyWait] trades CPU for
 // flushes within microseconds of their due times.
 //
+// [WithCapacity] gives the engine a hidden capacity, as a serving engine's
+// batch slots: beyond n requests in flight, a request waits for a slot
+// before its schedule starts, so its time to first token grows with the
+// queue. Peak searches are tested against it.
+//
 // # Ground truth
 //
 // [Server.Requests] returns one [RequestRecord] per finished request to a

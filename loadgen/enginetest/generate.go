@@ -225,12 +225,44 @@ func (h *Handler) generate(w http.ResponseWriter, r *http.Request, rec *RequestR
 		}
 	}
 
+	if !h.admit(r.Context(), rec) {
+		return
+	}
+	defer h.leaveSlot()
 	g := newGen(h, w, rec, chat, m, fs)
 	defer g.release()
 	if wr.Stream {
 		g.stream(r.Context())
 	} else {
 		g.blocking(r.Context())
+	}
+}
+
+// admit waits for a generation slot (WithCapacity) and records when the
+// request got it; without WithCapacity it admits at once, at arrival. It
+// reports false, with rec.Err saying why, when the client went away or the
+// handler was closed first; nothing was then written.
+func (h *Handler) admit(ctx context.Context, rec *RequestRecord) bool {
+	if h.slots == nil {
+		rec.Admitted = rec.Arrival
+		return true
+	}
+	select {
+	case h.slots <- struct{}{}:
+		rec.Admitted = time.Now()
+		return true
+	case <-ctx.Done():
+		rec.Err = clientGone(ctx)
+	case <-h.done:
+		rec.Err = ErrClosed
+	}
+	return false
+}
+
+// leaveSlot frees the slot admit took.
+func (h *Handler) leaveSlot() {
+	if h.slots != nil {
+		<-h.slots
 	}
 }
 
@@ -283,11 +315,11 @@ func newGen(h *Handler, w http.ResponseWriter, rec *RequestRecord, chat bool, m 
 	if h.cfg.jitter > 0 {
 		g.rng = rand.New(rand.NewPCG(h.cfg.seed, uint64(rec.Seq)))
 	}
-	g.firstAt = rec.Arrival.Add(h.cfg.ttft + g.jitter())
-	if g.firstAt.Before(rec.Arrival) {
-		g.firstAt = rec.Arrival
+	g.firstAt = rec.Admitted.Add(h.cfg.ttft + g.jitter())
+	if g.firstAt.Before(rec.Admitted) {
+		g.firstAt = rec.Admitted
 	}
-	g.prevDue = rec.Arrival
+	g.prevDue = rec.Admitted
 	g.bufp = h.bufs.Get().(*[]byte)
 	g.buf = (*g.bufp)[:0]
 
@@ -601,7 +633,7 @@ func (g *gen) startResponse(ctx context.Context) bool {
 			return false
 		}
 	case faultSlowHeaders:
-		return g.sleepUntil(ctx, g.rec.Arrival.Add(g.fault.d))
+		return g.sleepUntil(ctx, g.rec.Admitted.Add(g.fault.d))
 	case faultStatus:
 		g.writeStatus()
 		return false

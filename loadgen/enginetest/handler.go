@@ -31,7 +31,10 @@ type Handler struct {
 
 	seq  atomic.Int64
 	done chan struct{} // closed by Close
-	bufs sync.Pool     // *[]byte event buffers
+	// slots holds one value per request being generated (WithCapacity);
+	// nil without a capacity.
+	slots chan struct{}
+	bufs  sync.Pool // *[]byte event buffers
 
 	mu       sync.Mutex
 	closed   bool
@@ -64,6 +67,9 @@ func NewHandler(opts ...Option) (*Handler, error) {
 		idle:    make(chan struct{}),
 	}
 	close(h.idle)
+	if cfg.capacitySet {
+		h.slots = make(chan struct{}, cfg.capacity)
+	}
 	h.bufs.New = func() any { b := make([]byte, 0, 1024); return &b }
 	type listModel struct {
 		ID      string  `json:"id"`

@@ -36,6 +36,8 @@ const (
 	// DefaultOversizedBytes is the content size of an OversizedFrame whose
 	// Bytes is 0.
 	DefaultOversizedBytes = 1 << 20
+	// MaxCapacity bounds WithCapacity.
+	MaxCapacity = 1 << 20
 )
 
 // readHeaderTimeout bounds how long Start's server waits for request
@@ -86,6 +88,8 @@ type config struct {
 	framing         SSEFraming
 	fault           func(Request) Fault
 	recordSink      func(RequestRecord)
+	capacity        int
+	capacitySet     bool
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -150,6 +154,9 @@ func (c *config) validate() error {
 	}
 	if c.tokensPerChunk < 1 {
 		bad("WithTokensPerChunk(%d): must be at least 1", c.tokensPerChunk)
+	}
+	if c.capacitySet && (c.capacity < 1 || c.capacity > MaxCapacity) {
+		bad("WithCapacity(%d): must be between 1 and %d", c.capacity, MaxCapacity)
 	}
 	return errors.Join(errs...)
 }
@@ -297,4 +304,19 @@ func WithFault(choose func(Request) Fault) Option {
 // Requests.
 func WithRecordSink(sink func(RequestRecord)) Option {
 	return optionFunc(func(c *config) { c.recordSink = sink })
+}
+
+// WithCapacity gives the engine a hidden capacity: at most n requests to a
+// generation endpoint are generated at once, like the batch slots of a
+// serving engine. A request that arrives when all n slots are busy waits
+// for one to free (first come, first served, as Go's runtime queues a
+// channel's waiting senders) before anything of its response is
+// written; its schedule (WithTTFT, WithITL) starts when it gets the slot
+// (RequestRecord.Admitted), so its time to first token grows by the wait.
+// A slot is held until the response's last byte is written, or until the
+// client goes away. n must be between 1 and MaxCapacity.
+// By default, if this option is not used, every request is generated at
+// once, however many are in flight.
+func WithCapacity(n int) Option {
+	return optionFunc(func(c *config) { c.capacity, c.capacitySet = n, true })
 }

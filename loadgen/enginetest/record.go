@@ -75,6 +75,11 @@ type RequestRecord struct {
 
 	// Arrival is when the handler was entered.
 	Arrival time.Time
+	// Admitted is when the request got a generation slot (WithCapacity):
+	// its response's schedule starts there. It equals Arrival without
+	// WithCapacity, and is zero for a request rejected before generation
+	// or one whose client went away while it waited.
+	Admitted time.Time
 	// HeadersSent is when the status line and headers were flushed.
 	HeadersSent time.Time
 	// FirstByte is when the first event was flushed.
