@@ -162,7 +162,7 @@ func WithMaxEventSize(n int) ClientOption {
 // always use: a stream whose event needs more than the budget has left
 // fails with OutcomeStreamError and an error wrapping [ErrEventTooLarge].
 // Each stream gives its share back when it ends. By default it is
-// DefaultEventBufferBudget (64 MiB). It must not be negative; 0 keeps every
+// DefaultEventBufferBudget (32 MiB). It must not be negative; 0 keeps every
 // event within about 32 KiB.
 func WithEventBufferBudget(n int64) ClientOption {
 	return clientOptionFunc(func(c *clientConfig) { c.eventBudget = n })

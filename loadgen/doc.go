@@ -67,7 +67,7 @@
 // keeps its outcome. A stream may carry at most [WithMaxChunks] content
 // chunks (2·max_tokens + 16 by default), one event at most
 // [WithMaxEventSize] bytes (1 MiB), and the streams of one client may
-// buffer at most [WithEventBufferBudget] bytes beyond 32 KiB each (64 MiB);
+// buffer at most [WithEventBufferBudget] bytes beyond 32 KiB each (32 MiB);
 // text copied from the engine into an error is cut at 512 bytes. Redirects
 // to another origin are refused ([SameOriginOnly]), so the API key stays
 // with the engine.

@@ -17,10 +17,13 @@ import (
 const DefaultMaxEventSize = 1 << 20
 
 // DefaultEventBufferBudget bounds the event bytes that all the streams of
-// one [Client] may buffer together beyond their initial buffers: 64 MiB.
-// Without it, 256 streams each holding an event just under
-// DefaultMaxEventSize would hold 256 MiB.
-const DefaultEventBufferBudget = 64 << 20
+// one [Client] may buffer together beyond their initial buffers: 32 MiB,
+// room for 32 events of the 1 MiB maximum at once, where real engines'
+// events are kilobytes. Without it, 256 streams each holding an event just
+// under DefaultMaxEventSize would hold 256 MiB; with 64 MiB, an engine that
+// never ends its lines kept a process at 160–200 MiB of RSS (the budget,
+// the garbage of the buffers' growth and the collector's headroom).
+const DefaultEventBufferBudget = 32 << 20
 
 // sseInitialBuffer is the size of a stream's line buffer, and the size its
 // event data buffer may reach, without drawing on the client's budget.
