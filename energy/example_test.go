@@ -61,4 +61,14 @@ func ExampleCompute() {
 	// nvml_sample_count                     count  7
 	// rapl_sample_count                     count  4
 	// nvml_interval_p99_ms                  ms     1002
+	// power_idle_w                          W      absent: no idle phase was measured (energy.WithIdleWindow)
+	// energy_joules_gpu_above_idle          J      absent: no idle phase was measured (energy.WithIdleWindow)
+	// joules_per_token_above_idle           J/token absent: no idle phase was measured (energy.WithIdleWindow)
+	// power_avg_w_other_gpus                W      absent: no GPU is left out of the figures (energy.WithGPUs)
+	// energy_joules_gpu_other_gpus          J      absent: no GPU is left out of the figures (energy.WithGPUs)
+	// energy_joules_gpu_idle_gaps           J      absent: per-request attribution was not computed (energy.Attribution)
+	// joules_per_request_p50                J      absent: per-request attribution was not computed (energy.Attribution)
+	// joules_per_request_p99                J      absent: per-request attribution was not computed (energy.Attribution)
+	// joules_per_output_token_p50           J/token absent: per-request attribution was not computed (energy.Attribution)
+	// joules_per_output_token_p99           J/token absent: per-request attribution was not computed (energy.Attribution)
 }
