@@ -114,7 +114,6 @@
 //     whose key is already a figure's (a sampler of such devices named
 //     "nvml") gets no count of its own, with a warning: a sampler's name
 //     never stands in for a kind.
-//
 //   - power_idle_w (W): the sum over GPUs of each GPU's idle power: its
 //     energy of record over the idle window ([WithIdleWindow]) divided by
 //     the window's length (see "Idle baseline").

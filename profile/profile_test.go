@@ -59,6 +59,7 @@ func newFixture(t *testing.T) *fixture {
 		profile.WithGrace(time.Second),
 		profile.WithDevKey(key),
 		profile.WithOutputDir(f.out),
+		profile.WithIdlePhase(100 * time.Millisecond),
 		profile.WithoutDefaultSamplers(),
 		profile.WithSampler(&samplertest.GPU{Devices: 2, PowerW: 300, UtilPct: 80}, 10*time.Millisecond),
 	}
