@@ -296,7 +296,17 @@ func TestEngineGPUsIdleAndJoules(t *testing.T) {
 		t.Errorf("distributions.requests %q does not hash the rewritten trace", s)
 	}
 
-	// 4. Honest sensors: every sampler reads to the window's end.
+	// 4. Honest sensors: the power chart's lines say which reading each
+	// is and its sensor's period; every sampler reads to the window's end.
+	page, err := os.ReadFile(res.HTMLPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"gpu2 (instant, updates ~20ms)", "gpu1 (1 s average, updates ~20ms; not counted)", "idle phase: "} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the HTML page lacks %q", want)
+		}
+	}
 	if w := strings.Join(res.Warnings, "\n"); strings.Contains(w, "before it ends") || strings.Contains(w, "not only the engine's") {
 		t.Errorf("warnings:\n%s", w)
 	}

@@ -32,6 +32,7 @@ type profileFlags struct {
 	baseURL        string
 	duration       secondsFlag
 	grace          secondsFlag
+	idle           secondsFlag
 	output         string
 	signingMode    string
 	devKey         string
@@ -56,11 +57,13 @@ type profileFlags struct {
 func parseProfileFlags(args []string) (*profileFlags, string, error) {
 	f := &profileFlags{verify: true,
 		duration: secondsFlag{d: profile.DefaultDuration, max: loadgen.MaxDuration},
-		grace:    secondsFlag{d: profile.DefaultGrace, max: loadgen.MaxDuration}}
+		grace:    secondsFlag{d: profile.DefaultGrace, max: loadgen.MaxDuration},
+		idle:     secondsFlag{d: profile.DefaultIdlePhase, max: profile.MaxIdlePhase}}
 	fs := newFlagSet("profile")
 	fs.StringVar(&f.baseURL, "base-url", "", "the running engine's OpenAI-compatible `URL`, e.g. http://localhost:8000/v1 (required)")
 	fs.Var(&f.duration, "duration", "how long to send load, `D` in seconds (30) or as a duration (30s); 0 uses the suite's own duration")
 	fs.Var(&f.grace, "grace", "how long requests still in flight after the duration may finish before they are cut off: `D` in seconds or as a duration")
+	fs.Var(&f.idle, "idle", "how long to read the GPUs with the engine idle before the load, for the idle baseline (power_idle_w, energy above idle): `D` in seconds or as a duration; 0 skips it")
 	fs.StringVar(&f.output, "output", "", "output `DIR` (default ./"+profile.DefaultOutputDir+")")
 	fs.StringVar(&f.signingMode, "signing-mode", "dev", "`MODE`: dev or keyless")
 	fs.StringVar(&f.devKey, "dev-key", "", "the dev signing key `PATH` (default ./"+profile.DefaultDevKeyPath+"; make one with: bench keygen cosign.key)")
@@ -74,7 +77,7 @@ func parseProfileFlags(args []string) (*profileFlags, string, error) {
 	fs.BoolVar(&f.requireTrusted, "require-trusted", false, "refuse a source whose signer is not pinned or matched")
 	fs.IntVar(&f.concurrency, "concurrency", 0, fmt.Sprintf("override the sweep point: closed loop at `N` concurrent requests (1 to %d)", loadgen.MaxConcurrency))
 	fs.Float64Var(&f.rps, "rps", 0, fmt.Sprintf("override the sweep point: Poisson arrivals at `R` requests per second (above 0, at most %g)", loadgen.MaxRPS))
-	fs.StringVar(&f.gpus, "gpus", "", "`GPUS` to sample: comma-separated indexes or UUIDs (default all)")
+	fs.StringVar(&f.gpus, "gpus", "", "`GPUS` to sample and count: comma-separated indexes or UUIDs (default: sample all, count those the engine runs on when it can be told, else all)")
 	fs.StringVar(&f.apiKeyEnv, "api-key-env", "", "`NAME` of the environment variable holding the engine's API key")
 	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset with `URI` (file:// JSONL or ShareGPT JSON)")
 	fs.StringVar(&f.model, "model", "", "the `NAME` the engine serves the model under (default the source's model.id)")
@@ -158,7 +161,7 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // options turns the flags into library options.
 func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.Option, error) {
-	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path), profile.WithGrace(f.grace.d)}
+	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithSourcePath(path), profile.WithGrace(f.grace.d), profile.WithIdlePhase(f.idle.d)}
 	if f.duration.d == 0 {
 		if s, err := catalog.LookupSuite(src.SuiteID); err == nil {
 			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec
