@@ -336,3 +336,21 @@ func TestEngineGPUsFallback(t *testing.T) {
 	}
 	within(t, "energy_joules_gpu", metric(t, res.Envelope, "energy_joules_gpu"), 400*metric(t, res.Envelope, "measure_window_s"), 0.01)
 }
+
+// childEngineEnv makes the test binary serve a fake engine for the model
+// it names, instead of running tests (TestEngineGPUsOfAnotherProcess).
+const childEngineEnv = "BENCHPROF_TEST_CHILD_ENGINE"
+
+// serveChildEngine serves a fake engine on loopback, prints its URL and
+// serves until killed (or a minute passes).
+func serveChildEngine(model string) {
+	srv, err := enginetest.Start(enginetest.WithModels(model), enginetest.WithVersion("0.22.1-fake"),
+		enginetest.WithTTFT(5*time.Millisecond), enginetest.WithITL(time.Millisecond), enginetest.WithOutputTokens(16))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("%s %d\n", srv.URL(), os.Getpid())
+	time.Sleep(time.Minute)
+	srv.Close()
+}

@@ -87,7 +87,8 @@
 // only the engine's when they can be told: Run reads, under the system
 // root (WithSystemRoot), /proc/net/tcp and tcp6 for the socket listening
 // on the base URL's port, the processes holding it (/proc/<pid>/fd) and
-// their descendants, and asks each sampler that implements
+// their descendants and launchers (the ancestors below the first one this
+// process shares, or PID 1), and asks each sampler that implements
 // sampler.ProcessLister (NVML: its running compute and graphics
 // processes) which GPUs run them. The other sampled GPUs are reported
 // apart. It falls back to every GPU, with a warning saying why, when the

@@ -38,7 +38,8 @@ type GPUSelection struct {
 	Reason string
 	// EnginePIDs are the engine's processes found on this host: the
 	// processes holding the socket listening on the base URL's port, and
-	// their descendants (nil when not looked for or not found).
+	// their descendants and launchers (ancestors below the first one this
+	// process shares), nil when not looked for or not found.
 	EnginePIDs []int
 	// GPUs lists every sampled GPU, in sampler order, with its sensor.
 	GPUs []GPUInfo
@@ -76,7 +77,7 @@ func (s *GPUSelection) counted() []energy.DeviceID {
 
 // selectGPUs finds the GPUs the engine runs on, when it runs on this host:
 // the processes of the listener of the base URL's port (procfs under the
-// system root) and their descendants, then the GPUs the samplers that
+// system root), their descendants and launchers, then the GPUs the samplers that
 // implement sampler.ProcessLister list them on. It falls back to every
 // sampled GPU, saying why, when the engine is remote, cannot be seen in
 // /proc (another network or PID namespace, another user's process), or
@@ -165,8 +166,9 @@ func (c *config) selectGPUs(t *telemetry) *GPUSelection {
 }
 
 // enginePIDs returns the engine's processes on this host: those holding a
-// socket that listens on the base URL's port, and their descendants; or
-// why they cannot be found.
+// socket that listens on the base URL's port, their descendants, and
+// their ancestors below the first one that is also this process's (or
+// PID 1); or why they cannot be found.
 func (c *config) enginePIDs() ([]int, string) {
 	u, err := url.Parse(c.baseURL)
 	if err != nil {
@@ -205,7 +207,23 @@ func (c *config) enginePIDs() ([]int, string) {
 	if err != nil {
 		return own.PIDs, "the process tree cannot be read: " + err.Error()
 	}
-	return tree, ""
+	// The listener's launchers too (a wrapper that holds the GPU, a
+	// supervisor whose PID the driver lists), but not the processes this
+	// one descends from: a shell that started both is not the engine.
+	ours := map[int]bool{}
+	if self, ok := procfs.Self(c.sysRoot); ok {
+		ours[self] = true
+		for _, p := range procfs.Ancestors(c.sysRoot, self, nil) {
+			ours[p] = true
+		}
+	}
+	for _, pid := range own.PIDs {
+		if !ours[pid] {
+			tree = append(tree, procfs.Ancestors(c.sysRoot, pid, ours)...)
+		}
+	}
+	slices.Sort(tree)
+	return slices.Compact(tree), ""
 }
 
 // notThisHost says why host is not this host ("" when it is): a loopback

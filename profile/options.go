@@ -276,7 +276,8 @@ func WithoutDefaultSamplers() Option {
 // energy figures count all of them. By default every GPU is sampled and
 // the figures count the GPUs the engine runs on, when it runs on this host
 // and they can be told: the processes of the listener of the base URL's
-// port (read in /proc under WithSystemRoot) and their descendants, matched
+// port (read in /proc under WithSystemRoot), their descendants and the
+// launchers above them that this process does not share, matched
 // to the processes NVML lists on each GPU. The other GPUs are reported
 // apart (power_avg_w_other_gpus, energy_joules_gpu_other_gpus); the
 // mapping is recorded in the envelope (driver_options.telemetry). When the

@@ -170,6 +170,37 @@ func Tree(root string, pids []int) ([]int, error) {
 	return out, nil
 }
 
+// maxDepth bounds a walk up the process tree.
+const maxDepth = 256
+
+// Ancestors returns the ancestors of pid under root/proc, nearest first,
+// up to but not including PID 1 and any process in stop (and none of
+// stop's ancestors, since the walk ends there). A process whose parent
+// cannot be read ends the walk.
+func Ancestors(root string, pid int, stop map[int]bool) []int {
+	var out []int
+	for range maxDepth {
+		ppid, ok := parentOf(root, pid)
+		if !ok || ppid <= 1 || stop[ppid] {
+			break
+		}
+		out = append(out, ppid)
+		pid = ppid
+	}
+	return out
+}
+
+// Self returns the reader's own PID as root/proc/self shows it.
+func Self(root string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(root, "proc", "self", "stat"))
+	if err != nil {
+		return 0, false
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	pid, err := strconv.Atoi(f)
+	return pid, err == nil && pid > 0
+}
+
 // parentOf reads the parent PID from /proc/<pid>/stat: the fourth field,
 // counted after the command name, which is in parentheses and may hold
 // spaces and parentheses itself.

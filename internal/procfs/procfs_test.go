@@ -51,7 +51,11 @@ func TestFixture(t *testing.T) {
 			"   2: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 888 1 0 100 0 0 10 0\n",
 		"proc/net/tcp6": tcpHeader +
 			"   0: 00000000000000000000000000000000:1F40 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 556 1 0 100 0 0 10 0\n",
-		"proc/100/stat":     "100 (engine (main)) S 1 100 100 0 -1\n",
+		"proc/100/stat":     "100 (engine (main)) S 50 100 100 0 -1\n",
+		"proc/50/stat":      "50 (launcher) S 40 40 40 0 -1\n",
+		"proc/40/stat":      "40 (bash) S 1 40 40 0 -1\n",
+		"proc/60/stat":      "60 (bench) S 40 40 40 0 -1\n",
+		"proc/self/stat":    "60 (bench) S 40 40 40 0 -1\n",
 		"proc/101/stat":     "101 (worker) S 100 100 100 0 -1\n",
 		"proc/102/stat":     "102 (worker) S 101 100 100 0 -1\n",
 		"proc/200/stat":     "200 (other) S 1 200 200 0 -1\n",
@@ -86,6 +90,17 @@ func TestFixture(t *testing.T) {
 	}
 	if diff := cmp.Diff([]int{100, 101, 102}, tree); diff != "" {
 		t.Errorf("Tree (-want +got):\n%s", diff)
+	}
+	// The engine's launcher (50) is an ancestor of the listener; the
+	// shell (40) that started both it and the reader (60) is not taken.
+	if got := Ancestors(root, 100, map[int]bool{40: true, 60: true}); !slices.Equal(got, []int{50}) {
+		t.Errorf("Ancestors = %v; want [50]", got)
+	}
+	if got := Ancestors(root, 100, nil); !slices.Equal(got, []int{50, 40}) {
+		t.Errorf("Ancestors without a stop = %v; want [50 40] (PID 1 left out)", got)
+	}
+	if self, ok := Self(root); !ok || self != 60 {
+		t.Errorf("Self = %v, %v", self, ok)
 	}
 	if nested, ok := NestedPIDNamespace(root); !ok || !nested {
 		t.Errorf("NestedPIDNamespace = %v, %v; want true, true", nested, ok)
