@@ -114,6 +114,25 @@
 //     whose key is already a figure's (a sampler of such devices named
 //     "nvml") gets no count of its own, with a warning: a sampler's name
 //     never stands in for a kind.
+//   - power_idle_w (W): the sum over GPUs of each GPU's idle power: its
+//     energy of record over the idle window ([WithIdleWindow]) divided by
+//     the window's length (see "Idle baseline").
+//   - energy_joules_gpu_above_idle (J): energy_joules_gpu − power_idle_w ×
+//     (t1 − t0): what the load cost above idle. It may be negative when
+//     the load drew less than the idle phase (it is reported as measured).
+//   - joules_per_token_above_idle (J/token): energy_joules_gpu_above_idle /
+//     output tokens: the dynamic joules per output token.
+//   - power_avg_w_other_gpus (W) and energy_joules_gpu_other_gpus (J): the
+//     sums of power_avg_w and of the energy of record over the GPUs left
+//     out of the figures by [WithGPUs] (see "Counted GPUs"); absent when
+//     none is.
+//   - energy_joules_gpu_idle_gaps (J): the part of energy_joules_gpu in
+//     the bins with no request in flight (see "Joules per request").
+//   - joules_per_request_p50, joules_per_request_p99 (J): the percentiles
+//     (numpy-linear) of the joules attributed to each measured request.
+//   - joules_per_output_token_p50, joules_per_output_token_p99 (J/token):
+//     the same of each measured request's joules divided by its output
+//     tokens, over those with output tokens.
 //
 // The figures are listed by [Report.Figures], each with its key, unit and
 // the device kinds it is computed from ([FigureKinds]), in the order an
@@ -129,6 +148,77 @@
 // warns; it is absent only when no device has the figure. Readings of a
 // sampler or device that are not later than its previous one are ignored,
 // with a warning.
+//
+// # Counted GPUs
+//
+// [WithGPUs] names the GPUs the figures count (a profile gives those its
+// engine runs on). Every other GPU of the timeline is apart: it has its
+// own figures in [Report].Devices (Device.Apart), adds into
+// power_avg_w_other_gpus and energy_joules_gpu_other_gpus, and into
+// nothing else — not energy_joules_gpu, the power and utilization figures,
+// nvml_sample_count (a tick counts when it read a counted GPU), the idle
+// baseline or the attribution. Without it every GPU counts, and the two
+// figures of the others are absent.
+//
+// # Idle baseline
+//
+// With [WithIdleWindow], each GPU's idle power is its energy of record
+// over the idle window — the counter's growth when its readings span the
+// idle window (one at or before its start, one at or after its end), else
+// ∫P dt when the power readings span it, never clamped — divided by the
+// window's length; its idle utilization is the time-weighted mean of its
+// utilization there. power_idle_w adds up the counted GPUs' idle powers.
+// It is absent, with the reason, when a counted GPU has no idle power, or
+// when the engine was not idle, which is decided so:
+//
+//   - busy: a counted GPU's idle utilization exceeds the threshold
+//     ([WithIdleUtilThreshold], DefaultIdleUtilPct 10 %): another client's
+//     requests, or work still running;
+//   - not settled: the summed idle power of the window's first half and
+//     of its second half differ by more than the tolerance
+//     ([WithIdleSettleTolerance], DefaultIdleSettlePct 5 % of their mean)
+//     and by more than IdleSettleFloorW (1 W) per counted GPU: a GPU still
+//     cooling down from earlier work, or load that started or stopped.
+//
+// A warning then says the engine was not idle, and
+// energy_joules_gpu_above_idle and joules_per_token_above_idle are absent
+// with the same reason.
+//
+// # Joules per request
+//
+// An [Attribution] ([Accumulator.Attribution], with [WithAttributionBin])
+// splits energy_joules_gpu among the requests in flight, so that each
+// request's joules can be written into a per-request trace. The rule:
+//
+//   - Bins. The window is cut into bins of the GPU sampling interval
+//     (widened so there are at most MaxAttributionBins). Each bin's energy
+//     is the counted GPUs' energy in it: each step of an energy counter
+//     spread evenly over the time between its two readings (the slope
+//     energy_joules_gpu integrates; the power trace's trapezoids where a
+//     GPU's energy of record is ∫P dt), scaled so the bins add up to
+//     energy_joules_gpu exactly.
+//   - Work. A request works at a constant rate between events: from its
+//     send to its first content chunk it does the first chunk's tokens
+//     plus its prompt tokens times the prefill weight ([WithPrefillWeight],
+//     DefaultPrefillWeight 0.1 output token per prompt token), so a
+//     request waiting for its first token takes a share that grows with
+//     its prompt; between two chunks it does the later chunk's tokens;
+//     after its last chunk, nothing. A request without chunks does its
+//     prompt's weight over its whole time in flight.
+//   - Split. Each bin's energy goes to the requests in proportion to their
+//     work in the bin; in a bin where requests were in flight but none
+//     worked (all past their last chunk, or failing), in proportion to
+//     their time in flight; a bin with no request in flight goes to
+//     energy_joules_gpu_idle_gaps.
+//
+// So energy is conserved: the requests' joules plus
+// energy_joules_gpu_idle_gaps are energy_joules_gpu (up to float64
+// rounding). A request partly outside the window (a warmup request still
+// in flight when the window starts) has the joules of its part inside;
+// one wholly outside has none. The percentiles are over the requests
+// marked Measured. The attribution needs two passes over the requests
+// (their work first, then their shares), and keeps a few float64 per bin
+// and one per measured request, not the requests.
 //
 // Times are handled as float64 nanoseconds, exact for integer-nanosecond
 // offsets below 104 days, and areas are divided into joules once, so that

@@ -30,6 +30,18 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	loadPct float64
 	stats   []sampler.Stats
+
+	idle          Window
+	idleSet       bool
+	idleUtilPct   float64
+	idleSettlePct float64
+
+	gpus    []DeviceID
+	gpusSet bool
+
+	bin     time.Duration
+	binSet  bool
+	prefill float64
 }
 
 // WithLoadThreshold sets the utilization threshold of
@@ -53,7 +65,8 @@ func WithSamplerStats(stats ...sampler.Stats) Option {
 }
 
 func newConfig(w Window, opts []Option) (config, error) {
-	c := config{loadPct: DefaultLoadThresholdPct}
+	c := config{loadPct: DefaultLoadThresholdPct, idleUtilPct: DefaultIdleUtilPct, idleSettlePct: DefaultIdleSettlePct,
+		prefill: DefaultPrefillWeight}
 	var errs []error
 	for i, o := range opts {
 		if o == nil {
@@ -68,6 +81,7 @@ func newConfig(w Window, opts []Option) (config, error) {
 	if !(c.loadPct >= 0 && c.loadPct < 100) {
 		errs = append(errs, fmt.Errorf("energy: load threshold %v%% is outside [0, 100)", c.loadPct))
 	}
+	errs = append(errs, c.validateIdle(), c.validateGPUs(), c.validateAttribution())
 	return c, errors.Join(errs...)
 }
 
@@ -105,6 +119,8 @@ type Accumulator struct {
 	devOrder []*devState
 	samplers map[string]*samplerState
 	smpOrder []*samplerState
+	// bins holds the binned GPU energy, with WithAttributionBin.
+	bins *binState
 }
 
 type devKey struct{ sampler, device string }
@@ -112,12 +128,16 @@ type devKey struct{ sampler, device string }
 type devState struct {
 	sampler, device string
 	kind            sampler.Kind
-	n               int64 // rows accepted
-	rows            int64 // rows inside the window
-	first, last     float64
-	outOfOrder      int64
-	power, util     linTrace
-	counter         counterTrace
+	// apart marks a GPU left out of the GPU figures by WithGPUs.
+	apart       bool
+	n           int64 // rows accepted
+	rows        int64 // rows inside the window
+	first, last float64
+	outOfOrder  int64
+	power, util linTrace
+	counter     counterTrace
+	// idle follows the device over the idle window (WithIdleWindow).
+	idle *idleState
 }
 
 // tick is one GPU-bearing reading of a sampler, waiting for its successor
@@ -156,11 +176,16 @@ func NewAccumulator(w Window, opts ...Option) (*Accumulator, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Accumulator{
+	a := &Accumulator{
 		cfg: c, w: w, s: float64(w.Start), e: float64(w.End),
 		devices:  make(map[devKey]*devState),
 		samplers: make(map[string]*samplerState),
-	}, nil
+	}
+	if c.binSet {
+		g := newGrid(w, c.bin)
+		a.bins = &binState{g: g, ctr: make([]float64, g.n), power: make([]float64, g.n)}
+	}
+	return a, nil
 }
 
 // Add accounts for one reading. Readings of one sampler must come in time
@@ -210,6 +235,13 @@ func (a *Accumulator) Add(r sampler.Reading) {
 		if in {
 			ds.rows++
 		}
+		counted := group == GroupGPU && !ds.apart
+		if counted && a.bins != nil {
+			a.binStep(ds, t, d)
+		}
+		if ds.idle != nil {
+			ds.idle.add(t, d)
+		}
 		if finite(d.PowerW) {
 			ds.power.add(t, d.PowerW, a.s, a.e)
 		}
@@ -219,7 +251,7 @@ func (a *Accumulator) Add(r sampler.Reading) {
 		if finite(d.EnergyJ) {
 			ds.counter.add(t, d.EnergyJ, a.s, a.e)
 		}
-		if group == GroupGPU {
+		if counted {
 			gpus++
 			if finite(d.PowerW) {
 				powered++
@@ -269,10 +301,30 @@ func (a *Accumulator) device(smp string, d *sampler.DeviceReading) *devState {
 	ds := a.devices[k]
 	if ds == nil {
 		ds = &devState{sampler: smp, device: d.Device, kind: d.Kind}
+		if GroupOf(d.Kind) == GroupGPU {
+			ds.apart = a.cfg.apart(DeviceID{smp, d.Device})
+			if a.cfg.idleSet {
+				ds.idle = newIdleState(a.cfg.idle)
+			}
+		}
 		a.devices[k] = ds
 		a.devOrder = append(a.devOrder, ds)
 	}
 	return ds
+}
+
+// binStep adds the step from a counted GPU's previous reading to this one
+// to the attribution bins: the counter's growth spread evenly over the
+// step, and the power trace's trapezoid.
+func (a *Accumulator) binStep(ds *devState, t float64, d *sampler.DeviceReading) {
+	if finite(d.EnergyJ) && ds.counter.n > 0 {
+		if g, ok := counterGrowth(ds.counter.prevE, d.EnergyJ); ok {
+			a.bins.g.spread(a.bins.ctr, ds.counter.prevT, t, g*1e9)
+		}
+	}
+	if finite(d.PowerW) && ds.power.n > 0 {
+		a.bins.g.trapezoid(a.bins.power, ds.power.prevT, ds.power.prevV, t, d.PowerW)
+	}
 }
 
 // closeTick accounts for tick k whose time cell ends at hi.
@@ -319,14 +371,21 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 	// Devices.
 	var (
 		gpuE, gpuInt, ratioInt, ratioCtr, cpuE, pAvg, uSum sums
-		gpuDevs, cpuDevs, gpuIntMissing                    []string
+		otherE, otherP                                     sums
+		gpuDevs, cpuDevs, gpuIntMissing, otherDevs         []string
+		seen                                               = map[DeviceID]bool{}
 	)
 	for _, ds := range a.devOrder {
 		d := a.deviceSummary(ds, win, r)
 		r.Devices = append(r.Devices, d)
 		name := ds.device + " (" + ds.sampler + ")"
-		switch GroupOf(ds.kind) {
-		case GroupGPU:
+		switch group := GroupOf(ds.kind); {
+		case group == GroupGPU && ds.apart:
+			otherDevs = append(otherDevs, name)
+			otherE.add(d.EnergyJ, name)
+			otherP.add(d.PowerAvgW, name)
+		case group == GroupGPU:
+			seen[DeviceID{ds.sampler, ds.device}] = true
 			gpuDevs = append(gpuDevs, name)
 			gpuE.add(d.EnergyJ, name)
 			gpuInt.add(d.EnergyIntegralJ, name)
@@ -339,20 +398,35 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 			}
 			pAvg.add(d.PowerAvgW, name)
 			uSum.add(d.UtilAvgPct, name)
-		case GroupCPUDRAM:
+		case group == GroupCPUDRAM:
 			cpuDevs = append(cpuDevs, name)
 			cpuE.add(d.EnergyJ, name)
 		}
 	}
 
 	// GPU energy.
+	noGPU := "no GPU readings in the timeline"
+	if a.cfg.gpusSet {
+		var missing []string
+		for _, g := range a.cfg.gpus {
+			if !seen[g] {
+				missing = append(missing, g.String())
+			}
+		}
+		if len(missing) > 0 {
+			r.warnf("GPUs counted (energy.WithGPUs) but not in the timeline: %s", strings.Join(missing, ", "))
+		}
+		if len(gpuDevs) == 0 && len(otherDevs) > 0 {
+			noGPU = "none of the GPUs counted (energy.WithGPUs) is in the timeline; it has only " + strings.Join(otherDevs, ", ")
+		}
+	}
 	switch {
 	case len(gpuDevs) == 0:
-		r.EnergyJoulesGPU = Absent("no GPU readings in the timeline")
-		r.EnergyJoulesGPUIntegral = Absent("no GPU readings in the timeline")
-		r.GPUIntegralCounterRatio = Absent("no GPU readings in the timeline")
-		r.PowerAvgW = Absent("no GPU readings in the timeline")
-		r.GPUUtilAvgPct = Absent("no GPU readings in the timeline")
+		r.EnergyJoulesGPU = Absent(noGPU)
+		r.EnergyJoulesGPUIntegral = Absent(noGPU)
+		r.GPUIntegralCounterRatio = Absent(noGPU)
+		r.PowerAvgW = Absent(noGPU)
+		r.GPUUtilAvgPct = Absent(noGPU)
 	default:
 		r.EnergyJoulesGPU = gpuE.figure("no GPU energy measured")
 		r.partial(KeyEnergyJoulesGPU, gpuE)
@@ -375,6 +449,17 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 			r.GPUUtilAvgPct = Measured(uSum.v / float64(uSum.n))
 		}
 		r.partial(KeyGPUUtilAvgPct, uSum)
+	}
+
+	// The GPUs left out: their power and energy apart.
+	if len(otherDevs) == 0 {
+		why := "no GPU is left out of the figures (energy.WithGPUs)"
+		r.PowerAvgWOtherGPUs, r.EnergyJoulesGPUOtherGPUs = Absent(why), Absent(why)
+	} else {
+		r.PowerAvgWOtherGPUs = otherP.figure("no power readings of the GPUs left out span the window")
+		r.partial(KeyPowerAvgWOtherGPUs, otherP)
+		r.EnergyJoulesGPUOtherGPUs = otherE.figure("no energy of the GPUs left out measured")
+		r.partial(KeyEnergyJoulesGPUOtherGPUs, otherE)
 	}
 
 	// Per-tick figures: peak and under load.
@@ -404,6 +489,13 @@ func (a *Accumulator) Report(outputTokens int64) (*Report, error) {
 	}
 	r.JoulesPerToken = perToken(r.EnergyJoulesTotal, KeyEnergyJoulesTotal, outputTokens)
 	r.JoulesPerTokenGPU = perToken(r.EnergyJoulesGPU, KeyEnergyJoulesGPU, outputTokens)
+
+	// The idle baseline; the attribution's figures until Attribution.Fill.
+	a.idleFigures(r, gpuE)
+	why := "per-request attribution was not computed (energy.Attribution)"
+	r.EnergyJoulesGPUIdleGaps = Absent(why)
+	r.JoulesPerRequestP50, r.JoulesPerRequestP99 = Absent(why), Absent(why)
+	r.JoulesPerOutputTokenP50, r.JoulesPerOutputTokenP99 = Absent(why), Absent(why)
 
 	// The instrument: ticks by device kind, the GPU samplers' interval.
 	r.GPUSampleCount, r.CPUDRAMSampleCount = a.sampleCounts()
@@ -466,8 +558,12 @@ func (a *Accumulator) gpuIntervalP99(gpuSamplers []samplerState) Figure {
 func (a *Accumulator) deviceSummary(ds *devState, win float64, r *Report) Device {
 	name := ds.device + " (" + ds.sampler + ")"
 	d := Device{
-		Sampler: ds.sampler, Device: ds.device, Kind: ds.kind, Rows: ds.rows,
+		Sampler: ds.sampler, Device: ds.device, Kind: ds.kind, Rows: ds.rows, Apart: ds.apart,
 		First: time.Duration(ds.first), Last: time.Duration(ds.last),
+	}
+	if GroupOf(ds.kind) == GroupGPU {
+		d.IdlePowerW = Absent("no idle phase was measured (energy.WithIdleWindow)")
+		d.IdleUtilPct = d.IdlePowerW
 	}
 	if ds.outOfOrder > 0 {
 		r.warnf("%s: %d rows not later than the device's previous one were ignored", name, ds.outOfOrder)

@@ -61,6 +61,17 @@ const (
 	KeyNVMLSampleCount         = "nvml_sample_count"
 	KeyRAPLSampleCount         = "rapl_sample_count"
 	KeyNVMLIntervalP99Ms       = "nvml_interval_p99_ms"
+
+	KeyPowerIdleW               = "power_idle_w"
+	KeyEnergyJoulesGPUAboveIdle = "energy_joules_gpu_above_idle"
+	KeyJoulesPerTokenAboveIdle  = "joules_per_token_above_idle"
+	KeyPowerAvgWOtherGPUs       = "power_avg_w_other_gpus"
+	KeyEnergyJoulesGPUOtherGPUs = "energy_joules_gpu_other_gpus"
+	KeyEnergyJoulesGPUIdleGaps  = "energy_joules_gpu_idle_gaps"
+	KeyJoulesPerRequestP50      = "joules_per_request_p50"
+	KeyJoulesPerRequestP99      = "joules_per_request_p99"
+	KeyJoulesPerOutputTokenP50  = "joules_per_output_token_p50"
+	KeyJoulesPerOutputTokenP99  = "joules_per_output_token_p99"
 )
 
 // Units of [Named] figures.

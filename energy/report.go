@@ -37,6 +37,20 @@ type Report struct {
 	CPUDRAMSampleCount      Figure // rapl_sample_count
 	GPUIntervalP99Ms        Figure // nvml_interval_p99_ms
 
+	PowerIdleW               Figure // power_idle_w
+	EnergyJoulesGPUAboveIdle Figure // energy_joules_gpu_above_idle
+	JoulesPerTokenAboveIdle  Figure // joules_per_token_above_idle
+	PowerAvgWOtherGPUs       Figure // power_avg_w_other_gpus
+	EnergyJoulesGPUOtherGPUs Figure // energy_joules_gpu_other_gpus
+	EnergyJoulesGPUIdleGaps  Figure // energy_joules_gpu_idle_gaps
+	JoulesPerRequestP50      Figure // joules_per_request_p50
+	JoulesPerRequestP99      Figure // joules_per_request_p99
+	JoulesPerOutputTokenP50  Figure // joules_per_output_token_p50
+	JoulesPerOutputTokenP99  Figure // joules_per_output_token_p99
+
+	// IdleWindow is the idle window (WithIdleWindow); zero without one.
+	IdleWindow Window
+
 	// Samplers lists every sampler in the timeline, in order of first
 	// appearance.
 	Samplers []SamplerSummary
@@ -65,6 +79,10 @@ type Device struct {
 	Sampler string
 	Device  string
 	Kind    sampler.Kind
+	// Apart marks a GPU left out of the GPU figures (WithGPUs): its own
+	// figures are here, and its power and energy add into
+	// power_avg_w_other_gpus and energy_joules_gpu_other_gpus only.
+	Apart bool
 	// Rows counts the device's rows inside the window.
 	Rows int64
 	// First and Last are the times of the device's first and last rows in
@@ -86,6 +104,11 @@ type Device struct {
 	PowerPeakW Figure
 	// UtilAvgPct is the time-weighted mean utilization, like PowerAvgW.
 	UtilAvgPct Figure
+	// IdlePowerW is a GPU's mean power over the idle window (its energy of
+	// record over the window divided by its length) and IdleUtilPct its
+	// mean utilization there; absent without WithIdleWindow, and for other
+	// kinds than GPU (the zero Figure).
+	IdlePowerW, IdleUtilPct Figure
 }
 
 // SampleCount returns the number of the named sampler's readings inside
@@ -138,6 +161,16 @@ var figureTable = []figureDef{
 	{KeyNVMLSampleCount, UnitCount, gpuKinds, false, func(r *Report) Figure { return r.GPUSampleCount }},
 	{KeyRAPLSampleCount, UnitCount, cpuDRAMKinds, false, func(r *Report) Figure { return r.CPUDRAMSampleCount }},
 	{KeyNVMLIntervalP99Ms, UnitMilliseconds, gpuKinds, false, func(r *Report) Figure { return r.GPUIntervalP99Ms }},
+	{KeyPowerIdleW, UnitWatts, gpuKinds, false, func(r *Report) Figure { return r.PowerIdleW }},
+	{KeyEnergyJoulesGPUAboveIdle, UnitJoules, gpuKinds, false, func(r *Report) Figure { return r.EnergyJoulesGPUAboveIdle }},
+	{KeyJoulesPerTokenAboveIdle, UnitJoulesPerToken, gpuKinds, false, func(r *Report) Figure { return r.JoulesPerTokenAboveIdle }},
+	{KeyPowerAvgWOtherGPUs, UnitWatts, gpuKinds, false, func(r *Report) Figure { return r.PowerAvgWOtherGPUs }},
+	{KeyEnergyJoulesGPUOtherGPUs, UnitJoules, gpuKinds, false, func(r *Report) Figure { return r.EnergyJoulesGPUOtherGPUs }},
+	{KeyEnergyJoulesGPUIdleGaps, UnitJoules, gpuKinds, false, func(r *Report) Figure { return r.EnergyJoulesGPUIdleGaps }},
+	{KeyJoulesPerRequestP50, UnitJoules, gpuKinds, false, func(r *Report) Figure { return r.JoulesPerRequestP50 }},
+	{KeyJoulesPerRequestP99, UnitJoules, gpuKinds, false, func(r *Report) Figure { return r.JoulesPerRequestP99 }},
+	{KeyJoulesPerOutputTokenP50, UnitJoulesPerToken, gpuKinds, false, func(r *Report) Figure { return r.JoulesPerOutputTokenP50 }},
+	{KeyJoulesPerOutputTokenP99, UnitJoulesPerToken, gpuKinds, false, func(r *Report) Figure { return r.JoulesPerOutputTokenP99 }},
 }
 
 // Keys returns the metric keys of the figures every Report has, in the
@@ -169,7 +202,12 @@ func FigureKinds(key string) []sampler.Kind {
 // energy_joules_gpu, energy_joules_cpu_dram, power_avg_w_under_load,
 // energy_joules_gpu_integral, energy_gpu_integral_to_counter_ratio,
 // joules_per_token_gpu, nvml_sample_count, rapl_sample_count,
-// nvml_interval_p99_ms (all always listed), then the own sample counts of
+// nvml_interval_p99_ms, power_idle_w, energy_joules_gpu_above_idle,
+// joules_per_token_above_idle, power_avg_w_other_gpus,
+// energy_joules_gpu_other_gpus, energy_joules_gpu_idle_gaps,
+// joules_per_request_p50, joules_per_request_p99,
+// joules_per_output_token_p50, joules_per_output_token_p99 (all always
+// listed), then the own sample counts of
 // the samplers that read no GPU, CPU package or DRAM, in order of first
 // appearance.
 func (r *Report) Figures() []Named {

@@ -89,6 +89,13 @@ func appendResultJSON(b []byte, r *Result) []byte {
 	if r.UsageRejected != "" {
 		b = appendStringField(b, `,"usage_rejected":`, r.UsageRejected)
 	}
+	if r.GPUJoules != nil {
+		// Written once per request when the trace is rewritten: encoding/json
+		// itself gives its float format (and refuses NaN and infinities).
+		if q, err := json.Marshal(*r.GPUJoules); err == nil {
+			b = append(append(b, `,"gpu_joules":`...), q...)
+		}
+	}
 	return append(b, "}\n"...)
 }
 

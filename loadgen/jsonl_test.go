@@ -63,6 +63,10 @@ func TestAppendResultJSON(t *testing.T) {
 			PromptTokens: 9, OutputTokens: 3, TokenSource: TokenSourceUsage},
 		{Index: -7, Worker: -1, Prompt: math.MaxInt, Outcome: OutcomeHTTPStatus, StatusCode: -1, Error: `HTTP 503: <busy> & "tired" \ ` + "\x00\x1f\x7f\u2028\u2029é\xff\xc3", End: -time.Second},
 		{Index: math.MinInt, Outcome: "", Chunks: []Chunk{}, Scheduled: math.MinInt64, TokenSource: TokenSourceChunks, UsageRejected: "completion_tokens 1e400 exceeds max_tokens 128"},
+		{Index: 3, Outcome: OutcomeOK, GPUJoules: ptr(12.345678)},
+		{Index: 4, Outcome: OutcomeOK, GPUJoules: ptr(0)},
+		{Index: 5, Outcome: OutcomeOK, GPUJoules: ptr(1e-9)},
+		{Index: 6, Outcome: OutcomeOK, GPUJoules: ptr(3e22)},
 	} {
 		want := encodeJSON(t, &r)
 		if got := appendResultJSON(nil, &r); !bytes.Equal(got, want) {
@@ -71,15 +75,20 @@ func TestAppendResultJSON(t *testing.T) {
 	}
 }
 
+func ptr(f float64) *float64 { return &f }
+
 // FuzzAppendResultJSON holds the hand-written encoder to encoding/json's
 // bytes for any field values.
 func FuzzAppendResultJSON(f *testing.F) {
-	f.Add(1, -1, true, "ok", "HTTP 500: <x>", "stop", int64(40e6), int64(-1), 3, "usage", "é\xff\u2028")
-	f.Fuzz(func(t *testing.T, index, worker int, warmup bool, outcome, errText, finish string, at, sent int64, chunks int, source, rejected string) {
+	f.Add(1, -1, true, "ok", "HTTP 500: <x>", "stop", int64(40e6), int64(-1), 3, "usage", "é\xff\u2028", 1.5)
+	f.Fuzz(func(t *testing.T, index, worker int, warmup bool, outcome, errText, finish string, at, sent int64, chunks int, source, rejected string, joules float64) {
 		r := Result{Index: index, Worker: worker, Prompt: index ^ worker, Warmup: warmup, Outcome: Outcome(outcome), StatusCode: worker,
 			Error: errText, FinishReason: finish, Scheduled: time.Duration(sent), Sent: time.Duration(sent), FirstByte: time.Duration(at / 2),
 			FirstToken: time.Duration(at), End: time.Duration(at + sent), PromptTokens: chunks, OutputTokens: -chunks,
 			TokenSource: TokenSource(source), UsageRejected: rejected}
+		if !math.IsNaN(joules) && !math.IsInf(joules, 0) && index%2 == 0 {
+			r.GPUJoules = &joules
+		}
 		for i := range min(max(chunks, 0), 50) {
 			r.Chunks = append(r.Chunks, Chunk{At: time.Duration(at + int64(i)), Tokens: i - 1})
 		}

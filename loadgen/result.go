@@ -89,6 +89,14 @@ type Result struct {
 	// "chunks", one token per chunk, PromptTokens 0). It does not change
 	// the outcome. Empty when the usage was believed or absent.
 	UsageRejected string `json:"usage_rejected,omitempty"`
+
+	// GPUJoules is the GPU energy attributed to the request over the
+	// measurement window (the energy package's per-request attribution),
+	// which a profile fills in after the run, when it rewrites the trace.
+	// It is nil when nothing was attributed (no GPU energy was measured,
+	// or the request was not in flight in the window). The load generator
+	// never sets it.
+	GPUJoules *float64 `json:"gpu_joules,omitempty"`
 }
 
 // Chunk is one content-bearing chunk of a stream.

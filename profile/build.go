@@ -84,6 +84,69 @@ func energyMetrics(ns []energy.Named) []loadgen.Metric {
 	return out
 }
 
+// telemetryRecord is driver_options.telemetry: which GPUs the energy
+// figures count and how they were found (gpu_selection: "engine", "all"
+// or "option"; gpu_selection_reason when "all"; engine_pids), the idle
+// window on the timeline's clock (idle_window_s, [start, end]), and per
+// sampled GPU: its sampler, device and model, whether it is counted, the
+// engine's PIDs on it, its power field ("instant", or "average_1s" for
+// NVML's 1-second moving average) and measured sensor update period
+// (sensor_period_ms, absent when unknown), its power_avg_w over the window
+// and its idle_power_w and idle_util_pct when measured. Text and lists
+// live here, since metrics stay numeric.
+func telemetryRecord(sel *GPUSelection, rep *energy.Report) *envelope.Object {
+	o := &envelope.Object{}
+	o.Set("gpu_selection", envelope.String(sel.How))
+	if sel.Reason != "" {
+		o.Set("gpu_selection_reason", envelope.String(sel.Reason))
+	}
+	o.Set("engine_pids", intArray(sel.EnginePIDs))
+	if w := rep.IdleWindow; w != (energy.Window{}) {
+		o.Set("idle_window_s", envelope.Array(envelope.Float(w.Start.Seconds()), envelope.Float(w.End.Seconds())))
+	}
+	gpus := make([]envelope.Value, 0, len(sel.GPUs))
+	for _, g := range sel.GPUs {
+		d := &envelope.Object{}
+		d.Set("sampler", envelope.String(g.Sampler))
+		d.Set("device", envelope.String(g.Device))
+		d.Set("model", envelope.String(g.Model))
+		d.Set("counted", envelope.Bool(g.Counted))
+		d.Set("engine_pids", intArray(g.EnginePIDs))
+		field := "instant"
+		if g.PowerAveraged {
+			field = "average_1s"
+		}
+		d.Set("power_field", envelope.String(field))
+		if g.SensorPeriod > 0 {
+			d.Set("sensor_period_ms", envelope.Float(float64(g.SensorPeriod)/1e6))
+		}
+		for _, dev := range rep.Devices {
+			if dev.Sampler != g.Sampler || dev.Device != g.Device {
+				continue
+			}
+			for _, f := range []struct {
+				key string
+				f   energy.Figure
+			}{{"power_avg_w", dev.PowerAvgW}, {"energy_j", dev.EnergyJ}, {"idle_power_w", dev.IdlePowerW}, {"idle_util_pct", dev.IdleUtilPct}} {
+				if f.f.Measured && !math.IsNaN(f.f.Value) && !math.IsInf(f.f.Value, 0) {
+					d.Set(f.key, envelope.Float(f.f.Value))
+				}
+			}
+		}
+		gpus = append(gpus, envelope.ObjectValue(d))
+	}
+	o.Set("gpus", envelope.Array(gpus...))
+	return o
+}
+
+func intArray(xs []int) envelope.Value {
+	vs := make([]envelope.Value, len(xs))
+	for i, x := range xs {
+		vs[i] = envelope.Int(int64(x))
+	}
+	return envelope.Array(vs...)
+}
+
 // buildEnvelope assembles the new envelope (unsigned).
 func (c *config) buildEnvelope(src *envelope.Envelope, suite catalog.Suite, ds catalog.Dataset, info *loadgen.EngineInfo,
 	fp envelope.HardwareFingerprint, sum loadgen.Summary, rep *energy.Report, res *Result) (*envelope.Envelope, error) {
@@ -128,6 +191,8 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite catalog.Suite, ds c
 		driver.Set("dropped", envelope.Int(int64(res.Run.Dropped)))
 		driver.Set("cut_off", envelope.Int(int64(res.Run.CutOff)))
 	}
+	driver.Set("idle_phase_s", envelope.Float(c.idlePhase.Seconds()))
+	driver.Set("telemetry", envelope.ObjectValue(telemetryRecord(&res.GPUs, rep)))
 
 	dist := &envelope.Object{}
 	for key, path := range map[string]string{"requests": res.TracePath, "timeline": res.TimelinePath} {

@@ -18,8 +18,14 @@
 // WithEngineKinds). Then, before any load is sent, everything that could
 // fail later: the signer (a dev key's validity, keyless readiness), the
 // dataset, the sweep point, the engine (version probe, served model).
-// Samplers start before the load and stop after it; the load runs for the
-// duration plus a grace period.
+// Then it finds the GPUs the engine runs on (see "The engine's GPUs").
+// Samplers start before the load and stop after it, each with a closing
+// reading, so the readings reach the end of the window; between their
+// start and the load, an idle phase (WithIdlePhase, DefaultIdlePhase 3 s;
+// 0 skips it) samples the engine serving nothing, for the idle baseline.
+// The load runs for the duration plus a grace period. After it, the GPU
+// energy of the window is attributed to the requests, and the trace is
+// rewritten with each request's joules before the envelope hashes it.
 //
 // # Runs from nothing, sweeps and peaks
 //
@@ -62,6 +68,19 @@
 //   - energy_joules_total: GPU + CPU/DRAM; joules_per_token: that over the
 //     output tokens of ok requests.
 //   - gpu_util_avg_pct, power_avg_w_under_load: see package energy.
+//   - power_idle_w: the counted GPUs' power over the idle phase;
+//     energy_joules_gpu_above_idle: energy_joules_gpu less power_idle_w
+//     over the window; joules_per_token_above_idle: that per output
+//     token. Absent, with a warning, when the engine was not idle (GPU
+//     utilization, power not settling; see package energy).
+//   - power_avg_w_other_gpus, energy_joules_gpu_other_gpus: the GPUs the
+//     engine does not run on, left out of every other GPU figure.
+//   - joules_per_request_p50/_p99, joules_per_output_token_p50/_p99: over
+//     the ok post-warmup requests, of the GPU energy attributed to each
+//     (package energy, "Joules per request"); energy_joules_gpu_idle_gaps:
+//     the part of energy_joules_gpu with no request in flight. The trace's
+//     gpu_joules (loadgen.Result.GPUJoules) and it add up to
+//     energy_joules_gpu.
 //   - token_source: where output token counts came from (usage, chunks or mixed).
 //
 // A figure that was not measured is absent from the envelope, never 0, and
@@ -82,11 +101,38 @@
 // did not open, or that the built-in samplers are disabled. The hardware
 // fingerprint's GPUs come from NVML's inventory of this host.
 //
+// # The engine's GPUs
+//
+// Without WithGPUs, NVML samples every GPU, but the energy figures count
+// only the engine's when they can be told: Run reads, under the system
+// root (WithSystemRoot), /proc/net/tcp and tcp6 for the socket listening
+// on the base URL's port, the processes holding it (/proc/<pid>/fd) and
+// their descendants and launchers (the ancestors below the first one this
+// process shares, or PID 1), and asks each sampler that implements
+// sampler.ProcessLister (NVML: its running compute and graphics
+// processes) which GPUs run them. The other sampled GPUs are reported
+// apart. It falls back to every GPU, with a warning saying why, when the
+// base URL's host is not this host (a loopback address, "localhost", this
+// host's name or an address of its interfaces; names are not resolved),
+// when no socket listens on the port here (another network namespace or
+// container), when no visible process holds it (another PID namespace, or
+// another user's process), when no sampler lists processes, or when none
+// of the engine's processes is listed on a GPU (NVML's PIDs are the host's:
+// in a nested PID namespace they differ). WithGPUs overrides it: NVML
+// samples the GPUs given and the figures count them all. Result.GPUs and
+// the envelope's driver_options.telemetry record the choice: how
+// (gpu_selection "engine", "all" or "option", with gpu_selection_reason),
+// engine_pids, the idle window, and per sampled GPU its model, whether it
+// is counted, the engine's PIDs on it, its power field ("instant" or
+// "average_1s") and measured sensor period, its mean power and energy over
+// the window and its idle power and utilization.
+//
 // # Files
 //
 // The envelope is written atomically as profile-<content_hash[:12]>.json in
 // the output directory, beside two side files named after the run's start
-// time: <stem>.requests.jsonl (one loadgen.Result per request) and
+// time: <stem>.requests.jsonl (one loadgen.Result per request, with its
+// gpu_joules once the run is measured) and
 // <stem>.timeline.csv (sampler.TimelineColumns). The stem is
 // <prefix>-<UTC time>-<random>, with the envelope's prefix: profile,
 // profile-c16 for a sweep point, run (a suite run from nothing) or c16 (its

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/loadgen"
 	"github.com/benchprof/benchprof/report/timeline"
 	"github.com/benchprof/benchprof/sampler"
@@ -47,6 +48,11 @@ func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
 	}
 	for k, v := range x.tel.unavailable {
 		r.res.Unavailable[k] = v
+	}
+	x.gpus = r.c.selectGPUs(x.tel)
+	r.res.GPUs = *x.gpus
+	if x.gpus.How == GPUsAll && len(x.gpus.GPUs) > 0 {
+		r.warn("the energy figures count every sampled GPU, not only the engine's: " + x.gpus.Reason)
 	}
 	files, err := r.openSideFiles()
 	if err != nil {
@@ -163,7 +169,13 @@ func (c *config) orchestrate(ctx context.Context, gen loadgen.Generator, x *exec
 	sampCtx, stopSamplers := context.WithCancel(ctx)
 	defer stopSamplers()
 	power := newGPUPower(len(x.tel.samplers))
-	g, stats := startSamplers(sampCtx, x, files.timeline, power)
+	first := newFirstReadings(len(x.tel.samplers))
+	g, stats := startSamplers(sampCtx, x, files.timeline, power, first)
+	if err := c.idle(ctx, x, first); err != nil {
+		stopSamplers()
+		_ = g.Wait()
+		return nil, stats, err
+	}
 	var counts progressCounts
 	stopProgress := c.startProgress(x.point, &counts, power)
 
@@ -201,12 +213,13 @@ func newGPUPower(n int) gpuPower {
 // startSamplers runs every sampler on its own goroutine, writing its
 // readings to the timeline CSV (and the page builder), until ctx ends; g.Wait waits for them, after
 // which stats holds each one's account.
-func startSamplers(ctx context.Context, x *execution, csv *sampler.TimelineWriter, power gpuPower) (*errgroup.Group, []sampler.Stats) {
+func startSamplers(ctx context.Context, x *execution, csv *sampler.TimelineWriter, power gpuPower, first *firstReadings) (*errgroup.Group, []sampler.Stats) {
 	g, gctx := errgroup.WithContext(ctx)
 	stats := make([]sampler.Stats, len(x.tel.samplers))
 	for i, s := range x.tel.samplers {
 		g.Go(func() error {
 			st, err := sampler.Run(gctx, s.Sampler, s.Interval, x.origin, func(r sampler.Reading) {
+				first.saw(i)
 				if x.page != nil {
 					x.page.AddReading(r)
 				}
@@ -223,6 +236,65 @@ func startSamplers(ctx context.Context, x *execution, csv *sampler.TimelineWrite
 	}
 	return g, stats
 }
+
+// firstReadings closes all once every sampler has taken a reading.
+type firstReadings struct {
+	seen []atomic.Bool
+	left atomic.Int64
+	all  chan struct{}
+}
+
+func newFirstReadings(n int) *firstReadings {
+	f := &firstReadings{seen: make([]atomic.Bool, n), all: make(chan struct{})}
+	f.left.Store(int64(n))
+	if n == 0 {
+		close(f.all)
+	}
+	return f
+}
+
+func (f *firstReadings) saw(i int) {
+	if !f.seen[i].Swap(true) && f.left.Add(-1) == 0 {
+		close(f.all)
+	}
+}
+
+// idle runs the idle phase (WithIdlePhase): once every sampler has taken
+// its first reading (or after firstReadingWait), nothing is sent for the
+// phase's length, and its window on the telemetry's clock is recorded for
+// the idle baseline.
+func (c *config) idle(ctx context.Context, x *execution, first *firstReadings) error {
+	if c.idlePhase == 0 {
+		return nil
+	}
+	var longest time.Duration
+	for _, s := range x.tel.samplers {
+		longest = max(longest, s.Interval)
+	}
+	wait := time.NewTimer(firstReadingWait + 2*longest)
+	defer wait.Stop()
+	select {
+	case <-first.all:
+	case <-wait.C:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	start := time.Since(x.origin)
+	phase := time.NewTimer(c.idlePhase)
+	defer phase.Stop()
+	select {
+	case <-phase.C:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	x.idle = &energy.Window{Start: start, End: time.Since(x.origin)}
+	return nil
+}
+
+// firstReadingWait bounds the wait for every sampler's first reading
+// before the idle phase (beside twice the longest interval): a sampler
+// that fails every tick does not hold the run up.
+const firstReadingWait = 2 * time.Second
 
 // progressCounts are the counters the progress reports read.
 type progressCounts struct {

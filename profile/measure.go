@@ -22,7 +22,7 @@ func (r *run) measure(x *execution) (*measurement, error) {
 		r.warn("the load generator reported no start time; telemetry is aligned with the requests as if the load started with the samplers")
 	}
 	m.window = energy.Window{Start: m.offset + m.summary.WindowStart, End: m.offset + m.summary.WindowEnd}
-	rep, err := energyReport(r.res.TimelinePath, m.window, m.summary.OutputTokens, x.stats)
+	rep, err := r.energyReport(x, m.window, m.summary.OutputTokens, m.offset)
 	if err != nil {
 		return nil, fmt.Errorf("profile: energy: %w", err)
 	}

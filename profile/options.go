@@ -28,6 +28,11 @@ const (
 	DefaultDevKeyPath = envelope.DefaultDevKeyPath
 	// FilePrefix starts the names of the files a profile writes.
 	FilePrefix = "profile"
+	// DefaultIdlePhase is how long the samplers read the engine idle,
+	// before the load, for the idle baseline (power_idle_w).
+	DefaultIdlePhase = 3 * time.Second
+	// MaxIdlePhase bounds WithIdlePhase.
+	MaxIdlePhase = 10 * time.Minute
 )
 
 // Option configures [Run]. Options only record values; Run validates them
@@ -68,6 +73,7 @@ type config struct {
 	nvmlInterval time.Duration
 	raplInterval time.Duration
 	outputDir    string
+	idlePhase    time.Duration
 
 	devKeyPath  string
 	keylessOpts []keyless.Option
@@ -117,6 +123,7 @@ func defaults() *config {
 		nvmlInterval:    DefaultNVMLInterval,
 		raplInterval:    DefaultRAPLInterval,
 		outputDir:       DefaultOutputDir,
+		idlePhase:       DefaultIdlePhase,
 		devKeyPath:      DefaultDevKeyPath,
 		verify:          true,
 		defaultSamplers: true,
@@ -154,6 +161,20 @@ func WithNVMLInterval(d time.Duration) Option {
 // it is DefaultRAPLInterval (25 ms). It must be positive.
 func WithRAPLInterval(d time.Duration) Option {
 	return opt("WithRAPLInterval", func(c *config) { c.raplInterval = d })
+}
+
+// WithIdlePhase sets how long the samplers read the engine before the
+// load, with nothing sent, for the idle baseline: power_idle_w (each GPU's
+// idle power and their sum), energy_joules_gpu_above_idle and
+// joules_per_token_above_idle (see the energy package, "Idle baseline").
+// The phase starts once every sampler has taken its first reading. When
+// the engine was not idle in it (GPU utilization, or power that did not
+// settle), the idle figures are absent with that reason and a warning says
+// so. 0 skips the phase (the idle figures are then absent); it must not be
+// negative nor above MaxIdlePhase (10 min). By default, if this option is
+// not used, it is DefaultIdlePhase (3 s).
+func WithIdlePhase(d time.Duration) Option {
+	return opt("WithIdlePhase", func(c *config) { c.idlePhase = d })
 }
 
 // WithOutputDir sets where the envelope and its side files are written. By
@@ -261,8 +282,18 @@ func WithoutDefaultSamplers() Option {
 	return opt("WithoutDefaultSamplers", func(c *config) { c.defaultSamplers = false })
 }
 
-// WithGPUs selects the GPUs NVML samples, by index ("0") or UUID. By
-// default all GPUs are sampled, as the reference does.
+// WithGPUs selects the GPUs NVML samples, by index ("0") or UUID, and the
+// energy figures count all of them. By default every GPU is sampled and
+// the figures count the GPUs the engine runs on, when it runs on this host
+// and they can be told: the processes of the listener of the base URL's
+// port (read in /proc under WithSystemRoot), their descendants and the
+// launchers above them that this process does not share, matched
+// to the processes NVML lists on each GPU. The other GPUs are reported
+// apart (power_avg_w_other_gpus, energy_joules_gpu_other_gpus); the
+// mapping is recorded in the envelope (driver_options.telemetry). When the
+// engine is remote, in another network or PID namespace, or NVML cannot
+// list processes, every GPU counts, as the reference does, and a warning
+// says why.
 func WithGPUs(selectors ...string) Option {
 	return opt("WithGPUs", func(c *config) { c.gpus = append([]string(nil), selectors...) })
 }
@@ -543,6 +574,9 @@ func (c *config) validate() error {
 	}
 	if c.raplInterval <= 0 {
 		errs = append(errs, fmt.Errorf("RAPL interval must be positive, got %v", c.raplInterval))
+	}
+	if c.idlePhase < 0 || c.idlePhase > MaxIdlePhase {
+		errs = append(errs, fmt.Errorf("idle phase (WithIdlePhase) must be between 0 and %v, got %v", MaxIdlePhase, c.idlePhase))
 	}
 	if c.outputDir == "" {
 		errs = append(errs, errors.New("output directory is empty"))

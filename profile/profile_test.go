@@ -23,7 +23,13 @@ import (
 	"github.com/benchprof/benchprof/sampler/samplertest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if model := os.Getenv(childEngineEnv); model != "" {
+		serveChildEngine(model) // this process is a test's engine
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 const source = "testdata/2026-06-13-llm-h100_c16-b91875fdf860.json"
 
@@ -59,6 +65,7 @@ func newFixture(t *testing.T) *fixture {
 		profile.WithGrace(time.Second),
 		profile.WithDevKey(key),
 		profile.WithOutputDir(f.out),
+		profile.WithIdlePhase(100 * time.Millisecond),
 		profile.WithoutDefaultSamplers(),
 		profile.WithSampler(&samplertest.GPU{Devices: 2, PowerW: 300, UtilPct: 80}, 10*time.Millisecond),
 	}

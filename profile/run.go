@@ -81,8 +81,12 @@ type Result struct {
 	Point       catalog.PointResolution
 	Summary     loadgen.Summary
 	Energy      *energy.Report
-	Samplers    []sampler.Stats
-	Run         *loadgen.RunInfo
+	// GPUs says which GPUs the energy figures count (the engine's, when
+	// they could be told) and how they were found, with each sampled
+	// GPU's power sensor.
+	GPUs     GPUSelection
+	Samplers []sampler.Stats
+	Run      *loadgen.RunInfo
 	// Unavailable maps breakdown metric keys to why they were not measured.
 	Unavailable map[string]string
 	Warnings    []string
@@ -242,6 +246,11 @@ type execution struct {
 	// page is fed every reading and result during the run, with
 	// WithTimelineHTML; nil without it.
 	page *timeline.Builder
+	// gpus says which GPUs the energy figures count.
+	gpus *GPUSelection
+	// idle is the idle phase's window on the telemetry's clock; nil when
+	// it was skipped.
+	idle *energy.Window
 }
 
 func (x *execution) close() {

@@ -2,6 +2,7 @@ package profile_test
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -57,7 +58,16 @@ func TestUserSamplersAreFirstClass(t *testing.T) {
 		}
 		var o outcome
 		o.Keys = res.Envelope.Metrics.Keys()
-		o.Unavailable = res.Unavailable
+		// The fake GPUs run at 80 % utilization in the idle phase too, so
+		// the engine was not idle there: the idle figures are absent, with
+		// a reason that names the GPUs.
+		o.Unavailable = maps.Clone(res.Unavailable)
+		for _, k := range []string{"power_idle_w", "energy_joules_gpu_above_idle", "joules_per_token_above_idle"} {
+			if !strings.Contains(o.Unavailable[k], "not idle") {
+				t.Errorf("%s/%s: %s unavailable: %q; want the engine not idle", gpuName, cpuName, k, o.Unavailable[k])
+			}
+			delete(o.Unavailable, k)
+		}
 		for _, k := range []string{"nvml_sample_count", "rapl_sample_count"} {
 			if v, _ := res.Envelope.Metrics.Get(k); v.Kind() != envelope.KindInt {
 				t.Errorf("%s/%s: metric %s = %#v; want an integer", gpuName, cpuName, k, v)
@@ -87,6 +97,17 @@ func TestUserSamplersAreFirstClass(t *testing.T) {
 					t.Errorf("%s/%s: energy row %q", gpuName, cpuName, row)
 				}
 				row[1], row[2] = "R", "G J / C J"
+			case "Idle vs under-load power":
+				// The fake GPUs run at 80 % in the idle phase too.
+				if row[1] != "-" || !strings.Contains(row[2], "not idle") {
+					t.Errorf("%s/%s: idle row %q", gpuName, cpuName, row)
+				}
+				row[2] = "not idle"
+			case "Joules per request p50/p99":
+				if !strings.HasSuffix(row[1], " J") || !strings.Contains(row[2], "J/output token") {
+					t.Errorf("%s/%s: joules per request row %q", gpuName, cpuName, row)
+				}
+				row[1], row[2] = "P J / Q J", "T J/output token"
 			}
 			o.Rows = append(o.Rows, row)
 		}
@@ -103,6 +124,8 @@ func TestUserSamplersAreFirstClass(t *testing.T) {
 		{"Avg power under load", "600.00 W", "samples where util_gpu > 50%"},
 		{"NVML sample count", "N", "interval=10 ms"},
 		{"RAPL sample count", "N", "interval=25 ms"},
+		{"Idle vs under-load power", "-", "not idle"},
+		{"Joules per request p50/p99", "P J / Q J", "T J/output token"},
 	}
 	if diff := cmp.Diff(wantRows, ownNames.Rows); diff != "" {
 		t.Errorf("breakdown (-want +got):\n%s", diff)

@@ -50,11 +50,19 @@ func (r *run) seal(ctx context.Context, p *plan, x *execution, m *measurement) e
 // file is read back): a view, not signed data, so a failure is a warning.
 func (r *run) writeTimelineHTML(x *execution, m *measurement) {
 	path := strings.TrimSuffix(r.res.TimelinePath, ".csv") + ".html"
-	var buf bytes.Buffer
-	err := x.page.WriteHTML(&buf, timeline.Page{
+	page := timeline.Page{
 		Title: r.title(), EnvelopePath: r.res.Path,
 		Window: m.window, TraceOffset: m.offset,
-	})
+	}
+	for _, g := range r.res.GPUs.GPUs {
+		page.Sensors = append(page.Sensors, timeline.Sensor{Sampler: g.Sampler, Device: g.Device,
+			PowerAveraged: g.PowerAveraged, Period: g.SensorPeriod, NotCounted: !g.Counted})
+	}
+	if x.idle != nil {
+		page.IdleWindow = *x.idle
+	}
+	var buf bytes.Buffer
+	err := x.page.WriteHTML(&buf, page)
 	if err == nil {
 		err = envelope.WriteFileAtomic(path, buf.Bytes(), 0o644)
 	}

@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/benchprof/benchprof/energy"
 	"github.com/benchprof/benchprof/envelope"
@@ -189,20 +187,6 @@ func latestGPUPowerW(latest []atomic.Uint64) float64 {
 	return sum
 }
 
-// energyReport computes the energy figures of the timeline over w, with
-// the samplers' stats for the achieved GPU sampling interval.
-func energyReport(timelinePath string, w energy.Window, tokens int, stats []sampler.Stats) (*energy.Report, error) {
-	f, err := os.Open(timelinePath)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if w.End <= w.Start {
-		w.End = w.Start + time.Nanosecond
-	}
-	return energy.Compute(f, w, int64(tokens), energy.WithSamplerStats(stats...))
-}
-
 // noteUnavailable records why figures are missing, for every figure of the
 // energy report: a figure computed only from kinds of device that no
 // sampler read and no sampler reads says why (no GPU sampler, and why the
@@ -210,11 +194,16 @@ func energyReport(timelinePath string, w energy.Window, tokens int, stats []samp
 // report's reason; a measured figure is not unavailable.
 func noteUnavailable(res *Result, rep *energy.Report, t *telemetry) {
 	read := map[sampler.Kind]bool{}
+	apart := false
 	for _, d := range rep.Devices {
 		read[d.Kind] = true
+		apart = apart || d.Apart
 	}
 	for _, n := range rep.Figures() {
 		switch {
+		case !apart && (n.Key == energy.KeyPowerAvgWOtherGPUs || n.Key == energy.KeyEnergyJoulesGPUOtherGPUs):
+			// Not missing: no GPU was left out, so there is nothing to report apart.
+			delete(res.Unavailable, n.Key)
 		case n.Measured:
 			delete(res.Unavailable, n.Key)
 		case len(n.Kinds) > 0 && t.missingReason(n.Kinds, read) != "":

@@ -36,8 +36,9 @@ type Profile struct {
 	Profile *envelope.Envelope
 	// Unavailable maps a breakdown metric key (gpu_util_avg_pct,
 	// energy_joules_gpu, energy_joules_cpu_dram, power_avg_w_under_load,
-	// nvml_sample_count, rapl_sample_count) to the reason it was not
-	// measured; the row then says "unavailable: <reason>".
+	// nvml_sample_count, rapl_sample_count, power_idle_w,
+	// joules_per_request_p50) to the reason it was not measured; the row
+	// then says "unavailable: <reason>".
 	Unavailable map[string]string
 	// NVMLInterval and RAPLInterval are the sampling intervals used.
 	// Zero means DefaultNVMLInterval / DefaultRAPLInterval.
@@ -397,6 +398,54 @@ func breakdownTable(p Profile) Table {
 	}
 	count("NVML sample count", "nvml_sample_count", p.NVMLInterval, DefaultNVMLInterval)
 	count("RAPL sample count", "rapl_sample_count", p.RAPLInterval, DefaultRAPLInterval)
+
+	// Beyond the reference's rows: what the load cost above idle, the GPUs
+	// left out, and the joules per request.
+	watts := func(v float64) string { return pyFormat(v, 'f', 2) + " W" }
+	joules := func(v float64) string { return pyFormat(v, 'g', 4) + " J" }
+	loadW, loadOK := numeric(n, "power_avg_w_under_load")
+	loadNote := "under load (util_gpu > 50%)"
+	if !loadOK {
+		loadW, loadOK = numeric(n, "power_avg_w")
+		loadNote = "over the window (power_avg_w)"
+	}
+	if idle, ok := numeric(n, "power_idle_w"); ok {
+		value, note := watts(idle)+" / -", "idle phase before the load"
+		if loadOK {
+			value = watts(idle) + " / " + watts(loadW)
+			note = "idle phase / " + loadNote
+		}
+		if above, ok := numeric(n, "energy_joules_gpu_above_idle"); ok {
+			note += "; " + joules(above) + " above idle"
+			if jt, ok := numeric(n, "joules_per_token_above_idle"); ok {
+				note += " (" + pyFormat(jt, 'g', 4) + " J/token)"
+			}
+		}
+		add("Idle vs under-load power", value, note)
+	} else {
+		add("Idle vs under-load power", "-", unavail("power_idle_w", "no power_idle_w in envelope"))
+	}
+	if w, ok := numeric(n, "power_avg_w_other_gpus"); ok {
+		note := "GPUs the engine does not run on, left out of the energy figures"
+		if j, ok := numeric(n, "energy_joules_gpu_other_gpus"); ok {
+			note = joules(j) + " on " + note
+		}
+		add("Other GPUs (not the engine's)", watts(w), note)
+	}
+	p50, ok50 := numeric(n, "joules_per_request_p50")
+	p99, ok99 := numeric(n, "joules_per_request_p99")
+	if ok50 && ok99 {
+		note := "GPU energy split by tokens streamed"
+		if t50, ok := numeric(n, "joules_per_output_token_p50"); ok {
+			note = "p50 " + pyFormat(t50, 'g', 4) + " J/output token; " + note
+		}
+		if gaps, ok := numeric(n, "energy_joules_gpu_idle_gaps"); ok && gaps > 0 {
+			note += "; " + joules(gaps) + " with nothing in flight"
+		}
+		add("Joules per request p50/p99", joules(p50)+" / "+joules(p99), note)
+	} else {
+		add("Joules per request p50/p99", "-", unavail("joules_per_request_p50", "no joules_per_request_* in envelope"))
+	}
 	return t
 }
 

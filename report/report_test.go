@@ -49,6 +49,15 @@ func profiles(t *testing.T) (measured, unmeasured Profile) {
 		{Key: "power_avg_w_under_load", Value: envelope.Float(450.5)},
 		{Key: "nvml_sample_count", Value: envelope.Int(3000)},
 		{Key: "rapl_sample_count", Value: envelope.Int(1200)},
+		{Key: "power_idle_w", Value: envelope.Float(140.25)},
+		{Key: "energy_joules_gpu_above_idle", Value: envelope.Float(826)},
+		{Key: "joules_per_token_above_idle", Value: envelope.Float(0.4125)},
+		{Key: "power_avg_w_other_gpus", Value: envelope.Float(421.5)},
+		{Key: "energy_joules_gpu_other_gpus", Value: envelope.Float(1124)},
+		{Key: "energy_joules_gpu_idle_gaps", Value: envelope.Float(3.5)},
+		{Key: "joules_per_request_p50", Value: envelope.Float(1.125)},
+		{Key: "joules_per_request_p99", Value: envelope.Float(2.75)},
+		{Key: "joules_per_output_token_p50", Value: envelope.Float(0.5)},
 	} {
 		full.Metrics.Set(m.Key, m.Value)
 	}
@@ -77,6 +86,8 @@ func profiles(t *testing.T) (measured, unmeasured Profile) {
 			"power_avg_w_under_load": "no NVML (libnvidia-ml.so.1 not found)",
 			"nvml_sample_count":      "no NVML (libnvidia-ml.so.1 not found)",
 			"rapl_sample_count":      "no RAPL zones under /sys/class/powercap",
+			"power_idle_w":           "no NVML (libnvidia-ml.so.1 not found)",
+			"joules_per_request_p50": "no NVML (libnvidia-ml.so.1 not found)",
 		},
 		Warnings: []string{"signer untrusted: pass --trusted-key or --identity/--issuer"},
 	}

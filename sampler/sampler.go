@@ -158,3 +158,28 @@ type DeviceInfo struct {
 type Describer interface {
 	Describe() Info
 }
+
+// DeviceProcesses lists the processes running on one device, as a
+// ProcessLister reports them.
+type DeviceProcesses struct {
+	// Device is the device's name, as in its readings.
+	Device string
+	// PIDs are the processes with a context on the device, sorted. The
+	// PIDs are those the device's driver sees: in the host's PID
+	// namespace, which in a container may not be the reader's.
+	PIDs []int
+	// Err says why the device's processes could not be listed (in full or
+	// at all); PIDs holds what could be.
+	Err error
+}
+
+// ProcessLister is implemented by samplers that can tell which processes
+// run on the devices they read (NVML's running compute and graphics
+// processes). A profile uses it to find the GPUs an engine runs on.
+// DeviceProcesses lists every device the sampler reads, in reading order;
+// it must be safe to call between Sample calls and from another goroutine
+// than the scheduler's, and its error is for the sampler as a whole (after
+// Close, say). The caller owns the result.
+type ProcessLister interface {
+	DeviceProcesses() ([]DeviceProcesses, error)
+}

@@ -58,7 +58,7 @@ func TestProgressLog(t *testing.T) {
 func TestWarningsOnStderr(t *testing.T) {
 	url, key, unsigned, out := profileEnv(t)
 	for _, quiet := range []bool{false, true} {
-		args := []string{"profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1"}
+		args := []string{"profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--idle", "0.2"}
 		if quiet {
 			args = append(args, "--quiet")
 		}

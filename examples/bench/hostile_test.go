@@ -165,7 +165,7 @@ func TestHostileEnginesStayBounded(t *testing.T) {
 				enginetest.WithTTFT(50 * time.Millisecond), enginetest.WithITL(10 * time.Millisecond)}, tt.engine...)
 			url, key, unsigned, out := profileEnv(t, opts...)
 			args := []string{"profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out,
-				"--concurrency", fmt.Sprint(hostileConcurrency), "--duration", hostileDuration.String(), "--grace", hostileGrace.String()}
+				"--concurrency", fmt.Sprint(hostileConcurrency), "--duration", hostileDuration.String(), "--grace", hostileGrace.String(), "--idle", "0.2"}
 			if tt.afterWarmup {
 				args = append(args, "--dataset", "file://"+warmupDataset(t))
 			}

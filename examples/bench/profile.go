@@ -33,6 +33,7 @@ type profileFlags struct {
 	baseURL        string
 	duration       secondsFlag
 	grace          secondsFlag
+	idle           secondsFlag
 	output         string
 	signingMode    string
 	devKey         string
@@ -72,6 +73,7 @@ func newProfileFlags() *profileFlags {
 	return &profileFlags{verify: true,
 		duration:   secondsFlag{d: profile.DefaultDuration, max: loadgen.MaxDuration},
 		grace:      secondsFlag{d: profile.DefaultGrace, max: loadgen.MaxDuration},
+		idle:       secondsFlag{d: profile.DefaultIdlePhase, max: profile.MaxIdlePhase},
 		maxProbes:  profile.DefaultMaxProbes,
 		precision:  profile.DefaultPeakPrecision,
 		peakFactor: profile.DefaultPeakFactor,
@@ -84,6 +86,7 @@ func (f *profileFlags) addRunFlags(fs *flag.FlagSet, outputDefault string) {
 	fs.StringVar(&f.baseURL, "base-url", "", "the running engine's OpenAI-compatible `URL`, e.g. http://localhost:8000/v1 (required)")
 	fs.Var(&f.duration, "duration", "how long to send load at each point, `D` in seconds (30) or as a duration (30s); 0 uses the suite's own duration")
 	fs.Var(&f.grace, "grace", "how long requests still in flight after the duration may finish before they are cut off: `D` in seconds or as a duration")
+	fs.Var(&f.idle, "idle", "how long to read the GPUs with the engine idle before the load, for the idle baseline (power_idle_w, energy above idle): `D` in seconds or as a duration; 0 skips it")
 	fs.StringVar(&f.output, "output", "", "output `DIR` (default ./"+outputDefault+")")
 	fs.StringVar(&f.signingMode, "signing-mode", "dev", "`MODE`: dev or keyless")
 	fs.StringVar(&f.devKey, "dev-key", "", "the dev signing key `PATH` (default ./"+profile.DefaultDevKeyPath+"; make one with: bench keygen cosign.key)")
@@ -97,7 +100,7 @@ func (f *profileFlags) addRunFlags(fs *flag.FlagSet, outputDefault string) {
 	fs.Float64Var(&f.peakLimit, "peak-limit", 0, "--find-peak probes no load above `L` (a concurrency or a rate, as the search; default the driver's maximum)")
 	fs.Float64Var(&f.precision, "peak-precision", profile.DefaultPeakPrecision, "--find-peak stops once the point past the peak is within `R` of it (0.1: 10%)")
 	fs.Float64Var(&f.peakFactor, "peak-factor", profile.DefaultPeakFactor, "--find-peak multiplies the load by `F` from probe to probe until the SLO breaks")
-	fs.StringVar(&f.gpus, "gpus", "", "`GPUS` to sample: comma-separated indexes or UUIDs (default all)")
+	fs.StringVar(&f.gpus, "gpus", "", "`GPUS` to sample and count: comma-separated indexes or UUIDs (default: sample all, count those the engine runs on when it can be told, else all)")
 	fs.StringVar(&f.apiKeyEnv, "api-key-env", "", "`NAME` of the environment variable holding the engine's API key")
 	fs.StringVar(&f.dataset, "dataset", "", "replace the suite's dataset with `URI` (file:// JSONL or ShareGPT JSON)")
 	fs.BoolVar(&f.jsonOut, "json", false, "print the report as JSON instead of tables")
@@ -233,7 +236,7 @@ func (f *profileFlags) options(src *envelope.Envelope, path string) ([]profile.O
 
 // runOptions are the options of any run, of a source or of a suite.
 func (f *profileFlags) runOptions(suiteID string) ([]profile.Option, error) {
-	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithGrace(f.grace.d)}
+	opts := []profile.Option{profile.WithBaseURL(f.baseURL), profile.WithGrace(f.grace.d), profile.WithIdlePhase(f.idle.d)}
 	if f.duration.d == 0 {
 		if s, err := catalog.LookupSuite(suiteID); err == nil {
 			opts = append(opts, profile.WithDuration(s.Duration)) // the reference's fallback to the spec

@@ -89,6 +89,8 @@ func TestProfileExitCodes(t *testing.T) {
 		{"negative duration", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "-1"}, 2, []string{"-duration", "negative"}},
 		{"overflowing duration", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "9223372037"}, 2, []string{"-duration", "out of range"}},
 		{"duration above the limit", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "25h"}, 2, []string{"-duration", "limit"}},
+		{"negative idle phase", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--idle", "-1"}, 2, []string{"-idle", "negative"}},
+		{"idle phase above the limit", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--idle", "11m"}, 2, []string{"-idle", "limit"}},
 		{"absurd rps", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--rps", "1e12"}, 2, []string{"--rps", "out of range"}},
 		{"NaN rps", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--rps", "NaN"}, 2, []string{"--rps", "out of range"}},
 		{"absurd concurrency", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--concurrency", "10000000"}, 2, []string{"--concurrency", "out of range"}},
@@ -135,7 +137,7 @@ func TestProfileHappyPath(t *testing.T) {
 		t.Errorf("bench verify of the new envelope: exit %d\n%s", v.code, v.stderr)
 	}
 	// --json prints a document with the tables.
-	j := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--json")
+	j := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--idle", "0.2", "--json")
 	var doc map[string]any
 	if j.code != 0 || json.Unmarshal([]byte(j.stdout), &doc) != nil || doc["tables"] == nil {
 		t.Errorf("--json: exit %d, output %q", j.code, j.stdout)
@@ -158,7 +160,7 @@ func TestProfileLowOKRate(t *testing.T) {
 		}
 		return enginetest.HTTPStatus{Code: 503, Body: "overloaded: queue full"}
 	}))
-	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1")
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--idle", "0.2")
 	if r.code != 1 || !strings.Contains(r.stderr, "ok_rate") {
 		t.Fatalf("exit %d, stderr %s; want 1 naming ok_rate", r.code, r.stderr)
 	}
@@ -179,7 +181,7 @@ func TestProfileWarmupFails(t *testing.T) {
 	url, key, unsigned, out := profileEnv(t, enginetest.WithFault(func(enginetest.Request) enginetest.Fault {
 		return enginetest.HTTPStatus{Code: 500, Body: "injected failure"}
 	}))
-	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "30")
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "30", "--idle", "0.2")
 	if r.code != 1 {
 		t.Fatalf("exit %d; want 1\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -237,7 +239,7 @@ func TestProfilePointFallback(t *testing.T) {
 	if err := os.WriteFile(renamed, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := runCLI(t, "profile", renamed, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1")
+	r := runCLI(t, "profile", renamed, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--idle", "0.2")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -256,7 +258,7 @@ func TestProfileRequireGPU(t *testing.T) {
 		t.Skip("this host has NVML GPU telemetry")
 	}
 	url, key, unsigned, out := profileEnv(t)
-	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1",
+	r := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--idle", "0.2",
 		"--require-gpu", "--gpus", "0")
 	if r.code != 1 || !strings.Contains(r.stderr, "no GPU telemetry") {
 		t.Fatalf("exit %d, stderr %s; want 1 naming the missing GPU telemetry", r.code, r.stderr)

@@ -53,7 +53,7 @@ func TestSignalStopsRunCleanly(t *testing.T) {
 			url, key, unsigned, out := profileEnv(t, enginetest.WithTTFT(50*time.Millisecond),
 				enginetest.WithITL(20*time.Millisecond), enginetest.WithOutputTokens(64))
 			p := startCLI(t, nil, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out,
-				"--concurrency", "64", "--duration", "30")
+				"--concurrency", "64", "--duration", "30", "--idle", "0.2")
 			trace := waitForTrace(t, p, out)
 			sent := time.Now()
 			for _, sig := range tt.signals {

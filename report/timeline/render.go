@@ -89,7 +89,7 @@ func newView(c pageConfig, tl *timelineAgg, tr *traceAgg) view {
 	if v.ax.x1 <= v.ax.x0 {
 		v.ax.x1 = v.ax.x0 + int64(time.Second)
 	}
-	v.charts = []chart{gpuPowerChart(tl), gpuUtilChart(tl), raplChart(tl), inflightChart(tr, c.offset), tokensChart(tr, c.offset)}
+	v.charts = []chart{gpuPowerChart(tl, c.sensors), gpuUtilChart(tl), raplChart(tl), inflightChart(tr, c.offset), tokensChart(tr, c.offset)}
 	return v
 }
 
@@ -127,6 +127,9 @@ func (v *view) write(b *bytes.Buffer) {
 			fmt.Fprintf(b, "; its offsets shifted by %s s onto the timeline's clock", signedSeconds(c.offset))
 		}
 		b.WriteString("</li>\n")
+	}
+	if c.idle.ok {
+		fmt.Fprintf(b, "<li>idle phase: %s s to %s s, before the load (the idle baseline, power_idle_w, is measured over it)</li>\n", seconds(c.idle.lo), seconds(c.idle.hi))
 	}
 	if v.win.ok {
 		fmt.Fprintf(b, "<li>measurement window: %s s to %s s (%s), shaded on every chart</li>\n", seconds(v.win.lo), seconds(v.win.hi), v.winFrom)
@@ -392,13 +395,25 @@ func digitRun(s string) int {
 // deviceLines draws one line per device with data in pick, then the sum if
 // there are two or more.
 func deviceLines(devs []*devState, pick func(*devState) *series, sum *series, sumLabel string) (lines []line, bin int64) {
+	return annotatedLines(devs, pick, sum, sumLabel, nil)
+}
+
+// annotatedLines is deviceLines with note(d), when not empty, appended to
+// each device's label in parentheses.
+func annotatedLines(devs []*devState, pick func(*devState) *series, sum *series, sumLabel string, note func(*devState) string) (lines []line, bin int64) {
 	sorted, names := sortDevs(devs)
 	for _, d := range sorted {
 		s := pick(d)
 		if s == nil || s.n == 0 {
 			continue
 		}
-		lines = append(lines, line{label: names[d], color: palette[len(lines)%len(palette)], n: s.n, pts: s.points()})
+		label := names[d]
+		if note != nil {
+			if n := note(d); n != "" {
+				label += " (" + n + ")"
+			}
+		}
+		lines = append(lines, line{label: label, color: palette[len(lines)%len(palette)], n: s.n, pts: s.points()})
 		bin = max(bin, s.g.width)
 	}
 	if sum != nil && len(lines) > 1 && sum.n > 0 {
@@ -418,7 +433,7 @@ func m4Note(lines []line, bin int64) string {
 	return fmt.Sprintf("Drawn from %d device readings in bins of %s, each keeping its first, lowest, highest and last reading, so peaks survive downsampling. Shaded: the measurement window (warmup excluded).", n, binText(bin))
 }
 
-func gpuPowerChart(tl *timelineAgg) chart {
+func gpuPowerChart(tl *timelineAgg, sensors map[devKey]Sensor) chart {
 	ch := chart{title: "GPU power", unit: "W"}
 	switch {
 	case tl == nil:
@@ -428,13 +443,30 @@ func gpuPowerChart(tl *timelineAgg) chart {
 		ch.absent = "the timeline has no GPU rows (kind gpu): no NVML or remote GPU sampler ran."
 		return ch
 	}
-	lines, bin := deviceLines(tl.gpus, func(d *devState) *series { return d.power }, tl.gpuSum, "sum of GPUs")
+	var note func(*devState) string
+	if len(sensors) > 0 {
+		note = func(d *devState) string {
+			s, ok := sensors[d.key]
+			if !ok {
+				return ""
+			}
+			return s.label()
+		}
+	}
+	lines, bin := annotatedLines(tl.gpus, func(d *devState) *series { return d.power }, tl.gpuSum, "sum of GPUs", note)
 	if len(lines) == 0 {
 		ch.absent = "the timeline's GPU rows carry no power readings."
 		return ch
 	}
 	ch.lines = lines
 	ch.caption = "Board power of each GPU as its sampler read it, and their sum (each GPU's latest reading held until its next). NVML's power reading is a 1-second moving average on Ampere and later GPUs, so short spikes are smoothed and changes show up to a second late; energy figures of record come from the energy counters, not from this line."
+	if len(sensors) > 0 {
+		ch.caption = "Board power of each GPU as its sampler read it, and the sum of every GPU drawn (each GPU's latest reading held until its next). " +
+			"Each label says which reading its line is: the instant field, or a 1 s average (NVML's moving average on Ampere and later GPUs, which smooths short spikes and shows changes up to a second late); " +
+			"and the power sensor's update period as measured at the start (a line sampled faster repeats values). " +
+			"A GPU marked \"not counted\" runs none of the engine's processes and is left out of the energy figures. " +
+			"Energy figures of record come from the energy counters, not from these lines."
+	}
 	ch.binNote = m4Note(lines, bin)
 	return ch
 }

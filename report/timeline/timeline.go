@@ -68,6 +68,49 @@ type Page struct {
 	// bins are aligned to its own clock, so the offset may be learnt after
 	// the load, when the page is written.
 	TraceOffset time.Duration
+	// Sensors describes the GPUs' power sensors, to label the GPU power
+	// chart: each GPU's line says which reading it is (the instant field
+	// or a 1 s average), the sensor's measured update period, and whether
+	// the energy figures count the GPU. By default (nil) the lines carry
+	// the devices' names only and the caption says what NVML's power
+	// reading usually is.
+	Sensors []Sensor
+	// IdleWindow is the idle phase before the load (the idle baseline's
+	// window), as offsets on the timeline's clock; it is named in the
+	// page's header. By default (the zero Window) there is none. If it is
+	// not zero, its End must be after its Start.
+	IdleWindow energy.Window
+}
+
+// Sensor describes one GPU's power sensor for the page (see
+// Page.Sensors).
+type Sensor struct {
+	// Sampler and Device name the GPU as its readings do.
+	Sampler, Device string
+	// PowerAveraged: its power reading is a 1 s moving average (NVML's
+	// nvmlDeviceGetPowerUsage); else the instant field.
+	PowerAveraged bool
+	// Period is the sensor's measured update period; 0 when unknown.
+	Period time.Duration
+	// NotCounted marks a GPU the energy figures leave out (not the
+	// engine's).
+	NotCounted bool
+}
+
+// label is the sensor's note on its line: "instant, ~20 ms", "1 s
+// average, ~100 ms; not counted".
+func (s Sensor) label() string {
+	l := "instant"
+	if s.PowerAveraged {
+		l = "1 s average"
+	}
+	if s.Period > 0 {
+		l += ", updates ~" + s.Period.Round(time.Millisecond/10).String()
+	}
+	if s.NotCounted {
+		l += "; not counted"
+	}
+	return l
 }
 
 // config is Options validated, with its defaults applied.
@@ -98,7 +141,9 @@ func (o Options) config() (config, error) {
 type pageConfig struct {
 	title, envelope string
 	win             span // the given window; !ok when none
+	idle            span // the idle phase; !ok when none
 	offset          int64
+	sensors         map[devKey]Sensor
 }
 
 func (p Page) config() (pageConfig, error) {
@@ -111,6 +156,18 @@ func (p Page) config() (pageConfig, error) {
 			return c, fmt.Errorf("timeline: window end %v is not after its start %v", p.Window.End, p.Window.Start)
 		}
 		c.win = span{ok: true, lo: int64(p.Window.Start), hi: int64(p.Window.End)}
+	}
+	if p.IdleWindow != (energy.Window{}) {
+		if p.IdleWindow.End <= p.IdleWindow.Start {
+			return c, fmt.Errorf("timeline: idle window end %v is not after its start %v", p.IdleWindow.End, p.IdleWindow.Start)
+		}
+		c.idle = span{ok: true, lo: int64(p.IdleWindow.Start), hi: int64(p.IdleWindow.End)}
+	}
+	if len(p.Sensors) > 0 {
+		c.sensors = make(map[devKey]Sensor, len(p.Sensors))
+		for _, s := range p.Sensors {
+			c.sensors[devKey{sampler: s.Sampler, device: s.Device}] = s
+		}
 	}
 	return c, nil
 }

@@ -726,3 +726,26 @@ func TestSecondsForReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestSensorLabels: with Page.Sensors the GPU power chart's lines say
+// which power reading each is, its sensor's period, and which GPUs the
+// energy figures leave out; the idle phase is named in the header.
+func TestSensorLabels(t *testing.T) {
+	p := synthPage
+	p.Sensors = []Sensor{
+		{Sampler: "nvml", Device: "gpu0", Period: 20 * ms},
+		{Sampler: "nvml", Device: "gpu1", PowerAveraged: true, NotCounted: true},
+	}
+	p.IdleWindow = energy.Window{Start: 0, End: 3 * time.Second}
+	page := render(t, bytes.NewReader(synthTimeline(t)), nil, p)
+	for _, want := range []string{"gpu0 (instant, updates ~20ms)", "gpu1 (1 s average; not counted)", "Each label says which reading its line is",
+		"idle phase: 0 s to 3 s"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	p.IdleWindow = energy.Window{Start: time.Second, End: time.Second}
+	if err := WriteHTML(io.Discard, nil, nil, Options{}, p); err == nil {
+		t.Error("an empty idle window was accepted")
+	}
+}

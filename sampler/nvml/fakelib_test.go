@@ -639,6 +639,11 @@ func TestRealLibraryProcesses(t *testing.T) {
 					t.Errorf("gpu%d: %+v\nwant processes %+v", i, g, want)
 				}
 			}
+			// DeviceProcesses: the same lists by reading name.
+			dp, err := s.DeviceProcesses()
+			if err != nil || len(dp) != 3 || dp[1].Device != "gpu1" || !slices.Equal(dp[1].PIDs, []int{77, 4242}) {
+				t.Errorf("DeviceProcesses: %+v, %v", dp, err)
+			}
 		})
 	}
 }

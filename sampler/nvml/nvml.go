@@ -47,8 +47,9 @@ type Sampler struct {
 }
 
 var (
-	_ sampler.Sampler   = (*Sampler)(nil)
-	_ sampler.Describer = (*Sampler)(nil)
+	_ sampler.Sampler       = (*Sampler)(nil)
+	_ sampler.Describer     = (*Sampler)(nil)
+	_ sampler.ProcessLister = (*Sampler)(nil)
 )
 
 var (
@@ -374,6 +375,26 @@ func (s *Sampler) Processes() ([]GPUProcesses, error) {
 	out := make([]GPUProcesses, len(s.inv.GPUs))
 	for i, g := range s.inv.GPUs {
 		out[i] = listProcesses(g, s.handles[i])
+	}
+	return out, nil
+}
+
+// DeviceProcesses is Processes for the sampled GPUs only, by their
+// reading names ("gpu2"), in index order: the sampler.ProcessLister view,
+// which a profile uses to find the GPUs an engine runs on.
+func (s *Sampler) DeviceProcesses() ([]sampler.DeviceProcesses, error) {
+	all, err := s.Processes()
+	if err != nil {
+		return nil, err
+	}
+	byIndex := make(map[int]GPUProcesses, len(all))
+	for _, g := range all {
+		byIndex[g.Index] = g
+	}
+	out := make([]sampler.DeviceProcesses, len(s.devs))
+	for i, d := range s.devs {
+		g := byIndex[d.index]
+		out[i] = sampler.DeviceProcesses{Device: d.name, PIDs: g.PIDs(), Err: g.Err}
 	}
 	return out, nil
 }

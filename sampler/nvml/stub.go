@@ -15,8 +15,9 @@ import (
 type Sampler struct{ _ struct{} }
 
 var (
-	_ sampler.Sampler   = (*Sampler)(nil)
-	_ sampler.Describer = (*Sampler)(nil)
+	_ sampler.Sampler       = (*Sampler)(nil)
+	_ sampler.Describer     = (*Sampler)(nil)
+	_ sampler.ProcessLister = (*Sampler)(nil)
 )
 
 // Open validates the options and returns an error wrapping
@@ -58,3 +59,6 @@ func (s *Sampler) Health() []DeviceHealth { return nil }
 
 // Processes fails with an error wrapping sampler.ErrUnavailable.
 func (s *Sampler) Processes() ([]GPUProcesses, error) { return nil, errStub() }
+
+// DeviceProcesses fails with an error wrapping sampler.ErrUnavailable.
+func (s *Sampler) DeviceProcesses() ([]sampler.DeviceProcesses, error) { return nil, errStub() }

@@ -22,6 +22,9 @@ func TestStubUnavailable(t *testing.T) {
 	if _, err := z.Processes(); !errors.Is(err, sampler.ErrUnavailable) {
 		t.Fatalf("Processes: %v", err)
 	}
+	if _, err := z.DeviceProcesses(); !errors.Is(err, sampler.ErrUnavailable) {
+		t.Fatalf("DeviceProcesses: %v", err)
+	}
 	if z.Name() != "nvml" || z.Close() != nil {
 		t.Fatal("stub Name/Close")
 	}
