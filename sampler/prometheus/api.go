@@ -2,9 +2,9 @@ package prometheus
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -132,16 +132,9 @@ func (c *client) call(ctx context.Context, path string, form url.Values) (json.R
 	case !jsonBody:
 		return nil, nil, &APIError{Endpoint: path, StatusCode: resp.StatusCode, Message: "HTTP status " + resp.Status + " without Prometheus's JSON answer"}
 	case resp.StatusCode != http.StatusOK || env.Status != "success":
-		return nil, nil, &APIError{Endpoint: path, StatusCode: resp.StatusCode, Type: cmpOr(env.ErrorType, "error"), Message: cmpOr(env.Error, resp.Status)}
+		return nil, nil, &APIError{Endpoint: path, StatusCode: resp.StatusCode, Type: cmp.Or(env.ErrorType, "error"), Message: cmp.Or(env.Error, resp.Status)}
 	}
 	return env.Data, env.Warnings, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // rawSeries is one series of a range-selector query: its labels (the
@@ -238,11 +231,4 @@ func (c *client) targets(ctx context.Context) ([]activeTarget, error) {
 // formatTime renders t as the API's Unix seconds, to the millisecond.
 func formatTime(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64)
-}
-
-// isAPIError reports whether err is an answer of the server rather than
-// a failure to reach it.
-func isAPIError(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae)
 }
