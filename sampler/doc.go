@@ -1,8 +1,9 @@
 // Package sampler reads telemetry on a schedule a performance engineer can
 // trust: GPU power, energy counters, utilization and clocks (NVML, in the
 // leaf package sampler/nvml, the only cgo in the module), CPU package and
-// DRAM energy (RAPL, sampler/rapl), and remote hosts' Prometheus exporters
-// (sampler/remote).
+// DRAM energy (RAPL, sampler/rapl), and remote hosts' Prometheus exporters,
+// scraped directly (sampler/remote) or read through a cluster's Prometheus
+// (sampler/prometheus).
 //
 // A [Sampler] reads every device of its source once per tick. [Run] calls
 // it on ticks due at absolute times — tick i at origin + i·interval — so
@@ -25,6 +26,11 @@
 // host, their own) is treated exactly like NVML. The contract every
 // implementation keeps is in [Sampler]'s documentation, and
 // sampler/samplertest.Conformance checks it.
+//
+// A sampler whose source keeps the history of its energy counters (a
+// Prometheus server) may also implement [WindowEnergyReader], giving each
+// device's energy over a window after the fact from the source's own
+// samples.
 //
 // Missing hardware or permission is [ErrUnavailable], wrapped in an error
 // that says why and what to do; a profile degrades it to a warning.

@@ -15,6 +15,7 @@ import (
 	"github.com/benchprof/benchprof/profile"
 	"github.com/benchprof/benchprof/sampler/hostinfo"
 	"github.com/benchprof/benchprof/sampler/nvml"
+	"github.com/benchprof/benchprof/sampler/prometheus"
 	"github.com/benchprof/benchprof/sampler/rapl"
 	"github.com/benchprof/benchprof/sampler/remote"
 )
@@ -45,6 +46,10 @@ func TestNilOptionPolicy(t *testing.T) {
 		{"nvml.Open", func() error { _, err := nvml.Open(nil); return err }},
 		{"rapl.Open", func() error { _, err := rapl.Open(nil); return err }},
 		{"remote.Open", func() error { _, err := remote.Open(ctx, []string{"dcgm=http://127.0.0.1:1/metrics"}, nil); return err }},
+		{"prometheus.Open", func() error {
+			_, err := prometheus.Open(ctx, "http://127.0.0.1:1", prometheus.WithGPUSelector(""), nil)
+			return err
+		}},
 		{"hostinfo.Collect", func() error { _, err := hostinfo.Collect(ctx, nil); return err }},
 		{"loadgen.Probe", func() error {
 			_, err := loadgen.Probe(ctx, nil, "http://127.0.0.1:1", loadgen.EngineVLLM, "m", "", nil)

@@ -1,20 +1,17 @@
 package remote
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"slices"
-	"strconv"
 	"strings"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/benchprof/benchprof/sampler"
+	"github.com/benchprof/benchprof/sampler/internal/exporters"
 )
 
 // ErrNoDevices is wrapped by the error of a scrape that succeeded but
@@ -22,46 +19,11 @@ import (
 // error says what the exposition held instead.
 var ErrNoDevices = errors.New("no dcgm-exporter GPU or node_exporter RAPL series")
 
-const mib = 1 << 20
-
-// gpuField maps one dcgm-exporter metric onto a DeviceReading field.
-type gpuField struct {
-	metric string
-	set    func(r *sampler.DeviceReading, v float64)
-	// sum adds the values of a MIG GPU's instances (memory used); other
-	// fields are device-wide and take one instance's value.
-	sum bool
-}
-
-var gpuFields = []gpuField{
-	{metric: "DCGM_FI_DEV_POWER_USAGE", set: func(r *sampler.DeviceReading, v float64) { r.PowerW = v }},
-	{metric: "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", set: func(r *sampler.DeviceReading, v float64) { r.EnergyJ = v / 1000 }},
-	{metric: "DCGM_FI_DEV_GPU_UTIL", set: func(r *sampler.DeviceReading, v float64) { r.UtilPct = v }},
-	{metric: "DCGM_FI_DEV_MEM_COPY_UTIL", set: func(r *sampler.DeviceReading, v float64) { r.MemUtilPct = v }},
-	{metric: "DCGM_FI_DEV_FB_USED", set: func(r *sampler.DeviceReading, v float64) { r.MemUsedBytes = v * mib }, sum: true},
-	{metric: "DCGM_FI_DEV_SM_CLOCK", set: func(r *sampler.DeviceReading, v float64) { r.SMClockMHz = v }},
-	{metric: "DCGM_FI_DEV_MEM_CLOCK", set: func(r *sampler.DeviceReading, v float64) { r.MemClockMHz = v }},
-	{metric: "DCGM_FI_DEV_GPU_TEMP", set: func(r *sampler.DeviceReading, v float64) { r.TempC = v }},
-}
-
-// RAPL metric families of node_exporter's rapl collector: one family per
-// zone name by default, one family with a rapl_zone label under
-// --collector.rapl.enable-zone-label.
-const (
-	raplPackageMetric = "node_rapl_package_joules_total"
-	raplDRAMMetric    = "node_rapl_dram_joules_total"
-	raplZoneMetric    = "node_rapl_joules_total"
-	collectorSuccess  = "node_scrape_collector_success"
-)
+const collectorSuccess = "node_scrape_collector_success"
 
 // device is one device's values from one scrape, named without its host;
 // EnergyJ is still the exporter's raw counter.
-type device struct {
-	name  string // "gpu0", "package-0", "dram-0"
-	index int
-	model string
-	r     sampler.DeviceReading
-}
+type device = exporters.Device
 
 // exposition is what one scrape yielded.
 type exposition struct {
@@ -84,11 +46,20 @@ func parseExposition(in io.Reader) (exposition, error) {
 		return exposition{}, fmt.Errorf("malformed exposition: %w", err)
 	}
 	var e exposition
-	e.host = gpuDevices(fams, &e.devices)
-	raplDevices(fams, &e.devices)
-	slices.SortFunc(e.devices, func(a, b device) int {
-		return cmp.Or(cmp.Compare(kindOrder(a.r.Kind), kindOrder(b.r.Kind)), cmp.Compare(a.index, b.index))
-	})
+	var b exporters.Builder
+	for _, name := range seriesOrder {
+		for _, m := range fams[name].GetMetric() {
+			v, ok := value(m)
+			if !ok {
+				continue
+			}
+			label := func(l string) string { return labelOf(m, l) }
+			if b.Add(name, label, v) && e.host == "" && strings.HasPrefix(name, "DCGM_") {
+				e.host = exporters.HostLabel(label)
+			}
+		}
+	}
+	e.devices = b.Devices()
 	for name := range fams {
 		switch {
 		case strings.HasPrefix(name, "DCGM_"):
@@ -101,17 +72,6 @@ func parseExposition(in io.Reader) (exposition, error) {
 		return e, noDevices(fams, e)
 	}
 	return e, nil
-}
-
-func kindOrder(k sampler.Kind) int {
-	switch k {
-	case sampler.KindGPU:
-		return 0
-	case sampler.KindCPUPackage:
-		return 1
-	default:
-		return 2
-	}
 }
 
 // noDevices explains an exposition that had no device.
@@ -137,7 +97,7 @@ func noDevices(fams map[string]*dto.MetricFamily, e exposition) error {
 // raplCollectorSuccess reads node_scrape_collector_success{collector="rapl"}.
 func raplCollectorSuccess(fams map[string]*dto.MetricFamily) (ok, found bool) {
 	for _, m := range fams[collectorSuccess].GetMetric() {
-		if label(m, "collector") == "rapl" {
+		if labelOf(m, "collector") == "rapl" {
 			v, has := value(m)
 			return has && v == 1, true
 		}
@@ -145,137 +105,18 @@ func raplCollectorSuccess(fams map[string]*dto.MetricFamily) (ok, found bool) {
 	return false, false
 }
 
-// gpuAcc accumulates the series of one GPU.
-type gpuAcc struct {
-	model string
-	vals  []float64 // per gpuFields entry, in the exporter's unit; NaN if absent
-	whole []bool    // per field: taken from a whole-GPU series
-	mig   []map[string]bool
-}
+// seriesOrder lists the metrics read, in the order their series are
+// added: of duplicate series, the first counts.
+var seriesOrder = func() []string {
+	var names []string
+	for _, f := range exporters.GPUFields {
+		names = append(names, f.Metric)
+	}
+	return append(names, exporters.RAPLMetrics...)
+}()
 
-// gpuDevices appends one device per dcgm-exporter GPU (series with a
-// numeric gpu label and at least one mapped field) and returns the host
-// label (Hostname, or hostname since dcgm-exporter 4.x) of the first such
-// series.
-//
-// With MIG, dcgm-exporter reports a GPU's fields once per GPU instance
-// (labels GPU_I_PROFILE, GPU_I_ID). A whole-GPU series (no GPU_I_ID) is
-// preferred where there is one; otherwise memory used is summed over the
-// instances, and device-wide fields (power, energy, clocks, temperature)
-// take the first instance's value. Of duplicate series (extra labels such
-// as Kubernetes pod mapping), the first counts.
-func gpuDevices(fams map[string]*dto.MetricFamily, out *[]device) (host string) {
-	gpus := map[int]*gpuAcc{}
-	for fi, f := range gpuFields {
-		for _, m := range fams[f.metric].GetMetric() {
-			idx, err := strconv.Atoi(label(m, "gpu"))
-			if err != nil || idx < 0 {
-				continue
-			}
-			v, ok := value(m)
-			if !ok {
-				continue
-			}
-			g := gpus[idx]
-			if g == nil {
-				g = &gpuAcc{
-					model: label(m, "modelName"),
-					vals:  make([]float64, len(gpuFields)),
-					whole: make([]bool, len(gpuFields)),
-					mig:   make([]map[string]bool, len(gpuFields)),
-				}
-				for i := range g.vals {
-					g.vals[i] = math.NaN()
-				}
-				gpus[idx] = g
-			}
-			if host == "" {
-				host = cmp.Or(label(m, "Hostname"), label(m, "hostname"))
-			}
-			switch inst := label(m, "GPU_I_ID"); {
-			case inst == "":
-				if !g.whole[fi] {
-					g.whole[fi] = true
-					g.vals[fi] = v
-				}
-			case g.whole[fi] || g.mig[fi][inst]:
-				// A whole-GPU value wins; an instance counts once.
-			case g.mig[fi] == nil:
-				g.mig[fi] = map[string]bool{inst: true}
-				g.vals[fi] = v
-			default:
-				g.mig[fi][inst] = true
-				if f.sum {
-					g.vals[fi] += v
-				}
-			}
-		}
-	}
-	for idx, g := range gpus {
-		r := sampler.NewDeviceReading("", sampler.KindGPU)
-		for fi, f := range gpuFields {
-			if sampler.Has(g.vals[fi]) {
-				f.set(&r, g.vals[fi])
-			}
-		}
-		*out = append(*out, device{name: "gpu" + strconv.Itoa(idx), index: idx, model: g.model, r: r})
-	}
-	return host
-}
-
-// raplDevices appends one device per node_exporter RAPL package or dram
-// zone, in either label form. Other zones (core, uncore, psys) overlap
-// these and are left out; so are the intel-rapl-mmio zones, which repeat
-// the MSR package zones. Of duplicate zones, the first counts.
-func raplDevices(fams map[string]*dto.MetricFamily, out *[]device) {
-	seen := map[string]bool{}
-	add := func(kind sampler.Kind, prefix string, m *dto.Metric) {
-		if strings.Contains(label(m, "path"), "intel-rapl-mmio") {
-			return
-		}
-		idx, err := strconv.Atoi(label(m, "index"))
-		if err != nil || idx < 0 {
-			return
-		}
-		v, ok := value(m)
-		if !ok {
-			return
-		}
-		name := prefix + strconv.Itoa(idx)
-		if seen[name] {
-			return
-		}
-		seen[name] = true
-		r := sampler.NewDeviceReading("", kind)
-		r.EnergyJ = v
-		*out = append(*out, device{name: name, index: idx, r: r})
-	}
-	for _, m := range fams[raplPackageMetric].GetMetric() {
-		add(sampler.KindCPUPackage, "package-", m)
-	}
-	for _, m := range fams[raplDRAMMetric].GetMetric() {
-		add(sampler.KindDRAM, "dram-", m)
-	}
-	for _, m := range fams[raplZoneMetric].GetMetric() {
-		// node_exporter strips the zone's "-N" suffix into the index
-		// label (rapl_zone="package", index="0"); accept it unstripped.
-		zone := label(m, "rapl_zone")
-		if base, num, ok := strings.Cut(zone, "-"); ok {
-			if _, err := strconv.Atoi(num); err == nil {
-				zone = base
-			}
-		}
-		switch zone {
-		case "package":
-			add(sampler.KindCPUPackage, "package-", m)
-		case "dram":
-			add(sampler.KindDRAM, "dram-", m)
-		}
-	}
-}
-
-// label returns the value of m's label name, "" if it has none.
-func label(m *dto.Metric, name string) string {
+// labelOf returns the value of m's label name, "" if it has none.
+func labelOf(m *dto.Metric, name string) string {
 	for _, l := range m.GetLabel() {
 		if l.GetName() == name {
 			return l.GetValue()

@@ -154,7 +154,7 @@ func Open(ctx context.Context, targets []string, opts ...Option) (*Sampler, erro
 	s.describe(results)
 	for i, t := range s.targets {
 		for _, d := range results[i].exp.devices {
-			s.correct(t.host+"/"+d.name, d.r.EnergyJ)
+			s.correct(t.host+"/"+d.Name, d.Reading.EnergyJ)
 		}
 	}
 	return s, nil
@@ -200,9 +200,9 @@ func (s *Sampler) describe(results []scrapeResult) {
 		e := results[i].exp
 		for _, d := range e.devices {
 			s.info.Devices = append(s.info.Devices, sampler.DeviceInfo{
-				Device: t.host + "/" + d.name,
-				Kind:   d.r.Kind,
-				Model:  d.model,
+				Device: t.host + "/" + d.Name,
+				Kind:   d.Reading.Kind,
+				Model:  d.Model,
 			})
 		}
 		if e.dcgm {
@@ -273,8 +273,8 @@ func (s *Sampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sa
 			continue
 		}
 		for _, d := range res.exp.devices {
-			r := d.r
-			r.Device = t.host + "/" + d.name
+			r := d.Reading
+			r.Device = t.host + "/" + d.Name
 			r.EnergyJ = s.correct(r.Device, r.EnergyJ)
 			dst = append(dst, r)
 		}
