@@ -298,8 +298,19 @@ S["power_idle_probe_w"] = (probe_idle or {}).get("power_mean_total_w")
 S["power_idle_server_probe_w"] = (probe_srv or {}).get("power_mean_total_w")
 
 # ---------------------------------------------------------------- process mapping
-line("process -> GPU", "not implemented (bench does not map the engine's processes to GPUs yet; compute-apps step status %s)" % step_rc.get("compute-apps", "not run"))
-S["process_mapping"] = "not implemented"
+tel = ((envelope or {}).get("driver_options") or {}).get("telemetry") or {}
+sel = tel.get("gpu_selection")
+if sel:
+    counted = [g.get("device") for g in tel.get("gpus", []) if g.get("counted")]
+    how = "%s: %s; engine PIDs %s" % (sel, ", ".join(map(str, counted)) or "none", tel.get("engine_pids", []))
+    if tel.get("gpu_selection_reason"):
+        how += " (" + str(tel["gpu_selection_reason"]) + ")"
+    line("process -> GPU", how + "; nvidia-smi compute-apps step status %s" % step_rc.get("compute-apps", "not run"))
+    S["process_mapping"] = {"gpu_selection": sel, "counted": counted, "engine_pids": tel.get("engine_pids", []),
+                            "reason": tel.get("gpu_selection_reason", "")}
+else:
+    line("process -> GPU", "not recorded (no envelope, or it has no driver_options.telemetry)")
+    S["process_mapping"] = "not recorded"
 
 # ---------------------------------------------------------------- what failed in NVML, RAPL
 for name, probe, err in (("probe (GPU idle)", probe_idle, probe_idle_err), ("probe (server up)", probe_srv, probe_srv_err)):
