@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -194,13 +193,17 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite catalog.Suite, ds c
 	driver.Set("idle_phase_s", envelope.Float(c.idlePhase.Seconds()))
 	driver.Set("telemetry", envelope.ObjectValue(telemetryRecord(&res.GPUs, rep)))
 
+	// A side file is named like the envelope, with its suffix
+	// (profile-<hash12>.requests.jsonl): the envelope's name is its content
+	// hash, of which the side files' own hashes are part, so the
+	// distributions give the suffix and the SHA-256.
 	dist := &envelope.Object{}
 	for key, path := range map[string]string{"requests": res.TracePath, "timeline": res.TimelinePath} {
 		h, err := fileSHA256(path)
 		if err != nil {
 			return nil, fmt.Errorf("hash %s: %w", path, err)
 		}
-		dist.Set(key, envelope.String(filepath.Base(path)+"#sha256="+h))
+		dist.Set(key, envelope.String(sideSuffix(path)+"#sha256="+h))
 	}
 	// Keep a stable order: requests, then timeline.
 	ordered := &envelope.Object{}

@@ -2,6 +2,8 @@ package profile_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -136,13 +138,22 @@ func TestRunEndToEnd(t *testing.T) {
 	for _, k := range []string{"requests", "timeline"} {
 		v, ok := back.Distributions.Get(k)
 		s, _ := v.AsString()
-		name, sum, found := strings.Cut(s, "#sha256=")
-		if !ok || !found {
-			t.Fatalf("distributions.%s = %q", k, s)
+		suffix, sum, found := strings.Cut(s, "#sha256=")
+		if !ok || !found || !strings.HasPrefix(suffix, ".") {
+			t.Fatalf("distributions.%s = %q; want <suffix>#sha256=<hex>", k, s)
 		}
-		if _, err := os.Stat(filepath.Join(f.out, name)); err != nil || len(sum) != 64 {
-			t.Errorf("side file %s: %v", name, err)
+		// The side file is named like the envelope, with that suffix.
+		name := strings.TrimSuffix(res.Path, ".json") + suffix
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatalf("side file %s: %v", name, err)
 		}
+		if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != sum {
+			t.Errorf("side file %s does not have the signed hash", name)
+		}
+	}
+	if !strings.HasPrefix(res.HTMLPath, strings.TrimSuffix(res.Path, ".json")+".") {
+		t.Errorf("HTML page %s is not named like the envelope %s", res.HTMLPath, res.Path)
 	}
 }
 

@@ -5,9 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/benchprof/benchprof/envelope"
@@ -39,10 +42,58 @@ func (r *run) seal(ctx context.Context, p *plan, x *execution, m *measurement) e
 	}
 	r.res.Envelope, r.res.Path = signed, path
 	r.log.Info("wrote envelope", "path", path)
+	r.nameSideFiles(path)
 	if r.c.html {
 		r.writeTimelineHTML(x, m)
 	}
 	return nil
+}
+
+// sideSuffixes are the side files' suffixes, after their stem.
+var sideSuffixes = []string{".requests.jsonl", ".timeline.csv"}
+
+// sideSuffix returns path's side-file suffix (".requests.jsonl", …).
+func sideSuffix(path string) string {
+	for _, s := range sideSuffixes {
+		if strings.HasSuffix(path, s) {
+			return s
+		}
+	}
+	return filepath.Ext(path)
+}
+
+// nameSideFiles renames the side files after the envelope once it is
+// written, so that a person sees which files belong together:
+// profile-<hash12>.json, profile-<hash12>.requests.jsonl,
+// profile-<hash12>.timeline.csv (and .timeline.html). A file is never
+// renamed over another; a failure is a warning and the file keeps its name.
+func (r *run) nameSideFiles(envPath string) {
+	stem := strings.TrimSuffix(envPath, ".json")
+	for _, p := range []*string{&r.res.TracePath, &r.res.TimelinePath} {
+		to := stem + sideSuffix(*p)
+		if err := renameNoClobber(*p, to); err != nil {
+			r.warn(fmt.Sprintf("side file %s keeps its name: %v", *p, err))
+			continue
+		}
+		*p = to
+	}
+}
+
+// renameNoClobber renames from to to, failing with an error wrapping
+// fs.ErrExist when to exists: a hard link then a removal where the file
+// system has links, else a check and a rename.
+func renameNoClobber(from, to string) error {
+	err := os.Link(from, to)
+	switch {
+	case err == nil:
+		return os.Remove(from)
+	case errors.Is(err, fs.ErrExist):
+		return err
+	}
+	if _, err := os.Lstat(to); err == nil {
+		return fmt.Errorf("%s: %w", to, fs.ErrExist)
+	}
+	return os.Rename(from, to)
 }
 
 // writeTimelineHTML writes the HTML timeline beside the side files, from

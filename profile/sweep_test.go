@@ -138,7 +138,7 @@ func TestFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`^[0-9a-f]{12}\.json$`).MatchString(filepath.Base(res.Path)) || !strings.HasPrefix(filepath.Base(res.TracePath), "run-") {
+	if !regexp.MustCompile(`^[0-9a-f]{12}\.json$`).MatchString(filepath.Base(res.Path)) || res.TracePath != strings.TrimSuffix(res.Path, ".json")+".requests.jsonl" {
 		t.Errorf("fresh run written as %s, %s", res.Path, res.TracePath)
 	}
 	e := verifies(t, res.Path, f.pub)
