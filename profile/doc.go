@@ -130,16 +130,16 @@
 // # Files
 //
 // The envelope is written atomically as profile-<content_hash[:12]>.json in
-// the output directory, beside two side files named after the run's start
-// time: <stem>.requests.jsonl (one loadgen.Result per request, with its
-// gpu_joules once the run is measured) and
-// <stem>.timeline.csv (sampler.TimelineColumns). The stem is
-// <prefix>-<UTC time>-<random>, with the envelope's prefix: profile,
-// profile-c16 for a sweep point, run (a suite run from nothing) or c16 (its
-// sweep points), so that a point's side files are recognisably its own. The envelope's
-// distributions name both with their SHA-256, so the signature covers them.
-// If the run is interrupted, the side files written so far stay and no
-// envelope is written.
+// the output directory (profile-c16-… for a sweep point, <hash12>.json for
+// a suite run from nothing), and its side files are then renamed after it:
+// profile-<hash12>.requests.jsonl (one loadgen.Result per request, with
+// its gpu_joules once the run is measured), profile-<hash12>.timeline.csv
+// (sampler.TimelineColumns) and, with WithTimelineHTML,
+// profile-<hash12>.timeline.html. The envelope's distributions give each
+// side file's suffix and SHA-256 (".requests.jsonl#sha256=…"), so the
+// signature covers them. Until the envelope exists the side files carry a
+// stem of the prefix, the UTC start time and a random part; if the run is
+// interrupted they keep it, and no envelope is written.
 //
 // # Provenance
 //
