@@ -46,7 +46,9 @@ func (r *run) energyReport(x *execution, w energy.Window, tokens int, offset tim
 	}
 	if x.idle == nil {
 		why := "the idle phase was skipped (profile.WithIdlePhase(0))"
-		if r.c.idlePhase > 0 {
+		if _, noGPU := x.tel.missing[sampler.KindGPU]; noGPU {
+			why = "no GPU sampler, so no idle phase was run"
+		} else if r.c.idlePhase > 0 {
 			why = "the idle phase did not run"
 		}
 		rep.PowerIdleW, rep.EnergyJoulesGPUAboveIdle, rep.JoulesPerTokenAboveIdle = energy.Absent(why), energy.Absent(why), energy.Absent(why)

@@ -190,7 +190,11 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite catalog.Suite, ds c
 		driver.Set("dropped", envelope.Int(int64(res.Run.Dropped)))
 		driver.Set("cut_off", envelope.Int(int64(res.Run.CutOff)))
 	}
-	driver.Set("idle_phase_s", envelope.Float(c.idlePhase.Seconds()))
+	idle := 0.0
+	if rep.IdleWindow.Duration() > 0 {
+		idle = c.idlePhase.Seconds()
+	}
+	driver.Set("idle_phase_s", envelope.Float(idle)) // 0 when none was run
 	driver.Set("telemetry", envelope.ObjectValue(telemetryRecord(&res.GPUs, rep)))
 
 	// A side file is named like the envelope, with its suffix

@@ -262,9 +262,10 @@ func (f *firstReadings) saw(i int) {
 // idle runs the idle phase (WithIdlePhase): once every sampler has taken
 // its first reading (or after firstReadingWait), nothing is sent for the
 // phase's length, and its window on the telemetry's clock is recorded for
-// the idle baseline.
+// the idle baseline. Without a GPU sampler there is no baseline to take,
+// and no phase is run.
 func (c *config) idle(ctx context.Context, x *execution, first *firstReadings) error {
-	if c.idlePhase == 0 {
+	if _, noGPU := x.tel.missing[sampler.KindGPU]; c.idlePhase == 0 || noGPU {
 		return nil
 	}
 	var longest time.Duration
