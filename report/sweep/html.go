@@ -3,13 +3,12 @@ package sweep
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/benchprof/benchprof/internal/stats"
+	"github.com/benchprof/benchprof/internal/svgplot"
 )
 
 // WriteHTML writes the summary as one self-contained HTML page (inline CSS
@@ -28,20 +27,20 @@ func WriteHTML(w io.Writer, s *Summary) error {
 	}
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
-	fmt.Fprintf(&b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>%s</h1>\n<ul class=\"meta\">\n", esc(title), pageCSS, esc(title))
+	fmt.Fprintf(&b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n<h1>%s</h1>\n<ul class=\"meta\">\n", svgplot.Esc(title), pageCSS, svgplot.Esc(title))
 	if s.SuiteID != "" {
-		fmt.Fprintf(&b, "<li>suite: <code>%s</code>, model <code>%s</code>, engine <code>%s</code></li>\n", esc(s.SuiteID), esc(s.Model), esc(s.Engine))
+		fmt.Fprintf(&b, "<li>suite: <code>%s</code>, model <code>%s</code>, engine <code>%s</code></li>\n", svgplot.Esc(s.SuiteID), svgplot.Esc(s.Model), svgplot.Esc(s.Engine))
 	}
 	fmt.Fprintf(&b, "<li>%d points; %d with an envelope</li>\n", len(s.Points), withEnvelope(s))
 	if s.searched() {
-		fmt.Fprintf(&b, "<li>SLO: %s</li>\n<li>peak: %s</li>\n", esc(s.SLO), esc(peakLine(s)))
+		fmt.Fprintf(&b, "<li>SLO: %s</li>\n<li>peak: %s</li>\n", svgplot.Esc(s.SLO), svgplot.Esc(peakLine(s)))
 		if s.Stop != "" {
-			fmt.Fprintf(&b, "<li>stopped: %s</li>\n", esc(s.Stop))
+			fmt.Fprintf(&b, "<li>stopped: %s</li>\n", svgplot.Esc(s.Stop))
 		}
 	}
 	knee, hasKnee := Knee(s)
 	if hasKnee {
-		fmt.Fprintf(&b, "<li>knee: %s — where TTFT p99 starts to climb faster than throughput (both scaled to the sweep's range, the point farthest above the diagonal)</li>\n", esc(s.Points[knee].Label))
+		fmt.Fprintf(&b, "<li>knee: %s — where TTFT p99 starts to climb faster than throughput (both scaled to the sweep's range, the point farthest above the diagonal)</li>\n", svgplot.Esc(s.Points[knee].Label))
 	} else {
 		b.WriteString("<li>knee: none found (it needs three points with throughput and TTFT p99, and a curve that bends between the lowest and the highest load)</li>\n")
 	}
@@ -68,7 +67,7 @@ func WriteHTML(w io.Writer, s *Summary) error {
 	if len(s.Warnings) > 0 {
 		b.WriteString("<ul class=\"warn\">\n")
 		for _, w := range s.Warnings {
-			fmt.Fprintf(&b, "<li>warning: %s</li>\n", esc(w))
+			fmt.Fprintf(&b, "<li>warning: %s</li>\n", svgplot.Esc(w))
 		}
 		b.WriteString("</ul>\n")
 	}
@@ -89,9 +88,9 @@ func withEnvelope(s *Summary) int {
 
 func writeHTMLTable(b *bytes.Buffer, s *Summary) {
 	t := Table(s)
-	fmt.Fprintf(b, "<h2>%s</h2>\n<table>\n<tr>", esc(t.Title))
+	fmt.Fprintf(b, "<h2>%s</h2>\n<table>\n<tr>", svgplot.Esc(t.Title))
 	for _, c := range t.Columns {
-		fmt.Fprintf(b, "<th>%s</th>", esc(c))
+		fmt.Fprintf(b, "<th>%s</th>", svgplot.Esc(c))
 	}
 	b.WriteString("</tr>\n")
 	for _, r := range t.Rows {
@@ -101,7 +100,7 @@ func writeHTMLTable(b *bytes.Buffer, s *Summary) {
 			if j < len(t.Align) && t.Align[j] == 'r' {
 				cls = " class=\"r\""
 			}
-			fmt.Fprintf(b, "<td%s>%s</td>", cls, esc(c))
+			fmt.Fprintf(b, "<td%s>%s</td>", cls, svgplot.Esc(c))
 		}
 		b.WriteString("</tr>\n")
 	}
@@ -186,7 +185,7 @@ func (c curve) write(b *bytes.Buffer, s *Summary, knee int, hasKnee bool) {
 		}
 	}
 	if len(all) == 0 {
-		fmt.Fprintf(b, "<section class=\"nm\">\n<h2>%s</h2>\n<div>Not measured: %s</div>\n</section>\n", esc(c.title), esc(c.absent))
+		fmt.Fprintf(b, "<section class=\"nm\">\n<h2>%s</h2>\n<div>Not measured: %s</div>\n</section>\n", svgplot.Esc(c.title), svgplot.Esc(c.absent))
 		return
 	}
 	x0, x1, y0, y1 := all[0].x, all[0].x, 0.0, all[0].y
@@ -196,12 +195,12 @@ func (c curve) write(b *bytes.Buffer, s *Summary, knee int, hasKnee bool) {
 	if c.xKey == "" {
 		x0 = min(x0, 0)
 	}
-	xstep := niceStep((x1 - x0) / ticksWanted)
+	xstep := svgplot.NiceStep((x1 - x0) / ticksWanted)
 	if x1 <= x0 {
 		x0, x1 = x0-xstep, x1+xstep
 	}
 	x0, x1 = math.Floor(x0/xstep)*xstep, math.Ceil(x1/xstep)*xstep
-	ystep := niceStep((y1 - y0) / ticksWanted)
+	ystep := svgplot.NiceStep((y1 - y0) / ticksWanted)
 	if y1 <= y0 {
 		y1 = y0 + ystep
 	}
@@ -209,36 +208,36 @@ func (c curve) write(b *bytes.Buffer, s *Summary, knee int, hasKnee bool) {
 	px := func(v float64) float64 { return padL + (v-x0)/(x1-x0)*plotW }
 	py := func(v float64) float64 { return padT + plotH - (v-y0)/(y1-y0)*plotH }
 
-	fmt.Fprintf(b, "<figure>\n<h2>%s</h2>\n<div class=\"legend\">", esc(c.title))
+	fmt.Fprintf(b, "<figure>\n<h2>%s</h2>\n<div class=\"legend\">", svgplot.Esc(c.title))
 	for k, sr := range c.series {
 		if len(lines[k]) > 0 {
-			fmt.Fprintf(b, "<span><i style=\"background:%s\"></i>%s</span>", palette[k%len(palette)], esc(sr.label))
+			fmt.Fprintf(b, "<span><i style=\"background:%s\"></i>%s</span>", palette[k%len(palette)], svgplot.Esc(sr.label))
 		}
 	}
 	marks := c.marks(s, knee, hasKnee)
 	for _, m := range marks {
-		fmt.Fprintf(b, "<span><i style=\"background:%s\"></i>%s</span>", m.color, esc(m.label))
+		fmt.Fprintf(b, "<span><i style=\"background:%s\"></i>%s</span>", m.color, svgplot.Esc(m.label))
 	}
 	b.WriteString("</div>\n")
-	fmt.Fprintf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">\n", svgW, svgH, esc(c.title))
-	for i, v := range ticks(y0, y1, ystep) {
+	fmt.Fprintf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">\n", svgW, svgH, svgplot.Esc(c.title))
+	for i, v := range svgplot.Ticks(y0, y1, ystep) {
 		y := py(v)
 		if i > 0 {
-			fmt.Fprintf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", padL, coord(y), padL+plotW, coord(y))
+			fmt.Fprintf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", padL, svgplot.Coord(y), padL+plotW, svgplot.Coord(y))
 		}
-		fmt.Fprintf(b, "<text x=\"%d\" y=\"%s\" text-anchor=\"end\">%s</text>\n", padL-6, coord(y+4), tickLabel(v, ystep))
+		fmt.Fprintf(b, "<text x=\"%d\" y=\"%s\" text-anchor=\"end\">%s</text>\n", padL-6, svgplot.Coord(y+4), svgplot.TickLabel(v, ystep))
 	}
-	for _, v := range ticks(x0, x1, xstep) {
+	for _, v := range svgplot.Ticks(x0, x1, xstep) {
 		x := px(v)
-		fmt.Fprintf(b, "<line class=\"grid\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\"/>", coord(x), padT, coord(x), padT+plotH)
-		fmt.Fprintf(b, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", coord(x), padT+plotH+15, tickLabel(v, xstep))
+		fmt.Fprintf(b, "<line class=\"grid\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\"/>", svgplot.Coord(x), padT, svgplot.Coord(x), padT+plotH)
+		fmt.Fprintf(b, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", svgplot.Coord(x), padT+plotH+15, svgplot.TickLabel(v, xstep))
 	}
-	fmt.Fprintf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", padL+plotW/2, svgH-4, esc(c.xLabel))
-	fmt.Fprintf(b, "<text x=\"14\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">%s</text>\n", padT+plotH/2, padT+plotH/2, esc(c.yLabel))
+	fmt.Fprintf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", padL+plotW/2, svgH-4, svgplot.Esc(c.xLabel))
+	fmt.Fprintf(b, "<text x=\"14\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">%s</text>\n", padT+plotH/2, padT+plotH/2, svgplot.Esc(c.yLabel))
 	for _, m := range marks {
 		x := px(m.x)
-		fmt.Fprintf(b, "<line class=\"mark\" stroke=\"%s\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\"><title>%s</title></line>", m.color, coord(x), padT, coord(x), padT+plotH, esc(m.label))
-		fmt.Fprintf(b, "<text x=\"%s\" y=\"%d\" fill=\"%s\">%s</text>\n", coord(x+3), padT+10+12*m.row, m.color, esc(m.label))
+		fmt.Fprintf(b, "<line class=\"mark\" stroke=\"%s\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\"><title>%s</title></line>", m.color, svgplot.Coord(x), padT, svgplot.Coord(x), padT+plotH, svgplot.Esc(m.label))
+		fmt.Fprintf(b, "<text x=\"%s\" y=\"%d\" fill=\"%s\">%s</text>\n", svgplot.Coord(x+3), padT+10+12*m.row, m.color, svgplot.Esc(m.label))
 	}
 	for k, l := range lines {
 		if len(l) == 0 {
@@ -247,13 +246,13 @@ func (c curve) write(b *bytes.Buffer, s *Summary, knee int, hasKnee bool) {
 		color := palette[k%len(palette)]
 		pts := make([]string, len(l))
 		for i, p := range l {
-			pts[i] = coord(px(p.x)) + "," + coord(py(p.y))
+			pts[i] = svgplot.Coord(px(p.x)) + "," + svgplot.Coord(py(p.y))
 		}
-		fmt.Fprintf(b, "<polyline class=\"s\" stroke=\"%s\" points=\"%s\"><title>%s</title></polyline>\n", color, strings.Join(pts, " "), esc(c.series[k].label))
+		fmt.Fprintf(b, "<polyline class=\"s\" stroke=\"%s\" points=\"%s\"><title>%s</title></polyline>\n", color, strings.Join(pts, " "), svgplot.Esc(c.series[k].label))
 		for _, p := range l {
 			pt := &s.Points[p.point]
 			tip := fmt.Sprintf("%s: %s %s at %s %s", pt.Label, c.series[k].label, stats.PyFormat(p.y, 'g', 4), stats.PyFormat(p.x, 'g', 4), c.xLabel)
-			fmt.Fprintf(b, "<circle cx=\"%s\" cy=\"%s\" r=\"3\" fill=\"%s\"><title>%s</title></circle>", coord(px(p.x)), coord(py(p.y)), color, esc(tip))
+			fmt.Fprintf(b, "<circle cx=\"%s\" cy=\"%s\" r=\"3\" fill=\"%s\"><title>%s</title></circle>", svgplot.Coord(px(p.x)), svgplot.Coord(py(p.y)), color, svgplot.Esc(tip))
 		}
 		b.WriteString("\n")
 	}
@@ -284,60 +283,4 @@ func (c curve) marks(s *Summary, knee int, hasKnee bool) []mark {
 	add(s.find(RolePeak), "peak", peakColor)
 	add(s.find(RolePastPeak), "past peak", pastColor)
 	return out
-}
-
-// niceStep returns 1, 2 or 5 times a power of ten, at least raw.
-func niceStep(raw float64) float64 {
-	if !(raw > 0) || math.IsInf(raw, 0) {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= raw*(1-1e-9) {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
-// ticks returns the multiples of step from lo to hi.
-func ticks(lo, hi, step float64) []float64 {
-	var out []float64
-	for k := math.Ceil(lo/step - 1e-9); k*step <= hi+step*1e-9 && len(out) < 100; k++ {
-		out = append(out, k*step)
-	}
-	return out
-}
-
-func tickLabel(v, step float64) string {
-	dec := 0
-	if step < 1 {
-		dec = int(math.Ceil(-math.Log10(step) - 1e-9))
-	}
-	if math.Abs(v) < step*1e-9 {
-		v = 0
-	}
-	return strconv.FormatFloat(v, 'f', dec, 64)
-}
-
-// coord formats an SVG coordinate with one decimal.
-func coord(v float64) string {
-	v = math.Round(v*10) / 10
-	if v == 0 {
-		return "0"
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-// esc escapes text for HTML and SVG, dropping control characters and
-// replacing invalid UTF-8.
-func esc(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	return html.EscapeString(s)
 }

@@ -3,12 +3,13 @@ package timeline
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/benchprof/benchprof/internal/svgplot"
 )
 
 // ---- Rendering -----------------------------------------------------------
@@ -97,17 +98,17 @@ func (v *view) write(b *bytes.Buffer) {
 	c := v.page
 	b.WriteString("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
 	b.WriteString("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n")
-	fmt.Fprintf(b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n", esc(c.title), pageCSS)
-	fmt.Fprintf(b, "<h1>%s</h1>\n<ul class=\"meta\">\n", esc(c.title))
+	fmt.Fprintf(b, "<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n", svgplot.Esc(c.title), pageCSS)
+	fmt.Fprintf(b, "<h1>%s</h1>\n<ul class=\"meta\">\n", svgplot.Esc(c.title))
 	if c.envelope != "" {
-		fmt.Fprintf(b, "<li>envelope: <code>%s</code></li>\n", esc(c.envelope))
+		fmt.Fprintf(b, "<li>envelope: <code>%s</code></li>\n", svgplot.Esc(c.envelope))
 	}
 	if !v.timeline {
 		b.WriteString("<li>timeline: none given</li>\n")
 	} else {
 		names := make([]string, len(v.samplers))
 		for i, s := range v.samplers {
-			names[i] = esc(s)
+			names[i] = svgplot.Esc(s)
 		}
 		slices.Sort(names)
 		fmt.Fprintf(b, "<li>timeline: %d rows in %d readings", v.rows, v.readings)
@@ -170,16 +171,16 @@ func writeChart(b *bytes.Buffer, ch chart, ax axis, win span) {
 		title += " (" + ch.unit + ")"
 	}
 	if ch.absent != "" {
-		fmt.Fprintf(b, "<section class=\"nm\">\n<h2>%s</h2>\n<div>Not measured: %s</div>\n</section>\n", esc(title), esc(ch.absent))
+		fmt.Fprintf(b, "<section class=\"nm\">\n<h2>%s</h2>\n<div>Not measured: %s</div>\n</section>\n", svgplot.Esc(title), svgplot.Esc(ch.absent))
 		return
 	}
-	fmt.Fprintf(b, "<figure>\n<h2>%s</h2>\n<div class=\"legend\">", esc(title))
+	fmt.Fprintf(b, "<figure>\n<h2>%s</h2>\n<div class=\"legend\">", svgplot.Esc(title))
 	for _, l := range ch.lines {
 		cls := ""
 		if l.sum {
 			cls = " class=\"sum\""
 		}
-		fmt.Fprintf(b, "<span><i%s style=\"background:%s\"></i>%s</span>", cls, l.color, esc(l.label))
+		fmt.Fprintf(b, "<span><i%s style=\"background:%s\"></i>%s</span>", cls, l.color, svgplot.Esc(l.label))
 	}
 	if win.ok {
 		b.WriteString("<span><i class=\"win\"></i>measurement window</span>")
@@ -196,38 +197,38 @@ func writeChart(b *bytes.Buffer, ch chart, ax axis, win span) {
 	if hi <= lo {
 		hi = lo + 1
 	}
-	ystep := niceStep((hi - lo) / yTicksWanted)
+	ystep := svgplot.NiceStep((hi - lo) / yTicksWanted)
 	y0, y1 := math.Floor(lo/ystep)*ystep, math.Ceil(hi/ystep)*ystep
 	py := func(v float64) float64 { return padT + plotH - (v-y0)/(y1-y0)*plotH }
 
-	fmt.Fprintf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">\n", svgW, svgH, esc(title))
+	fmt.Fprintf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"%s\">\n", svgW, svgH, svgplot.Esc(title))
 	if win.ok {
 		x0, x1 := max(ax.px(win.lo), padL), min(ax.px(win.hi), padL+plotW)
 		if x1 > x0 {
 			fmt.Fprintf(b, "<rect class=\"win\" x=\"%s\" y=\"%d\" width=\"%s\" height=\"%d\"><title>measurement window %s s to %s s</title></rect>\n",
-				coord(x0), padT, coord(x1-x0), plotH, seconds(win.lo), seconds(win.hi))
+				svgplot.Coord(x0), padT, svgplot.Coord(x1-x0), plotH, seconds(win.lo), seconds(win.hi))
 		}
 	}
 	// Grid and tick labels.
-	for i, v := range ticks(y0, y1, ystep) {
+	for i, v := range svgplot.Ticks(y0, y1, ystep) {
 		y := py(v)
 		if i > 0 {
-			fmt.Fprintf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", padL, coord(y), padL+plotW, coord(y))
+			fmt.Fprintf(b, "<line class=\"grid\" x1=\"%d\" y1=\"%s\" x2=\"%d\" y2=\"%s\"/>", padL, svgplot.Coord(y), padL+plotW, svgplot.Coord(y))
 		}
-		fmt.Fprintf(b, "<text x=\"%d\" y=\"%s\" text-anchor=\"end\">%s</text>\n", padL-6, coord(y+4), tickLabel(v, ystep))
+		fmt.Fprintf(b, "<text x=\"%d\" y=\"%s\" text-anchor=\"end\">%s</text>\n", padL-6, svgplot.Coord(y+4), svgplot.TickLabel(v, ystep))
 	}
 	xspan := float64(ax.x1-ax.x0) / 1e9
-	xstep := niceStep(xspan / xTicksWanted)
-	for _, v := range ticks(float64(ax.x0)/1e9, float64(ax.x1)/1e9, xstep) {
+	xstep := svgplot.NiceStep(xspan / xTicksWanted)
+	for _, v := range svgplot.Ticks(float64(ax.x0)/1e9, float64(ax.x1)/1e9, xstep) {
 		if v < float64(ax.x0)/1e9-1e-9 || v > float64(ax.x1)/1e9+1e-9 {
 			continue
 		}
 		x := padL + (v-float64(ax.x0)/1e9)/xspan*plotW
-		fmt.Fprintf(b, "<line class=\"grid\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\"/>", coord(x), padT, coord(x), padT+plotH)
-		fmt.Fprintf(b, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", coord(x), padT+plotH+15, tickLabel(v, xstep))
+		fmt.Fprintf(b, "<line class=\"grid\" x1=\"%s\" y1=\"%d\" x2=\"%s\" y2=\"%d\"/>", svgplot.Coord(x), padT, svgplot.Coord(x), padT+plotH)
+		fmt.Fprintf(b, "<text x=\"%s\" y=\"%d\" text-anchor=\"middle\">%s</text>\n", svgplot.Coord(x), padT+plotH+15, svgplot.TickLabel(v, xstep))
 	}
 	fmt.Fprintf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">time (s)</text>\n", padL+plotW/2, svgH-4)
-	fmt.Fprintf(b, "<text x=\"14\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">%s</text>\n", padT+plotH/2, padT+plotH/2, esc(ch.unit))
+	fmt.Fprintf(b, "<text x=\"14\" y=\"%d\" text-anchor=\"middle\" transform=\"rotate(-90 14 %d)\">%s</text>\n", padT+plotH/2, padT+plotH/2, svgplot.Esc(ch.unit))
 	// Lines, in legend order: sums come last, so that they are drawn on top.
 	for _, l := range ch.lines {
 		cls := "s"
@@ -238,7 +239,7 @@ func writeChart(b *bytes.Buffer, ch chart, ax axis, win span) {
 		var last [2]string
 		first := true
 		for _, p := range l.pts {
-			xy := [2]string{coord(ax.px(p.t)), coord(py(p.v))}
+			xy := [2]string{svgplot.Coord(ax.px(p.t)), svgplot.Coord(py(p.v))}
 			if xy == last {
 				continue
 			}
@@ -251,54 +252,10 @@ func writeChart(b *bytes.Buffer, ch chart, ax axis, win span) {
 			b.WriteString(xy[1])
 			last = xy
 		}
-		fmt.Fprintf(b, "\"><title>%s</title></polyline>\n", esc(l.label))
+		fmt.Fprintf(b, "\"><title>%s</title></polyline>\n", svgplot.Esc(l.label))
 	}
 	fmt.Fprintf(b, "<rect class=\"frame\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\"/>\n</svg>\n", padL, padT, plotW, plotH)
-	fmt.Fprintf(b, "<figcaption>%s %s</figcaption>\n</figure>\n", esc(ch.caption), esc(ch.binNote))
-}
-
-// niceStep returns 1, 2 or 5 times a power of ten, at least raw.
-func niceStep(raw float64) float64 {
-	if raw <= 0 || !finite(raw) {
-		return 1
-	}
-	p := math.Pow(10, math.Floor(math.Log10(raw)))
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*p >= raw*(1-1e-9) {
-			return m * p
-		}
-	}
-	return 10 * p
-}
-
-// ticks returns the multiples of step from the first at or after lo to the
-// last at or before hi.
-func ticks(lo, hi, step float64) []float64 {
-	var out []float64
-	for k := math.Ceil(lo/step - 1e-9); k*step <= hi+step*1e-9; k++ {
-		out = append(out, k*step)
-	}
-	return out
-}
-
-func tickLabel(v, step float64) string {
-	dec := 0
-	if step < 1 {
-		dec = int(math.Ceil(-math.Log10(step) - 1e-9))
-	}
-	if math.Abs(v) < step*1e-9 {
-		v = 0
-	}
-	return strconv.FormatFloat(v, 'f', dec, 64)
-}
-
-// coord formats an SVG coordinate with one decimal, without a trailing ".0".
-func coord(v float64) string {
-	v = math.Round(v*10) / 10
-	if v == 0 {
-		return "0"
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	fmt.Fprintf(b, "<figcaption>%s %s</figcaption>\n</figure>\n", svgplot.Esc(ch.caption), svgplot.Esc(ch.binNote))
 }
 
 // seconds writes a time for a reader: to the millisecond, without
@@ -317,19 +274,6 @@ func signedSeconds(ns int64) string {
 		return "+" + seconds(ns)
 	}
 	return seconds(ns)
-}
-
-// esc escapes text for HTML and SVG, dropping control characters and
-// replacing invalid UTF-8.
-func esc(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if (r < 0x20 && r != '\t' && r != '\n') || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-	return html.EscapeString(s)
 }
 
 func binText(w int64) string { return time.Duration(w).String() }
