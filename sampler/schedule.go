@@ -69,6 +69,7 @@ func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Tim
 	defer timer.Stop()
 	<-timer.C
 	tolerance := interval / 2
+	lead := min(wakeLead, interval/4)
 	tick := int64(0)
 	// Start at the first tick not already past.
 	if late := time.Since(origin); late > tolerance {
@@ -76,14 +77,7 @@ func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Tim
 	}
 	for {
 		due := origin.Add(time.Duration(tick) * interval)
-		if wait := time.Until(due); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return st.close(ctx, s, origin, interval, intervals, reads, buf, sink), nil
-			}
-		} else if ctx.Err() != nil {
+		if !waitUntil(ctx, timer, due, lead) {
 			return st.close(ctx, s, origin, interval, intervals, reads, buf, sink), nil
 		}
 		before := time.Now()
@@ -115,6 +109,53 @@ func Run(ctx context.Context, s Sampler, interval time.Duration, origin time.Tim
 		}
 		tick = next
 	}
+}
+
+// wakeLead is how long before a tick is due the scheduler's timer fires.
+// On Linux, Go's timers wake an idle program up to about a millisecond
+// late: the runtime's poller sleeps in whole milliseconds (a 9.4 ms wait
+// is 9 ms, then 1 ms), so a tick due at 10 ms starts anywhere in
+// [10.0, 11.1] ms, and an achieved-interval p99 of 11 ms is that and
+// nothing else. The timer therefore fires one lead early, and the rest
+// is slept in one high-resolution sleep (see preciseSleep).
+const wakeLead = 1250 * time.Microsecond
+
+// waitUntil blocks until due and reports true, or false if ctx ended
+// first. It sleeps on timer until lead before due, then sleeps what is
+// left precisely: this blocks the goroutine's thread for at most lead,
+// without spinning, and a cancellation then waits at most that long.
+//
+// The precise sleep covers only the part of the wait the timer could not:
+// it is used when the timer woke inside the lead, as a real clock's timer
+// does. A timer that woke exactly at its target, as a fake clock's does
+// (testing/synctest), finishes the wait itself, since a real sleep would
+// not move a fake clock; so does a wait shorter than the lead, which no
+// timer preceded.
+func waitUntil(ctx context.Context, timer *time.Timer, due time.Time, lead time.Duration) bool {
+	wait := time.Until(due)
+	if wait <= 0 {
+		return ctx.Err() == nil
+	}
+	if wait > lead {
+		timer.Reset(wait - lead)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return false
+		}
+		if rem := time.Until(due); rem > 0 && rem < lead {
+			preciseSleep(due)
+		}
+	}
+	if rem := time.Until(due); rem > 0 {
+		timer.Reset(rem)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return ctx.Err() == nil
 }
 
 // close takes the closing reading and returns the final Stats. The closing

@@ -271,3 +271,55 @@ func BenchmarkHourAt10ms8GPUs(b *testing.B) {
 		b.ReportMetric(cpu.Seconds(), "cpu-s/hour")
 	}
 }
+
+// BenchmarkSchedule8GPUsAt10ms is the sampler's clock: the scheduler at
+// 10 ms over 8 GPUs of the fake library whose every call takes 100 µs
+// (sleeping), for 5 s per iteration, beside a no-op sampler run just
+// before it (what the machine's scheduling allows). Reported: the achieved
+// interval's p50, p99 and max, the missed ticks and the read's p99, in ms
+// (the last iteration's). Run it on a quiet machine (numbers in
+// docs/BENCHMARKS.md):
+//
+//	go test -run '^$' -bench Schedule8GPUs -benchtime 1x -count 3 ./sampler/nvml
+func BenchmarkSchedule8GPUsAt10ms(b *testing.B) {
+	lib := buildFake(b)
+	fakeEnv(b, map[string]string{
+		"FAKENVML_GPUS":          "8",
+		"FAKENVML_LATENCY_US":    "100",
+		"FAKENVML_EPOCH_UNIX_NS": strconv.FormatInt(time.Now().UnixNano(), 10),
+	})
+	s, err := Open(WithLibraryPath(lib))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const interval, d = 10 * time.Millisecond, 5 * time.Second
+	run := func(smp sampler.Sampler) (sampler.Stats, time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		var last, worst time.Duration = -1, 0
+		st, err := sampler.Run(ctx, smp, interval, time.Now(), func(r sampler.Reading) {
+			if r.Tick != sampler.ClosingTick {
+				if last >= 0 {
+					worst = max(worst, r.At-last)
+				}
+				last = r.At
+			}
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return st, worst
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	for b.Loop() {
+		ctl, _ := run(noopSampler{})
+		st, worst := run(s)
+		b.ReportMetric(ms(ctl.IntervalP99), "noop_p99_ms")
+		b.ReportMetric(ms(st.IntervalP50), "p50_ms")
+		b.ReportMetric(ms(st.IntervalP99), "p99_ms")
+		b.ReportMetric(ms(worst), "max_ms")
+		b.ReportMetric(float64(st.Missed), "missed")
+		b.ReportMetric(ms(st.ReadP99), "read_p99_ms")
+	}
+}

@@ -91,7 +91,7 @@ func buildFake(t testing.TB, cflags ...string) string {
 
 // fakeEnv sets every FAKENVML_ variable: the given values, and empty (the
 // fake's default) for the others.
-func fakeEnv(t *testing.T, vars map[string]string) {
+func fakeEnv(t testing.TB, vars map[string]string) {
 	for _, k := range []string{"GPUS", "LATENCY_US", "LATENCY_SPIN", "POWER", "GPU_STEP_W", "EPOCH_UNIX_NS",
 		"SENSOR_PERIOD_US", "ENERGY_OFFSET_MJ", "ENERGY_RESET_MS", "UNSUPPORTED", "FAIL", "FAIL_RETURN",
 		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG", "PROCS", "PROCESS_STRIDE"} {
