@@ -101,9 +101,10 @@ func (d *fastDevice) ClocksEventReasons() (uint64, Return) {
 
 // TestGPUsReadInParallel checks, in fake time, that a tick costs one GPU's
 // calls, not eight: with 100 µs per call, a tick of 3 calls per GPU takes
-// 300 µs (2.4 ms if the GPUs were read one after the other), and a tick on
-// which some GPU adds its 4 slow calls 700 µs: all GPUs at 0 ms, gpu1
-// (due at 12.5 ms) at 20 ms.
+// 300 µs (2.4 ms if the GPUs were read one after the other), and the first
+// tick, on which every GPU adds its 4 slow calls, 700 µs. Later slow reads
+// are made after their tick: gpu1's, due at 12.5 ms, after the tick at
+// 20 ms, which still takes 300 µs, and they come with the tick at 30 ms.
 func TestGPUsReadInParallel(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lib := newFastLib(8)
@@ -116,13 +117,16 @@ func TestGPUsReadInParallel(t *testing.T) {
 		}
 		defer s.Close()
 		var dst []sampler.DeviceReading
-		for i, want := range []time.Duration{700 * time.Microsecond, 300 * time.Microsecond, 700 * time.Microsecond} {
+		for i, want := range []time.Duration{700 * time.Microsecond, 300 * time.Microsecond, 300 * time.Microsecond, 300 * time.Microsecond} {
 			start := time.Now()
 			if dst, err = s.Sample(context.Background(), dst[:0]); err != nil {
 				t.Fatal(err)
 			}
 			if took := time.Since(start); took != want {
 				t.Errorf("tick %d took %v, want %v", i, took, want)
+			}
+			if slow := sampler.Has(dst[1].SMClockMHz); slow != (i == 0 || i == 3) {
+				t.Errorf("tick %d: gpu1's slow values present = %v", i, slow)
 			}
 			time.Sleep(10*time.Millisecond - want)
 		}

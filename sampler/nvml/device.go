@@ -52,10 +52,30 @@ const (
 	eventsThrottle             // nvmlDeviceGetCurrentClocksThrottleReasons (older drivers)
 )
 
-// request asks a worker to read its GPU once.
+// request asks a worker to read its GPU once. When slow is set the worker
+// also reads the slow values: in the tick when inline is set (the first
+// tick, so that the first reading is whole), otherwise right after the
+// tick, for the next tick's reading (see device.run).
 type request struct {
-	seq  uint64
-	slow bool
+	seq    uint64
+	slow   bool
+	inline bool
+}
+
+// tally counts one read's values: those read, those that failed, and the
+// last failure.
+type tally struct {
+	got, failed int
+	call        string
+	ret         Return
+}
+
+func (t *tally) add(u tally) {
+	t.got += u.got
+	if u.failed > 0 {
+		t.failed += u.failed
+		t.call, t.ret = u.call, u.ret
+	}
 }
 
 // maxProbeReads bounds the sensor probe when reads take no time (fakes).
@@ -64,9 +84,9 @@ const maxProbeReads = 100_000
 // device is one sampled GPU and the state of its worker goroutine.
 //
 // Set at Open and then read-only: index … events, fieldIDs. Owned by the
-// worker (and by Sample between a request's completion and the next
-// request): fv, on, energy state, out, tick*. Atomic or under mu: the
-// health counters.
+// worker (and, for out and tick, by Sample between a request's completion
+// and the next request): fv, on, energy state, out, tick, later*. Atomic
+// or under mu: the health counters.
 type device struct {
 	index int
 	name  string // "gpu0"
@@ -86,14 +106,16 @@ type device struct {
 
 	on [numFields]bool // separate calls still worth making
 
-	lastRaw  uint64 // last raw energy counter, mJ
-	offset   uint64 // added to the raw counter to keep it monotonic, mJ
-	haveRaw  bool
-	got      int // values read this tick
-	failed   int // failed reads this tick
-	tickCall string
-	tickRet  Return
-	out      sampler.DeviceReading
+	lastRaw uint64 // last raw energy counter, mJ
+	offset  uint64 // added to the raw counter to keep it monotonic, mJ
+	haveRaw bool
+	tick    tally // this tick's values
+	out     sampler.DeviceReading
+	// The slow values read after a tick, for the next one: laterOut's
+	// slow fields and their tally, held while hasLater.
+	laterOut sampler.DeviceReading
+	later    tally
+	hasLater bool
 
 	req chan request
 
@@ -243,20 +265,25 @@ func (d *device) run(quit <-chan struct{}, done chan<- uint64, wg *sync.WaitGrou
 		case <-quit:
 			return
 		case r := <-d.req:
-			d.read(r.slow)
+			d.read(r.slow && r.inline)
 			select {
 			case done <- r.seq:
 			case <-quit:
 				return
 			}
+			if r.slow && !r.inline {
+				d.readLater()
+			}
 		}
 	}
 }
 
-// read reads the GPU once into d.out. It allocates nothing.
+// read reads the GPU once into d.out: its fast values, and its slow values
+// when slow is set, else those read after the previous tick, if any. It
+// allocates nothing.
 func (d *device) read(slow bool) {
 	r := sampler.NewDeviceReading(d.name, sampler.KindGPU)
-	d.got, d.failed = 0, 0
+	d.tick = tally{}
 	d.reads.Add(1)
 
 	if len(d.fv) > 0 {
@@ -265,29 +292,29 @@ func (d *device) read(slow bool) {
 		}
 		if ret := d.h.FieldValues(d.fv); ret != SUCCESS {
 			for _, f := range d.fvField {
-				d.miss(f, callFieldValues, ret, false)
+				d.miss(&d.tick, f, callFieldValues, ret, false)
 			}
 		} else {
 			for i := range d.fv {
 				v, f := &d.fv[i], d.fvField[i]
 				if ret := v.Return; ret != SUCCESS {
-					d.miss(f, callFieldValues, ret, false)
+					d.miss(&d.tick, f, callFieldValues, ret, false)
 					continue
 				}
 				switch f {
 				case FieldPower:
 					if mw, ok := fieldFloat(v); ok {
 						r.PowerW = mw / 1000
-						d.got++
+						d.tick.got++
 					} else {
-						d.miss(f, callFieldValues, ERROR_UNKNOWN, false)
+						d.miss(&d.tick, f, callFieldValues, ERROR_UNKNOWN, false)
 					}
 				case FieldEnergy:
 					if mj, ok := fieldUint(v); ok {
 						r.EnergyJ = d.monotonic(mj)
-						d.got++
+						d.tick.got++
 					} else {
-						d.miss(f, callFieldValues, ERROR_UNKNOWN, false)
+						d.miss(&d.tick, f, callFieldValues, ERROR_UNKNOWN, false)
 					}
 				}
 			}
@@ -296,68 +323,87 @@ func (d *device) read(slow bool) {
 	if d.power == powerUsage {
 		if mw, ret := d.h.PowerUsage(); ret == SUCCESS {
 			r.PowerW = float64(mw) / 1000
-			d.got++
+			d.tick.got++
 		} else {
-			d.miss(FieldPower, callPowerUsage, ret, false)
+			d.miss(&d.tick, FieldPower, callPowerUsage, ret, false)
 		}
 	}
 	if d.energy == energyCounter {
 		if mj, ret := d.h.TotalEnergyConsumption(); ret == SUCCESS {
 			r.EnergyJ = d.monotonic(mj)
-			d.got++
+			d.tick.got++
 		} else {
-			d.miss(FieldEnergy, callTotalEnergy, ret, false)
+			d.miss(&d.tick, FieldEnergy, callTotalEnergy, ret, false)
 		}
 	}
 	if d.on[FieldUtilization] {
 		if u, ret := d.h.UtilizationRates(); ret == SUCCESS {
 			r.UtilPct, r.MemUtilPct = float64(u.GPU), float64(u.Memory)
-			d.got++
+			d.tick.got++
 		} else {
-			d.miss(FieldUtilization, callUtilization, ret, true)
+			d.miss(&d.tick, FieldUtilization, callUtilization, ret, true)
 		}
 	}
 	if d.on[FieldMemory] {
 		if m, ret := d.h.MemoryInfo(); ret == SUCCESS {
 			r.MemUsedBytes = float64(m.Used)
-			d.got++
+			d.tick.got++
 		} else {
-			d.miss(FieldMemory, callMemoryInfo, ret, true)
+			d.miss(&d.tick, FieldMemory, callMemoryInfo, ret, true)
 		}
 	}
-	if slow {
-		d.readSlow(&r)
+	switch {
+	case slow:
+		d.readSlow(&r, &d.tick)
+		d.hasLater = false
+	case d.hasLater:
+		l := &d.laterOut
+		r.SMClockMHz, r.MemClockMHz, r.TempC = l.SMClockMHz, l.MemClockMHz, l.TempC
+		r.ClockEventReasons, r.HasClockEvents = l.ClockEventReasons, l.HasClockEvents
+		d.tick.add(d.later)
+		d.hasLater = false
 	}
 	d.out = r
-	if d.got == 0 && d.failed > 0 {
+	if d.tick.got == 0 && d.tick.failed > 0 {
 		d.empty.Add(1)
 	}
 }
 
-// readSlow reads the values of the slower cadence.
-func (d *device) readSlow(r *sampler.DeviceReading) {
+// readLater reads the slow values after a tick has been answered, for the
+// next tick's reading: their calls (as many again as the fast ones) then
+// neither lengthen the tick nor move its time, which is the midpoint of
+// the tick's Sample.
+func (d *device) readLater() {
+	d.laterOut = sampler.NewDeviceReading(d.name, sampler.KindGPU)
+	d.later = tally{}
+	d.readSlow(&d.laterOut, &d.later)
+	d.hasLater = true
+}
+
+// readSlow reads the values of the slower cadence into r, counting them in t.
+func (d *device) readSlow(r *sampler.DeviceReading, t *tally) {
 	if d.on[FieldSMClock] {
 		if c, ret := d.h.ClockInfo(CLOCK_SM); ret == SUCCESS {
 			r.SMClockMHz = float64(c)
-			d.got++
+			t.got++
 		} else {
-			d.miss(FieldSMClock, callClockInfo, ret, true)
+			d.miss(t, FieldSMClock, callClockInfo, ret, true)
 		}
 	}
 	if d.on[FieldMemClock] {
 		if c, ret := d.h.ClockInfo(CLOCK_MEM); ret == SUCCESS {
 			r.MemClockMHz = float64(c)
-			d.got++
+			t.got++
 		} else {
-			d.miss(FieldMemClock, callClockInfo, ret, true)
+			d.miss(t, FieldMemClock, callClockInfo, ret, true)
 		}
 	}
 	if d.on[FieldTemperature] {
-		if t, ret := d.h.Temperature(TEMPERATURE_GPU); ret == SUCCESS {
-			r.TempC = float64(t)
-			d.got++
+		if c, ret := d.h.Temperature(TEMPERATURE_GPU); ret == SUCCESS {
+			r.TempC = float64(c)
+			t.got++
 		} else {
-			d.miss(FieldTemperature, callTemperature, ret, true)
+			d.miss(t, FieldTemperature, callTemperature, ret, true)
 		}
 	}
 	if d.on[FieldClockEvents] {
@@ -375,9 +421,9 @@ func (d *device) readSlow(r *sampler.DeviceReading) {
 		}
 		if ret == SUCCESS {
 			r.ClockEventReasons, r.HasClockEvents = bits, true
-			d.got++
+			t.got++
 		} else {
-			d.miss(FieldClockEvents, call, ret, true)
+			d.miss(t, FieldClockEvents, call, ret, true)
 		}
 	}
 }
@@ -385,7 +431,7 @@ func (d *device) readSlow(r *sampler.DeviceReading) {
 // miss records a value that could not be read. ERROR_NOT_SUPPORTED (or a
 // missing function) means the value does not exist: it is not a failure,
 // and a separate call (stop) is not made again.
-func (d *device) miss(f Field, call string, ret Return, stop bool) {
+func (d *device) miss(t *tally, f Field, call string, ret Return, stop bool) {
 	if absent(ret) {
 		d.unsupported[f].Store(true)
 		if stop {
@@ -393,8 +439,8 @@ func (d *device) miss(f Field, call string, ret Return, stop bool) {
 		}
 		return
 	}
-	d.failed++
-	d.tickCall, d.tickRet = call, ret
+	t.failed++
+	t.call, t.ret = call, ret
 	d.fieldErrs[f].Add(1)
 	d.mu.Lock()
 	d.lastCall, d.lastRet = call, ret

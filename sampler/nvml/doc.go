@@ -10,7 +10,9 @@
 // with GOMAXPROCS below the number of GPUs a tick takes longer: for 8 GPUs
 // at 100 µs per call on a 2-core machine, about 1.7 ms with GOMAXPROCS=2
 // against 1.3 ms with 8.) Clocks, temperature and clock-event reasons, which double
-// a GPU's calls, are read on a slower cadence staggered across the GPUs.
+// a GPU's calls, are read on a slower cadence staggered across the GPUs,
+// after a tick rather than in it (they come with the next tick), so that
+// they neither lengthen a tick nor move its time.
 // [Sampler.Close] stops the workers, waits for them and shuts NVML down.
 //
 // Power and energy come from one nvmlDeviceGetFieldValues call per tick

@@ -688,24 +688,27 @@ func TestSlowCadence(t *testing.T) {
 			t.Fatalf("%d readings, stats %+v; want 101 and the closing one", len(got), st)
 		}
 		got = got[:101]
-		// GPU k reads its slow values at tick 0, then at the first tick at
-		// or after k·12.5 ms + m·100 ms.
+		// GPU k reads its slow values in tick 0, then after the first tick
+		// at or after k·12.5 ms + m·100 ms, for the tick that follows.
+		isDue := func(k int, tick int64) bool {
+			tickAt := time.Duration(tick) * 10 * time.Millisecond
+			due := time.Duration(k) * 12500 * time.Microsecond
+			if k == 0 {
+				due = 100 * time.Millisecond
+			}
+			for due+100*time.Millisecond <= tickAt-10*time.Millisecond {
+				due += 100 * time.Millisecond
+			}
+			if due < tickAt-10*time.Millisecond {
+				due += 100 * time.Millisecond
+			}
+			return tickAt >= due && tickAt-due < 10*time.Millisecond
+		}
 		last := make([]int64, 8)
 		for _, rd := range got {
 			slowGPUs := 0
 			for k, d := range rd.Devices {
-				tickAt := time.Duration(rd.Tick) * 10 * time.Millisecond
-				due := time.Duration(k) * 12500 * time.Microsecond
-				if k == 0 {
-					due = 100 * time.Millisecond
-				}
-				for due+100*time.Millisecond <= tickAt-10*time.Millisecond {
-					due += 100 * time.Millisecond
-				}
-				if due < tickAt-10*time.Millisecond {
-					due += 100 * time.Millisecond
-				}
-				slow := rd.Tick == 0 || (tickAt >= due && tickAt-due < 10*time.Millisecond)
+				slow := rd.Tick == 0 || (rd.Tick > 1 && isDue(k, rd.Tick-1))
 				if sampler.Has(d.SMClockMHz) != slow || sampler.Has(d.MemClockMHz) != slow ||
 					sampler.Has(d.TempC) != slow || d.HasClockEvents != slow {
 					t.Fatalf("tick %d %s: slow values %v %v %v %v, want present=%v", rd.Tick, d.Device,

@@ -257,8 +257,9 @@ func (s *Sampler) Name() string { return "nvml" }
 
 // Sample reads every sampled GPU once, in parallel on the workers, and
 // appends one reading per GPU, in index order, to dst. Clocks, temperature
-// and clock-event reasons are read on the first tick and then every slow
-// interval (see WithSlowInterval); they are NaN on the other ticks. Sample
+// and clock-event reasons are read in the first tick and then every slow
+// interval, just after the tick they were due in, for the next tick's
+// reading (see WithSlowInterval); they are NaN on the other ticks. Sample
 // waits for all GPUs unless ctx is done first, in which case it returns
 // ctx's error (the GPUs still being read finish in the background, and
 // their late results are discarded). A value that fails to read is NaN and
@@ -276,9 +277,12 @@ func (s *Sampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sa
 	now := time.Now()
 	first := !s.ticked
 	s.ticked = true
+	// Slow values are read inside the tick on the first one, and on every
+	// one when they are due at every tick; otherwise after it (readLater).
+	inline := first || s.slowEvery == 0
 	for i, d := range s.devs {
 		select {
-		case d.req <- request{seq: s.seq, slow: s.slowDue(i, now, first)}:
+		case d.req <- request{seq: s.seq, slow: s.slowDue(i, now, first), inline: inline}:
 		case <-ctx.Done():
 			return dst, ctx.Err()
 		case <-s.quit:
@@ -300,14 +304,14 @@ func (s *Sampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sa
 	empty := 0
 	for _, d := range s.devs {
 		dst = append(dst, d.out)
-		if d.got == 0 && d.failed > 0 {
+		if d.tick.got == 0 && d.tick.failed > 0 {
 			empty++
 		}
 	}
 	if empty == len(s.devs) {
 		errs := make([]error, len(s.devs))
 		for i, d := range s.devs {
-			errs[i] = &callError{device: d.name, call: d.tickCall, ret: d.tickRet}
+			errs[i] = &callError{device: d.name, call: d.tick.call, ret: d.tick.ret}
 		}
 		return dst, fmt.Errorf("nvml: no GPU yielded a value: %w", errors.Join(errs...))
 	}

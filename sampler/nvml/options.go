@@ -89,10 +89,12 @@ func WithDevices(selectors ...string) Option {
 
 // WithSlowInterval sets how often clocks (SM and memory), temperature and
 // clock-event reasons are read; on the ticks in between they are NaN (and
-// HasClockEvents false). Every GPU reads them on the first tick, then on
-// the first tick at or after each due time d apart, the GPUs' due times
-// staggered by d/(number of GPUs) so that the extra NVML calls spread over
-// the ticks; 0 reads them on every tick. It must not be negative. By
+// HasClockEvents false). Every GPU reads them in the first tick; then,
+// at the first tick at or after each due time d apart, it reads them just
+// after that tick's values and reports them with the next tick (at most
+// one sampling interval old), so that their calls neither lengthen the
+// tick nor move its time; the GPUs' due times are staggered by
+// d/(number of GPUs). 0 reads them in every tick. It must not be negative. By
 // default, if this option is not used, they are read every
 // DefaultSlowInterval (100 ms).
 func WithSlowInterval(d time.Duration) Option {
