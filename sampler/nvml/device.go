@@ -119,6 +119,10 @@ type device struct {
 
 	req chan request
 
+	// busySince is when the worker's current read began (Unix ns), 0
+	// when it is not reading: Close names the GPUs whose read hangs.
+	busySince atomic.Int64
+
 	reads       atomic.Int64
 	empty       atomic.Int64
 	resets      atomic.Int64
@@ -265,14 +269,18 @@ func (d *device) run(quit <-chan struct{}, done chan<- uint64, wg *sync.WaitGrou
 		case <-quit:
 			return
 		case r := <-d.req:
+			d.busySince.Store(time.Now().UnixNano())
 			d.read(r.slow && r.inline)
+			d.busySince.Store(0)
 			select {
 			case done <- r.seq:
 			case <-quit:
 				return
 			}
 			if r.slow && !r.inline {
+				d.busySince.Store(time.Now().UnixNano())
 				d.readLater()
+				d.busySince.Store(0)
 			}
 		}
 	}

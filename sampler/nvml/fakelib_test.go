@@ -94,7 +94,7 @@ func buildFake(t testing.TB, cflags ...string) string {
 func fakeEnv(t testing.TB, vars map[string]string) {
 	for _, k := range []string{"GPUS", "LATENCY_US", "LATENCY_SPIN", "POWER", "GPU_STEP_W", "EPOCH_UNIX_NS",
 		"SENSOR_PERIOD_US", "ENERGY_OFFSET_MJ", "ENERGY_RESET_MS", "UNSUPPORTED", "FAIL", "FAIL_RETURN",
-		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG", "PROCS", "PROCESS_STRIDE"} {
+		"INIT_RETURN", "DRIVER", "CUDA", "CALL_LOG", "PROCS", "PROCESS_STRIDE", "HANG", "HANG_AFTER_MS"} {
 		t.Setenv("FAKENVML_"+k, "")
 	}
 	for k, v := range vars {
@@ -646,4 +646,76 @@ func TestRealLibraryProcesses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hungChildEnv makes the test binary run TestRealLibraryHungGPU itself,
+// without the leak check.
+const hungChildEnv = "BENCHPROF_NVML_HUNG_CHILD"
+
+// TestRealLibraryHungGPU: a GPU whose NVML calls stop returning (fallen
+// off the bus) must not hang the sampler's caller. Sampling ends with its
+// context, Close returns within its bound naming the GPU, and a process
+// listing that hangs returns an error instead of blocking its caller.
+//
+// The hung calls leave goroutines blocked in the fake driver for good, so
+// the test runs in a child process of its own (this process checks for
+// leaked goroutines when its tests end).
+func TestRealLibraryHungGPU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out the 2 s and 5 s bounds")
+	}
+	if os.Getenv(hungChildEnv) == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestRealLibraryHungGPU$", "-test.v")
+		cmd.Env = append(os.Environ(), hungChildEnv+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("the hung-GPU child failed: %v\n%s", err, out)
+		}
+		t.Logf("child:\n%s", out)
+		return
+	}
+	lib := buildFake(t)
+	fakeEnv(t, map[string]string{
+		"FAKENVML_GPUS":          "2",
+		"FAKENVML_HANG":          "utilization@1,compute_procs@0",
+		"FAKENVML_HANG_AFTER_MS": "300",
+	})
+	s, err := Open(WithLibraryPath(lib), WithSensorProbe(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	var last sampler.Reading
+	start := time.Now()
+	st, err := sampler.Run(ctx, s, 10*time.Millisecond, start, func(r sampler.Reading) { last = r })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := time.Since(start)
+	if ran > 3*time.Second {
+		t.Errorf("sampling a hung GPU for 1 s took %v", ran)
+	}
+	// The readings stop when gpu1 hangs (about 300 ms in): the ticks after
+	// that wait for it until the context ends.
+	if st.Readings == 0 || last.At > 600*time.Millisecond {
+		t.Errorf("%d readings, the last at %v; want them to stop about 300 ms in", st.Readings, last.At)
+	}
+
+	begin := time.Now()
+	_, err = s.Processes()
+	if took := time.Since(begin); !errors.Is(err, ErrNotResponding) || took > processesWait+time.Second {
+		t.Errorf("Processes with a hung GPU: %v after %v; want ErrNotResponding after %v", err, took, processesWait)
+	}
+
+	begin = time.Now()
+	err = s.Close()
+	took := time.Since(begin)
+	if !errors.Is(err, ErrNotResponding) || !strings.Contains(err.Error(), "gpu1") || took > closeWait+time.Second {
+		t.Errorf("Close with a hung GPU: %v after %v; want ErrNotResponding naming gpu1 after about %v", err, took, closeWait)
+	}
+	if again := s.Close(); again != err {
+		t.Errorf("second Close: %v; want the first's result", again)
+	}
+	t.Logf("Close: %v", err)
 }

@@ -346,20 +346,63 @@ func (s *Sampler) slowDue(i int, now time.Time, first bool) bool {
 	return true
 }
 
+// closeWait is how long Close waits for NVML calls in progress, and
+// processesWait how long Processes waits for NVML's answer. A healthy call
+// takes well under a millisecond to tens of milliseconds.
+const (
+	closeWait     = 2 * time.Second
+	processesWait = 5 * time.Second
+)
+
 // Close stops the workers, waits for them, and shuts NVML down (once). It
 // is idempotent: later calls return the first call's result.
+//
+// It waits at most 2 s for NVML calls in progress. A call still running
+// then (a hung GPU or driver) cannot be cancelled: Close returns an error
+// wrapping ErrNotResponding that names the GPUs being read, and the
+// shutdown is left to a goroutine that makes it once every call has
+// returned. That goroutine, and the worker blocked in the call, are the
+// only ones the sampler leaves running, and only while the driver hangs.
 func (s *Sampler) Close() error {
 	s.once.Do(func() {
 		s.closed.Store(true)
 		close(s.quit)
-		s.wg.Wait()
-		s.shut.Lock()
-		defer s.shut.Unlock()
-		if ret := s.lib.Shutdown(); ret != SUCCESS {
-			s.closeErr = &callError{call: "nvmlShutdown", ret: ret}
+		done := make(chan error, 1)
+		go func() {
+			s.wg.Wait()
+			s.shut.Lock()
+			defer s.shut.Unlock()
+			if ret := s.lib.Shutdown(); ret != SUCCESS {
+				done <- &callError{call: "nvmlShutdown", ret: ret}
+				return
+			}
+			done <- nil
+		}()
+		timer := time.NewTimer(closeWait)
+		defer timer.Stop()
+		select {
+		case s.closeErr = <-done:
+		case <-timer.C:
+			s.closeErr = fmt.Errorf("nvml: Close: %w: %s has not returned after %v (a hung GPU or driver? does nvidia-smi answer?); NVML will be shut down when it does",
+				ErrNotResponding, s.busyText(), closeWait)
 		}
 	})
 	return s.closeErr
+}
+
+// busyText names the NVML calls in progress: the GPUs whose workers are
+// reading them, or the process listing.
+func (s *Sampler) busyText() string {
+	var busy []string
+	for _, d := range s.devs {
+		if since := d.busySince.Load(); since != 0 {
+			busy = append(busy, fmt.Sprintf("%s (for %v)", d.name, time.Since(time.Unix(0, since)).Round(time.Millisecond)))
+		}
+	}
+	if len(busy) == 0 {
+		return "an NVML call (listing the GPUs' processes)"
+	}
+	return "the read of " + strings.Join(busy, ", ")
 }
 
 // Processes lists, for every GPU of the inventory (sampled or not), in
@@ -368,19 +411,38 @@ func (s *Sampler) Close() error {
 // nvmlDeviceGetGraphicsRunningProcesses): it maps an engine's PIDs to the
 // GPUs it uses. It may be called from any goroutine, also while Sample
 // runs, and takes two NVML calls per GPU or a few more. A GPU whose lists
-// could not be read says why in its Err; the error is non-nil only after
-// Close. The caller owns the result.
+// could not be read says why in its Err; the error is non-nil after Close,
+// and when NVML has not answered within 5 s (it then wraps
+// ErrNotResponding; the listing goes on in the background until the hung
+// call returns, and its result is dropped). The caller owns the result.
 func (s *Sampler) Processes() ([]GPUProcesses, error) {
-	s.shut.RLock()
-	defer s.shut.RUnlock()
-	if s.closed.Load() {
-		return nil, errProcessesClosed
+	type result struct {
+		out []GPUProcesses
+		err error
 	}
-	out := make([]GPUProcesses, len(s.inv.GPUs))
-	for i, g := range s.inv.GPUs {
-		out[i] = listProcesses(g, s.handles[i])
+	done := make(chan result, 1)
+	go func() {
+		s.shut.RLock()
+		defer s.shut.RUnlock()
+		if s.closed.Load() {
+			done <- result{err: errProcessesClosed}
+			return
+		}
+		out := make([]GPUProcesses, len(s.inv.GPUs))
+		for i, g := range s.inv.GPUs {
+			out[i] = listProcesses(g, s.handles[i])
+		}
+		done <- result{out: out}
+	}()
+	timer := time.NewTimer(processesWait)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-timer.C:
+		return nil, fmt.Errorf("nvml: listing the GPUs' processes: %w: no answer after %v (a hung GPU or driver? does nvidia-smi answer?)",
+			ErrNotResponding, processesWait)
 	}
-	return out, nil
 }
 
 // DeviceProcesses is Processes for the sampled GPUs only, by their

@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// ErrNotResponding is wrapped by the error of Close or Processes when an
+// NVML call has not returned in time: a GPU that fell off the bus, or a
+// driver that hangs (nvidia-smi hangs too). A call into the driver cannot
+// be cancelled, so the goroutine making it stays blocked until it returns;
+// the sampler waits no longer (see Sampler.Close).
+var ErrNotResponding = errors.New("NVML is not responding")
+
 // Defaults of the options, exported so that command-line flags can use them.
 const (
 	// DefaultLibraryPath is the NVML library loaded when WithLibraryPath is

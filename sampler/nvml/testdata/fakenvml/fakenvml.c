@@ -48,6 +48,10 @@
  *                             uuid, driver, cuda, compute_procs, graphics_procs
  *   FAKENVML_FAIL             the same syntax; these return FAKENVML_FAIL_RETURN
  *                             (default 999, NVML_ERROR_UNKNOWN)
+ *   FAKENVML_HANG             the same syntax; these calls never return (a
+ *                             GPU fallen off the bus), once
+ *                             FAKENVML_HANG_AFTER_MS have passed since nvmlInit
+ *                             (default 0)
  *   FAKENVML_INIT_RETURN      nvmlInit returns this code (default 0, success)
  *   FAKENVML_DRIVER           driver version (default "550.54.15")
  *   FAKENVML_CUDA             CUDA driver version (default 12040)
@@ -204,6 +208,8 @@ static struct {
 	long long reset_ns; /* < 0: never */
 	uint32_t unsupported[MAX_GPUS];
 	uint32_t failing[MAX_GPUS];
+	uint32_t hanging[MAX_GPUS];
+	long long hang_at_ns; /* CLOCK_MONOTONIC */
 	nvmlReturn_t fail_return;
 	nvmlReturn_t init_return;
 	char driver[80];
@@ -337,6 +343,10 @@ static void configure(void)
 		cfg.reset_ns *= 1000000LL;
 	parse_features("FAKENVML_UNSUPPORTED", cfg.unsupported);
 	parse_features("FAKENVML_FAIL", cfg.failing);
+	parse_features("FAKENVML_HANG", cfg.hanging);
+	struct timespec mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	cfg.hang_at_ns = (long long)mono.tv_sec * 1000000000LL + mono.tv_nsec + env_ll("FAKENVML_HANG_AFTER_MS", 0) * 1000000LL;
 	cfg.fail_return = (nvmlReturn_t)env_ll("FAKENVML_FAIL_RETURN", NVML_ERROR_UNKNOWN);
 	cfg.init_return = (nvmlReturn_t)env_ll("FAKENVML_INIT_RETURN", NVML_SUCCESS);
 	const char *drv = getenv("FAKENVML_DRIVER");
@@ -403,8 +413,22 @@ static void delay(void)
 	delay();                                                        \
 	unsigned out = (handle)->index
 
+/* hang never returns once a hanging call is due to hang. */
+static void hang(unsigned gpu, enum feature f)
+{
+	if (gpu >= MAX_GPUS || !(cfg.hanging[gpu] & (1u << f)))
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((long long)ts.tv_sec * 1000000000LL + ts.tv_nsec < cfg.hang_at_ns)
+		return;
+	for (;;)
+		sleep(3600);
+}
+
 static nvmlReturn_t check(unsigned gpu, enum feature f)
 {
+	hang(gpu, f);
 	if (gpu < MAX_GPUS && (cfg.unsupported[gpu] & (1u << f)))
 		return NVML_ERROR_NOT_SUPPORTED;
 	if (gpu < MAX_GPUS && (cfg.failing[gpu] & (1u << f)))
