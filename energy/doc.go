@@ -39,7 +39,10 @@
 // on the edge gives its value exactly). Clamping: if the readings start
 // after t0, C(t0) is the first reading's value; if they end before t1, C(t1) is
 // the last reading's value — energy outside the readings is not counted,
-// and a warning gives the coverage. The figure is absent when no two
+// and a warning gives the coverage. When the readings cover less than
+// MinCoverage (90 %) of the window, the device's energy of record is
+// absent instead (a sampler that stopped answering mid-run must not pass
+// part of the window off as the whole). The figure is absent when no two
 // readings span part of the window, or when the counter went down during a
 // step that overlaps the window (a reset the sampler did not correct
 // cannot be trusted).

@@ -619,12 +619,29 @@ func (a *Accumulator) deviceSummary(ds *devState, win float64, r *Report) Device
 			if hi < a.e {
 				parts = append(parts, "end "+fmtNs(a.e-hi)+" before it ends")
 			}
-			r.warnf("%s: readings %s, covering %s of the %s window; energy outside them is not counted",
-				name, strings.Join(parts, " and "), fmtNs(max(hi-lo, 0)), fmtNs(win))
+			covered := max(hi-lo, 0)
+			what := fmt.Sprintf("readings %s, covering %s of the %s window", strings.Join(parts, " and "), fmtNs(covered), fmtNs(win))
+			if win > 0 && covered < MinCoverage*win && d.EnergyJ.Measured {
+				short := Absent(what + fmt.Sprintf(" (less than %.0f %%: a sampler that stopped answering?)", 100*MinCoverage))
+				d.EnergyJ, d.EnergyCounterJ, d.EnergySource = short, short, ""
+				if d.EnergyIntegralJ.Measured {
+					d.EnergyIntegralJ = short
+				}
+				r.warnf("%s: %s: its energy is left out, not counted short", name, what)
+			} else {
+				r.warnf("%s: %s; energy outside them is not counted", name, what)
+			}
 		}
 	}
 	return d
 }
+
+// MinCoverage is the share of the window a device's readings must cover
+// for its energy to count: below it (a sampler that stopped answering
+// mid-run, a GPU that hung), the device's energy of record is absent, so
+// that no figure reports a part of the window as the whole. Above it, the
+// uncovered edges are left out with a warning.
+const MinCoverage = 0.9
 
 // tickFigures returns power_peak_w and power_avg_w_under_load.
 func (a *Accumulator) tickFigures(gpuSamplers []samplerState, r *Report) (peak, load Figure) {

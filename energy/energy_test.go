@@ -330,13 +330,13 @@ func TestWindowEdges(t *testing.T) {
 			},
 		},
 		{
-			// The readings cover [1, 3] s of [0, 4] s: the counter's edge
-			// values are clamped to the first and last readings (energy
-			// outside them is not counted: 750 − 150 J), the power trace is
-			// integrated where it exists (250 + 350 J), and the average is
-			// over the covered time.
+			// The readings cover [1, 3] s of [0.9, 3.1] s (91 %): the
+			// counter's edge values are clamped to the first and last
+			// readings (energy outside them is not counted: 750 − 150 J),
+			// the power trace is integrated where it exists (250 + 350 J),
+			// and the average is over the covered time.
 			name:     "clamped edges",
-			window:   Window{0, sec(4)},
+			window:   Window{sec(0.9), sec(3.1)},
 			readings: ramp[1:],
 			want: map[string]Figure{
 				KeyEnergyJoulesGPU:         Measured(600),
@@ -344,8 +344,25 @@ func TestWindowEdges(t *testing.T) {
 				KeyPowerAvgW:               Measured(300),
 			},
 			wantWarnings: []string{
-				"gpu0 (nvml): readings start 1s after the window starts and end 1s before it ends, covering 2s of the 4s window; energy outside them is not counted",
+				"gpu0 (nvml): readings start 100ms after the window starts and end 100ms before it ends, covering 2s of the 2.2s window; energy outside them is not counted",
 				"energy_joules_total covers the GPUs only: energy_joules_cpu_dram is absent (no CPU package or DRAM readings in the timeline)",
+			},
+		},
+		{
+			// The readings cover [1, 3] s of [0, 4] s, less than
+			// MinCoverage: the device's energy is absent rather than half
+			// of the window's reported as the whole (a sampler that
+			// stopped answering mid-run).
+			name:     "too little coverage",
+			window:   Window{0, sec(4)},
+			readings: ramp[1:],
+			want: map[string]Figure{
+				KeyEnergyJoulesGPU:         Absent("no GPU energy measured (gpu0 (nvml): readings start 1s after the window starts and end 1s before it ends, covering 2s of the 4s window (less than 90 %: a sampler that stopped answering?))"),
+				KeyEnergyJoulesGPUIntegral: Absent("no GPU power readings span the window (gpu0 (nvml): readings start 1s after the window starts and end 1s before it ends, covering 2s of the 4s window (less than 90 %: a sampler that stopped answering?))"),
+				KeyPowerAvgW:               Measured(300),
+			},
+			wantWarnings: []string{
+				"gpu0 (nvml): readings start 1s after the window starts and end 1s before it ends, covering 2s of the 4s window: its energy is left out, not counted short",
 			},
 		},
 		{
