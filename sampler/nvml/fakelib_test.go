@@ -648,10 +648,6 @@ func TestRealLibraryProcesses(t *testing.T) {
 	}
 }
 
-// hungChildEnv makes the test binary run TestRealLibraryHungGPU itself,
-// without the leak check.
-const hungChildEnv = "BENCHPROF_NVML_HUNG_CHILD"
-
 // TestRealLibraryHungGPU: a GPU whose NVML calls stop returning (fallen
 // off the bus) must not hang the sampler's caller. Sampling ends with its
 // context, Close returns within its bound naming the GPU, and a process
@@ -664,14 +660,7 @@ func TestRealLibraryHungGPU(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out the 2 s and 5 s bounds")
 	}
-	if os.Getenv(hungChildEnv) == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestRealLibraryHungGPU$", "-test.v")
-		cmd.Env = append(os.Environ(), hungChildEnv+"=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("the hung-GPU child failed: %v\n%s", err, out)
-		}
-		t.Logf("child:\n%s", out)
+	if !inHungChild(t) {
 		return
 	}
 	lib := buildFake(t)
@@ -718,4 +707,42 @@ func TestRealLibraryHungGPU(t *testing.T) {
 		t.Errorf("second Close: %v; want the first's result", again)
 	}
 	t.Logf("Close: %v", err)
+}
+
+// inHungChild runs the calling test again in a child process, without the
+// leak check (its hung calls leave goroutines in the fake driver on
+// purpose), and reports false; in that child it reports true.
+func inHungChild(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(hungChildEnv) != "" {
+		return true
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), hungChildEnv+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the child running %s failed: %v\n%s", t.Name(), err, out)
+	}
+	t.Logf("child:\n%s", out)
+	return false
+}
+
+// TestRealLibraryHungOpen: a driver that hangs while Open lists the GPUs
+// makes Open fail, unavailable, once WithOpenTimeout has passed.
+func TestRealLibraryHungOpen(t *testing.T) {
+	if !inHungChild(t) {
+		return
+	}
+	lib := buildFake(t)
+	fakeEnv(t, map[string]string{
+		"FAKENVML_GPUS": "2",
+		"FAKENVML_HANG": "name@1",
+	})
+	start := time.Now()
+	s, err := Open(WithLibraryPath(lib), WithSensorProbe(0), WithOpenTimeout(500*time.Millisecond))
+	took := time.Since(start)
+	if s != nil || !errors.Is(err, ErrNotResponding) || !errors.Is(err, sampler.ErrUnavailable) || took > 1500*time.Millisecond {
+		t.Fatalf("Open with a hung driver: %v, %v after %v; want ErrUnavailable and ErrNotResponding after 500ms", s, err, took)
+	}
+	t.Logf("Open: %v", err)
 }

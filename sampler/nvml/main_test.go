@@ -10,6 +10,10 @@ import (
 // cleanups run after all tests (the fake library's build directory).
 var cleanups []func()
 
+// hungChildEnv makes the test binary run one hung-driver test itself,
+// without the leak check (see inHungChild).
+const hungChildEnv = "BENCHPROF_NVML_HUNG_CHILD"
+
 func TestMain(m *testing.M) {
 	cleanup := func(code int) {
 		for _, f := range cleanups {

@@ -89,12 +89,42 @@ func WithInterface(lib Library) Option {
 // nvmlErrorString). When NVML finds no GPU, or gives a handle for none, the
 // error wraps sampler.ErrUnavailable too. Invalid options, and selectors
 // that match no GPU, give other errors. Every error after a successful
-// nvmlInit is preceded by nvmlShutdown.
+// nvmlInit is preceded by nvmlShutdown. A driver that does not answer
+// within WithOpenTimeout (30 s by default) makes Open return an error
+// wrapping sampler.ErrUnavailable and ErrNotResponding.
 func Open(opts ...Option) (*Sampler, error) {
 	c := newConfig(opts)
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	type result struct {
+		s   *Sampler
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := openLibrary(&c)
+		done <- result{s, err}
+	}()
+	timer := time.NewTimer(c.openTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-timer.C:
+		go func() {
+			if r := <-done; r.s != nil {
+				_ = r.s.Close()
+			}
+		}()
+		return nil, fmt.Errorf("%w: nvml: %w: NVML did not finish opening (initialising, listing the GPUs, probing their sensors) within %v: a hung GPU or driver? (does nvidia-smi answer?)",
+			sampler.ErrUnavailable, ErrNotResponding, c.openTimeout)
+	}
+}
+
+// openLibrary initialises the library Open was given and opens the
+// sampler on it.
+func openLibrary(c *config) (*Sampler, error) {
 	var (
 		lib Library
 		dl  *dlLibrary
@@ -115,7 +145,7 @@ func Open(opts ...Option) (*Sampler, error) {
 		}
 		return nil, initError(desc, ret, loadErr)
 	}
-	s, err := open(lib, desc, &c)
+	s, err := open(lib, desc, c)
 	if err != nil {
 		if ret := lib.Shutdown(); ret != SUCCESS {
 			err = errors.Join(err, &callError{call: "nvmlShutdown", ret: ret})

@@ -21,6 +21,9 @@ const (
 	// not used: the soname the NVIDIA driver installs, found by the dynamic
 	// loader's usual search.
 	DefaultLibraryPath = "libnvidia-ml.so.1"
+	// DefaultOpenTimeout is how long Open waits for NVML (init, inventory
+	// and the sensor probe) when WithOpenTimeout is not used.
+	DefaultOpenTimeout = 30 * time.Second
 	// DefaultSlowInterval is how often clocks, temperature and clock-event
 	// reasons are read when WithSlowInterval is not used.
 	DefaultSlowInterval = 100 * time.Millisecond
@@ -48,6 +51,7 @@ type config struct {
 	selectorsSet   bool
 	slowInterval   time.Duration
 	sensorProbe    time.Duration
+	openTimeout    time.Duration
 	iface          any // a Library, set by WithInterface (cgo builds only)
 	ifaceSet       bool
 }
@@ -57,6 +61,7 @@ func newConfig(opts []Option) config {
 		libraryPath:  DefaultLibraryPath,
 		slowInterval: DefaultSlowInterval,
 		sensorProbe:  DefaultSensorProbe,
+		openTimeout:  DefaultOpenTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -92,6 +97,17 @@ func WithDevices(selectors ...string) Option {
 		c.selectors = sel
 		c.selectorsSet = true
 	})
+}
+
+// WithOpenTimeout sets how long Open waits for NVML to initialise, list
+// the GPUs and run the sensor probe. A driver that hangs (a GPU fallen off
+// the bus) cannot be interrupted: past d, Open returns an error wrapping
+// sampler.ErrUnavailable and ErrNotResponding, and the opening goes on in
+// a goroutine that closes what it opened if it ever finishes. d must be
+// positive and longer than the sensor probe. By default, if this option
+// is not used, Open waits DefaultOpenTimeout (30 s).
+func WithOpenTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.openTimeout = d })
 }
 
 // WithSlowInterval sets how often clocks (SM and memory), temperature and
@@ -150,6 +166,11 @@ func (c *config) validate() error {
 	}
 	if c.sensorProbe < 0 {
 		errs = append(errs, fmt.Errorf("nvml: WithSensorProbe: negative duration %v", c.sensorProbe))
+	}
+	if c.openTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("nvml: WithOpenTimeout: %v is not a positive duration", c.openTimeout))
+	} else if c.openTimeout <= c.sensorProbe {
+		errs = append(errs, fmt.Errorf("nvml: WithOpenTimeout: %v leaves no time beyond the %v sensor probe", c.openTimeout, c.sensorProbe))
 	}
 	return errors.Join(errs...)
 }

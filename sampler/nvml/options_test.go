@@ -14,6 +14,8 @@ func TestInvalidOptionsRejectedBeforeNVML(t *testing.T) {
 	}{
 		{"negative slow interval", []Option{WithSlowInterval(-time.Millisecond)}, "WithSlowInterval: negative"},
 		{"negative probe", []Option{WithSensorProbe(-1)}, "WithSensorProbe: negative"},
+		{"zero open timeout", []Option{WithOpenTimeout(0)}, "WithOpenTimeout: 0s is not a positive duration"},
+		{"open timeout within the probe", []Option{WithOpenTimeout(time.Second), WithSensorProbe(time.Second)}, "leaves no time beyond the 1s sensor probe"},
 		{"empty library path", []Option{WithLibraryPath("")}, "WithLibraryPath: empty path"},
 		{"no selectors", []Option{WithDevices()}, "WithDevices: no selectors"},
 		{"bad selector", []Option{WithDevices("gpu0")}, `selector "gpu0" is neither`},
