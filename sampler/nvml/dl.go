@@ -204,6 +204,20 @@ type dlFuncs struct {
 
 var _ Library = (*dlLibrary)(nil)
 
+// Binding returns the package's own binding to the NVML library at path
+// (DefaultLibraryPath when path is empty), the Library that Open uses by
+// default. Nothing is loaded until its Init. It is exported so that a
+// caller can wrap it — to time or count NVML calls, say — and sample
+// through the wrapper with WithInterface; the caller then keeps Library's
+// contract (Init first, Shutdown last). Its Init answers
+// ERROR_LIBRARY_NOT_FOUND when the library cannot be loaded.
+func Binding(path string) Library {
+	if path == "" {
+		path = DefaultLibraryPath
+	}
+	return &dlLibrary{path: path}
+}
+
 // Init loads the library, looks up its functions and calls nvmlInit_v2. A
 // library that cannot be loaded is ERROR_LIBRARY_NOT_FOUND (dlerror's text
 // is kept for the error message); one without nvmlInit_v2 is

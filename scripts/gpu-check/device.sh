@@ -8,8 +8,8 @@
 #
 # It needs nothing but that folder, bash, python3 and coreutils: no Go, no
 # curl, no network. Steps: environment and loader check, nvidia-smi, an NVML
-# probe with the GPU idle, the GPU-backed server (falls back to sleeping
-# without torch/CUDA), a second idle probe with the server loaded, a
+# probe with the GPU idle and the NVML calls timed, the GPU-backed server (falls back to sleeping
+# without torch/CUDA), a second idle probe and timing with the server loaded, a
 # $DURATION s profile (default 20) with real NVML (and RAPL where readable),
 # verification of the new envelope, the summary. Every step runs whatever
 # failed before it; the summary lists the failed ones. The exit status is
@@ -143,6 +143,10 @@ step nvidia-smi 30 smi
 
 step probe-idle 30 "$here/nvmlprobe" -duration 3s -json "$work/probe-idle.json"
 
+# How long each NVML call takes on this driver, how often power and energy
+# change, and whether calls on one GPU wait for each other.
+step calls-idle 45 "$here/nvmlprobe" -calls 200 -json "$work/probe-calls-idle.json"
+
 start_server() { # $1: the server's log file
 	# The python3 that has torch: the one on PATH, else the image's venv.
 	local py=python3 p
@@ -183,6 +187,7 @@ export -f start_server server_up stop_server
 step server 120 server_up
 
 step probe-server-idle 30 "$here/nvmlprobe" -duration 3s -json "$work/probe-server.json"
+step calls-server 45 "$here/nvmlprobe" -calls 200 -json "$work/probe-calls-server.json"
 
 step keygen 15 "$here/bench" keygen "$work/cosign.key"
 

@@ -7,6 +7,12 @@
 // and status, and not in the profile's warnings).
 //
 //	nvmlprobe [-duration 3s] [-interval 10ms] [-lib PATH] [-json FILE]
+//	nvmlprobe -calls N [-lib PATH] [-json FILE]
+//
+// With -calls it samples nothing: it times each NVML call the sampler
+// makes, N times back to back per GPU, measures how often the power and
+// energy values change, and whether two calls at once on one GPU wait for
+// each other (where a slow tick's time goes on a real driver).
 //
 // It prints a text account on stdout and, with -json, writes the same as
 // JSON. Exit status: 0 NVML opened and sampled; 3 NVML unavailable (no
@@ -136,6 +142,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	interval := fs.Duration("interval", 10*time.Millisecond, "the sampling interval (bench profile's default)")
 	lib := fs.String("lib", nvml.DefaultLibraryPath, "the NVML library to load")
 	jsonPath := fs.String("json", "", "also write the report as JSON to `FILE`")
+	calls := fs.Int("calls", 0, "instead of sampling, time each NVML call the sampler makes `N` times per GPU")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -145,8 +152,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return &exitError{exitUsage, fmt.Errorf("unexpected arguments: %q", fs.Args())}
 	}
-	if *duration <= 0 || *interval <= 0 {
-		return &exitError{exitUsage, errors.New("-duration and -interval must be positive")}
+	if *duration <= 0 || *interval <= 0 || *calls < 0 || *calls > 100000 {
+		return &exitError{exitUsage, errors.New("-duration and -interval must be positive, -calls from 0 to 100000")}
+	}
+	if *calls > 0 {
+		c, err := timeCalls(*lib, *calls)
+		if c != nil {
+			writeCalls(stdout, c)
+			if *jsonPath != "" {
+				b, jerr := json.MarshalIndent(c, "", "  ")
+				if jerr == nil {
+					jerr = os.WriteFile(*jsonPath, append(b, '\n'), 0o644)
+				}
+				err = errors.Join(err, jerr)
+			}
+		}
+		return err
 	}
 	rep, err := probe(ctx, *lib, *duration, *interval)
 	writeText(stdout, rep)
