@@ -248,8 +248,8 @@ func (a *Accumulator) Add(r sampler.Reading) {
 		if finite(d.UtilPct) {
 			ds.util.add(t, d.UtilPct, a.s, a.e)
 		}
-		if finite(d.EnergyJ) {
-			ds.counter.add(t, d.EnergyJ, a.s, a.e)
+		if ct := counterTime(t, d); finite(d.EnergyJ) && (ds.counter.n == 0 || ct > ds.counter.prevT) {
+			ds.counter.add(ct, d.EnergyJ, a.s, a.e)
 		}
 		if counted {
 			gpus++
@@ -292,6 +292,13 @@ func (a *Accumulator) Add(r sampler.Reading) {
 	ss.pending = next
 }
 
+// counterTime is when d's energy counter value was read, for a reading at
+// t (ns): t − EnergyLag, since a sampler may read a slow counter after an
+// earlier tick and report it with this one.
+func counterTime(t float64, d *sampler.DeviceReading) float64 {
+	return t - float64(max(d.EnergyLag, 0))
+}
+
 // finite reports whether a reading's value was measured: NaN is the
 // samplers' mark for a value not read, and an infinity cannot be a reading.
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
@@ -317,9 +324,9 @@ func (a *Accumulator) device(smp string, d *sampler.DeviceReading) *devState {
 // to the attribution bins: the counter's growth spread evenly over the
 // step, and the power trace's trapezoid.
 func (a *Accumulator) binStep(ds *devState, t float64, d *sampler.DeviceReading) {
-	if finite(d.EnergyJ) && ds.counter.n > 0 {
+	if ct := counterTime(t, d); finite(d.EnergyJ) && ds.counter.n > 0 && ct > ds.counter.prevT {
 		if g, ok := counterGrowth(ds.counter.prevE, d.EnergyJ); ok {
-			a.bins.g.spread(a.bins.ctr, ds.counter.prevT, t, g*1e9)
+			a.bins.g.spread(a.bins.ctr, ds.counter.prevT, ct, g*1e9)
 		}
 	}
 	if finite(d.PowerW) && ds.power.n > 0 {

@@ -82,8 +82,8 @@ func (w *devWin) add(t float64, d *sampler.DeviceReading) {
 	if finite(d.UtilPct) {
 		w.util.add(t, d.UtilPct, w.s, w.e)
 	}
-	if finite(d.EnergyJ) {
-		w.counter.add(t, d.EnergyJ, w.s, w.e)
+	if ct := counterTime(t, d); finite(d.EnergyJ) && (w.counter.n == 0 || ct > w.counter.prevT) {
+		w.counter.add(ct, d.EnergyJ, w.s, w.e)
 	}
 }
 

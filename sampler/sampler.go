@@ -40,6 +40,13 @@ type DeviceReading struct {
 	// and resets so that it never decreases; its origin is arbitrary, only
 	// differences mean something.
 	EnergyJ float64
+	// EnergyLag is how long before the reading's time (Reading.At) the
+	// EnergyJ value was read: 0 for a counter read in the tick, as most
+	// samplers do; positive for one read after an earlier tick, on a
+	// slower cadence, and reported with this one (sampler/nvml does so for
+	// counters that are slow to read). Consumers place the value at
+	// At − EnergyLag. It is 0 when EnergyJ is absent, and never negative.
+	EnergyLag time.Duration
 	// UtilPct is the GPU utilization (percent of time a kernel ran).
 	UtilPct float64
 	// MemUtilPct is the memory-controller utilization.
@@ -157,6 +164,17 @@ type DeviceInfo struct {
 // Sample calls.
 type Describer interface {
 	Describe() Info
+}
+
+// FullSampler is implemented by samplers that read some values on a slower
+// cadence than their ticks (NaN on the ticks in between), or read them
+// after a tick for the next one. SampleFull reads every value of every
+// device in the call itself, as at a first tick, under Sample's contract;
+// it does not move the slower cadences. Run uses it for the closing
+// reading, so that every value, an energy counter's above all, reaches the
+// moment sampling stopped.
+type FullSampler interface {
+	SampleFull(ctx context.Context, dst []DeviceReading) ([]DeviceReading, error)
 }
 
 // DeviceProcesses lists the processes running on one device, as a

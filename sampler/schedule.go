@@ -46,7 +46,8 @@ const ClosingTick = -1
 // goes on.
 //
 // When ctx is done, Run takes one closing reading (Tick ClosingTick) at
-// once, with a context that is not cancelled but bounded by the larger of
+// once — with SampleFull when s is a FullSampler, so that it holds every
+// value — with a context that is not cancelled but bounded by the larger of
 // the interval and 100 ms, so that the readings reach the moment sampling
 // was stopped: a window that ends between two ticks is covered to its end,
 // and no energy at its edge is lost. Then Run returns; it starts no
@@ -165,8 +166,12 @@ func (st Stats) close(ctx context.Context, s Sampler, origin time.Time, interval
 	intervals, reads []time.Duration, buf []DeviceReading, sink func(Reading)) Stats {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(interval, 100*time.Millisecond))
 	defer cancel()
+	sample := s.Sample
+	if f, ok := s.(FullSampler); ok {
+		sample = f.SampleFull
+	}
 	before := time.Now()
-	buf, err := s.Sample(cctx, buf[:0])
+	buf, err := sample(cctx, buf[:0])
 	after := time.Now()
 	reads = append(reads, after.Sub(before))
 	if err != nil {

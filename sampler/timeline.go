@@ -24,6 +24,12 @@ import (
 //	power_w … clock_event_reasons
 //	            the DeviceReading fields; an empty cell is a value that
 //	            was not measured
+//	energy_lag_ns
+//	            DeviceReading.EnergyLag in integer nanoseconds: the energy
+//	            value was read this long before t_ns; empty when 0
+//
+// ReadTimeline also reads files written before energy_lag_ns was added
+// (the same columns without it).
 //
 // Rows are in the order readings were written; readings of different
 // samplers interleave. Floats are written in the shortest form that reads
@@ -34,7 +40,12 @@ var timelineHeader = []string{
 	"t_ns", "sampler", "tick", "device", "kind",
 	"power_w", "energy_j", "util_pct", "mem_util_pct", "mem_used_bytes",
 	"sm_clock_mhz", "mem_clock_mhz", "temp_c", "clock_event_reasons",
+	"energy_lag_ns",
 }
+
+// timelineColumnsBefore is how many columns a timeline had before
+// energy_lag_ns: such files are still read (with a lag of 0).
+const timelineColumnsBefore = 14
 
 // TimelineWriter streams readings to a timeline file, so that long runs
 // keep their samples on disk rather than in memory. It is safe for
@@ -82,6 +93,10 @@ func (t *TimelineWriter) Write(r Reading) error {
 		rec[13] = ""
 		if d.HasClockEvents {
 			rec[13] = strconv.FormatUint(d.ClockEventReasons, 10)
+		}
+		rec[14] = ""
+		if d.EnergyLag != 0 {
+			rec[14] = strconv.FormatInt(int64(d.EnergyLag), 10)
 		}
 		if t.err = t.cw.Write(rec); t.err != nil {
 			return t.err
@@ -143,7 +158,6 @@ func parseValue(s string) (float64, error) {
 func ReadTimeline(r io.Reader, fn func(Reading) error) error {
 	cr := csv.NewReader(bufio.NewReaderSize(r, 256<<10))
 	cr.ReuseRecord = true
-	cr.FieldsPerRecord = len(timelineHeader)
 	head, err := cr.Read()
 	if err == io.EOF {
 		return nil
@@ -151,11 +165,15 @@ func ReadTimeline(r io.Reader, fn func(Reading) error) error {
 	if err != nil {
 		return fmt.Errorf("timeline: %w", err)
 	}
-	for i, h := range timelineHeader {
-		if head[i] != h {
-			return fmt.Errorf("timeline: column %d is %q, want %q", i+1, head[i], h)
+	if len(head) != len(timelineHeader) && len(head) != timelineColumnsBefore {
+		return fmt.Errorf("timeline: %d columns, want %d (or %d, from before energy_lag_ns)", len(head), len(timelineHeader), timelineColumnsBefore)
+	}
+	for i, h := range head {
+		if h != timelineHeader[i] {
+			return fmt.Errorf("timeline: column %d is %q, want %q", i+1, h, timelineHeader[i])
 		}
 	}
+	withLag := len(head) == len(timelineHeader)
 	var cur Reading
 	pending := false
 	flush := func() error {
@@ -199,6 +217,13 @@ func ReadTimeline(r io.Reader, fn func(Reading) error) error {
 				return fmt.Errorf("timeline line %d, clock_event_reasons: %w", line, err)
 			}
 			d.HasClockEvents = true
+		}
+		if withLag && rec[14] != "" {
+			lag, err := strconv.ParseInt(rec[14], 10, 64)
+			if err != nil || lag < 0 {
+				return fmt.Errorf("timeline line %d, energy_lag_ns: %q is not a non-negative integer", line, rec[14])
+			}
+			d.EnergyLag = time.Duration(lag)
 		}
 		cur.Devices = append(cur.Devices, d)
 	}

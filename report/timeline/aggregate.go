@@ -103,6 +103,7 @@ func (a *timelineAgg) add(r *sampler.Reading) {
 				continue
 			}
 			ds := a.dev(r.Sampler, d, g)
+			t := t - int64(max(d.EnergyLag, 0)) // when the counter was read
 			if ds == nil || (ds.hasPrev && t <= ds.prevT) {
 				continue
 			}
@@ -110,7 +111,7 @@ func (a *timelineAgg) add(r *sampler.Reading) {
 				ds.prevT, ds.prevE, ds.hasPrev = t, d.EnergyJ, true
 				continue
 			}
-			if p, ok := energy.CounterPower(time.Duration(ds.prevT), ds.prevE, r.At, d.EnergyJ); ok {
+			if p, ok := energy.CounterPower(time.Duration(ds.prevT), ds.prevE, time.Duration(t), d.EnergyJ); ok {
 				mid := ds.prevT + (t-ds.prevT)/2
 				ds.power.add(mid, p)
 				ds.last, ds.hasLast = p, true

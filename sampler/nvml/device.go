@@ -52,14 +52,15 @@ const (
 	eventsThrottle             // nvmlDeviceGetCurrentClocksThrottleReasons (older drivers)
 )
 
-// request asks a worker to read its GPU once. When slow is set the worker
-// also reads the slow values: in the tick when inline is set (the first
-// tick, so that the first reading is whole), otherwise right after the
-// tick, for the next tick's reading (see device.run).
+// request asks a worker to read its GPU once: its fast values, and the
+// slow values and the energy counter in the tick (…Now: the first tick, so
+// that the first reading is whole, and full reads) or right after it, for
+// the next tick's reading (…Later; see device.run), or not at all.
 type request struct {
-	seq    uint64
-	slow   bool
-	inline bool
+	seq                    uint64
+	at                     time.Time // when Sample asked: the reading's time, within half its read
+	slowNow, slowLater     bool
+	energyNow, energyLater bool
 }
 
 // tally counts one read's values: those read, those that failed, and the
@@ -78,8 +79,15 @@ func (t *tally) add(u tally) {
 	}
 }
 
-// maxProbeReads bounds the sensor probe when reads take no time (fakes).
-const maxProbeReads = 100_000
+// probePace is the shortest time between two reads of the sensor probe:
+// an H200's power field answers in under a microsecond from a cached
+// value, and reading it back to back would only burn a core (time.Sleep
+// wakes about a millisecond later on Linux, which still resolves a 100 ms
+// sensor to 1 %). maxProbeReads bounds the probe on top of its window.
+const (
+	probePace     = 500 * time.Microsecond
+	maxProbeReads = 100_000
+)
 
 // device is one sampled GPU and the state of its worker goroutine.
 //
@@ -99,6 +107,7 @@ type device struct {
 	events    eventSource
 	fv        []FieldValue  // the per-tick field request
 	fvField   []Field       // the Field of each fv entry
+	efv       [1]FieldValue // the energy counter's field request
 	probeFV   []FieldValue  // the sensor probe's request (power only)
 	sensor    time.Duration // measured sensor update period, 0 unknown
 	probed    bool          // the sensor probe ran
@@ -111,11 +120,15 @@ type device struct {
 	haveRaw bool
 	tick    tally // this tick's values
 	out     sampler.DeviceReading
-	// The slow values read after a tick, for the next one: laterOut's
-	// slow fields and their tally, held while hasLater.
-	laterOut sampler.DeviceReading
-	later    tally
-	hasLater bool
+	// The values read after a tick, for the next one: laterOut's slow
+	// fields, held while laterSlow, and its EnergyJ, held while
+	// laterEnergy, each with its tally.
+	laterOut      sampler.DeviceReading
+	laterSlowT    tally
+	laterEnergyT  tally
+	laterSlow     bool
+	laterEnergy   bool
+	laterEnergyAt time.Time // the midpoint of the energy counter's read
 
 	req chan request
 
@@ -177,10 +190,8 @@ func (d *device) setup() {
 		d.fvField = append(d.fvField, FieldPower)
 		d.probeFV = []FieldValue{{FieldID: FI_DEV_POWER_INSTANT}}
 	}
-	if d.energy == energyField {
-		d.fv = append(d.fv, FieldValue{FieldID: FI_DEV_TOTAL_ENERGY_CONSUMPTION})
-		d.fvField = append(d.fvField, FieldEnergy)
-	}
+	// The energy counter is read on its own (see readEnergy): on some GPUs
+	// (H200) it costs milliseconds, the power field microseconds.
 	// Drivers before the rename (R535) have only the throttle reasons.
 	if _, ret := d.h.ClocksEventReasons(); ret != ERROR_FUNCTION_NOT_FOUND {
 		d.events = eventsCurrent
@@ -199,8 +210,9 @@ func (d *device) setup() {
 	}
 }
 
-// probeSensor reads the power back to back for window and keeps the median
-// time between two changes of the value as the sensor's update period. The
+// probeSensor reads the power for window, at most every probePace, and
+// keeps the median time between two changes of the value as the sensor's
+// update period. The
 // median, unlike the shortest gap, holds when a read is delayed (which
 // makes one gap short and the next long) and when an update happens to
 // repeat the value. Fewer than two gaps leave the period unknown (0).
@@ -222,10 +234,14 @@ func (d *device) probeSensor(window time.Duration) {
 			break
 		}
 		p, ok := d.readPower()
+		took := time.Since(before)
+		if took < probePace {
+			time.Sleep(probePace - took)
+		}
 		if !ok {
 			continue
 		}
-		at := before.Add(time.Since(before) / 2)
+		at := before.Add(took / 2)
 		if !have {
 			last, have = p, true
 			continue
@@ -270,26 +286,27 @@ func (d *device) run(quit <-chan struct{}, done chan<- uint64, wg *sync.WaitGrou
 			return
 		case r := <-d.req:
 			d.busySince.Store(time.Now().UnixNano())
-			d.read(r.slow && r.inline)
+			d.read(r.slowNow, r.energyNow, r.at)
 			d.busySince.Store(0)
 			select {
 			case done <- r.seq:
 			case <-quit:
 				return
 			}
-			if r.slow && !r.inline {
+			if r.slowLater || r.energyLater {
 				d.busySince.Store(time.Now().UnixNano())
-				d.readLater()
+				d.readLater(r.slowLater, r.energyLater)
 				d.busySince.Store(0)
 			}
 		}
 	}
 }
 
-// read reads the GPU once into d.out: its fast values, and its slow values
-// when slow is set, else those read after the previous tick, if any. It
-// allocates nothing.
-func (d *device) read(slow bool) {
+// read reads the GPU once into d.out: its fast values, its slow values
+// when slow is set and its energy counter when energy is set, else those
+// read after the previous tick, if any; an energy value read then carries
+// its age at the reading's time at (EnergyLag). It allocates nothing.
+func (d *device) read(slow, energy bool, at time.Time) {
 	r := sampler.NewDeviceReading(d.name, sampler.KindGPU)
 	d.tick = tally{}
 	d.reads.Add(1)
@@ -309,21 +326,11 @@ func (d *device) read(slow bool) {
 					d.miss(&d.tick, f, callFieldValues, ret, false)
 					continue
 				}
-				switch f {
-				case FieldPower:
-					if mw, ok := fieldFloat(v); ok {
-						r.PowerW = mw / 1000
-						d.tick.got++
-					} else {
-						d.miss(&d.tick, f, callFieldValues, ERROR_UNKNOWN, false)
-					}
-				case FieldEnergy:
-					if mj, ok := fieldUint(v); ok {
-						r.EnergyJ = d.monotonic(mj)
-						d.tick.got++
-					} else {
-						d.miss(&d.tick, f, callFieldValues, ERROR_UNKNOWN, false)
-					}
+				if mw, ok := fieldFloat(v); ok && f == FieldPower {
+					r.PowerW = mw / 1000
+					d.tick.got++
+				} else {
+					d.miss(&d.tick, f, callFieldValues, ERROR_UNKNOWN, false)
 				}
 			}
 		}
@@ -334,14 +341,6 @@ func (d *device) read(slow bool) {
 			d.tick.got++
 		} else {
 			d.miss(&d.tick, FieldPower, callPowerUsage, ret, false)
-		}
-	}
-	if d.energy == energyCounter {
-		if mj, ret := d.h.TotalEnergyConsumption(); ret == SUCCESS {
-			r.EnergyJ = d.monotonic(mj)
-			d.tick.got++
-		} else {
-			d.miss(&d.tick, FieldEnergy, callTotalEnergy, ret, false)
 		}
 	}
 	if d.on[FieldUtilization] {
@@ -361,31 +360,80 @@ func (d *device) read(slow bool) {
 		}
 	}
 	switch {
+	case energy:
+		d.readEnergy(&r, &d.tick)
+	case d.laterEnergy:
+		r.EnergyJ = d.laterOut.EnergyJ
+		if sampler.Has(r.EnergyJ) {
+			r.EnergyLag = max(at.Sub(d.laterEnergyAt), 0)
+		}
+		d.tick.add(d.laterEnergyT)
+	}
+	d.laterEnergy = false
+	switch {
 	case slow:
 		d.readSlow(&r, &d.tick)
-		d.hasLater = false
-	case d.hasLater:
+	case d.laterSlow:
 		l := &d.laterOut
 		r.SMClockMHz, r.MemClockMHz, r.TempC = l.SMClockMHz, l.MemClockMHz, l.TempC
 		r.ClockEventReasons, r.HasClockEvents = l.ClockEventReasons, l.HasClockEvents
-		d.tick.add(d.later)
-		d.hasLater = false
+		d.tick.add(d.laterSlowT)
 	}
+	d.laterSlow = false
 	d.out = r
 	if d.tick.got == 0 && d.tick.failed > 0 {
 		d.empty.Add(1)
 	}
 }
 
-// readLater reads the slow values after a tick has been answered, for the
-// next tick's reading: their calls (as many again as the fast ones) then
-// neither lengthen the tick nor move its time, which is the midpoint of
-// the tick's Sample.
-func (d *device) readLater() {
+// readLater reads the slow values, the energy counter or both after a
+// tick has been answered, for the next tick's reading: their calls (as
+// many again as the fast ones; the energy counter's takes milliseconds on
+// an H200) then neither lengthen the tick nor move its time, which is the
+// midpoint of the tick's Sample.
+func (d *device) readLater(slow, energy bool) {
 	d.laterOut = sampler.NewDeviceReading(d.name, sampler.KindGPU)
-	d.later = tally{}
-	d.readSlow(&d.laterOut, &d.later)
-	d.hasLater = true
+	if slow {
+		d.laterSlowT = tally{}
+		d.readSlow(&d.laterOut, &d.laterSlowT)
+		d.laterSlow = true
+	}
+	if energy {
+		d.laterEnergyT = tally{}
+		before := time.Now()
+		d.readEnergy(&d.laterOut, &d.laterEnergyT)
+		d.laterEnergyAt = before.Add(time.Since(before) / 2)
+		d.laterEnergy = true
+	}
+}
+
+// readEnergy reads the energy counter into r, counting it in t.
+func (d *device) readEnergy(r *sampler.DeviceReading, t *tally) {
+	switch d.energy {
+	case energyField:
+		d.efv[0] = FieldValue{FieldID: FI_DEV_TOTAL_ENERGY_CONSUMPTION}
+		ret := d.h.FieldValues(d.efv[:])
+		if ret == SUCCESS {
+			ret = d.efv[0].Return
+		}
+		if ret != SUCCESS {
+			d.miss(t, FieldEnergy, callFieldValues, ret, false)
+			return
+		}
+		if mj, ok := fieldUint(&d.efv[0]); ok {
+			r.EnergyJ = d.monotonic(mj)
+			t.got++
+		} else {
+			d.miss(t, FieldEnergy, callFieldValues, ERROR_UNKNOWN, false)
+		}
+	case energyCounter:
+		if mj, ret := d.h.TotalEnergyConsumption(); ret == SUCCESS {
+			r.EnergyJ = d.monotonic(mj)
+			t.got++
+		} else {
+			d.miss(t, FieldEnergy, callTotalEnergy, ret, false)
+		}
+	}
 }
 
 // readSlow reads the values of the slower cadence into r, counting them in t.

@@ -399,13 +399,15 @@ func TestReadingsPerDevice(t *testing.T) {
 				t.Errorf("reading %d:\n got %+v\nwant %+v", i, d, want)
 			}
 		}
-		// One field call per tick and GPU, carrying both fields.
+		// Field calls: one at Open to learn what is supported, then in the
+		// first tick one for the power and one for the energy counter,
+		// which is slow on some GPUs and read on its own cadence.
 		for i, d := range r.gpus {
-			if n := d.count("FieldValues"); n != 2 { // one at Open to learn what is supported, one per tick
-				t.Fatalf("gpu%d: %d FieldValues calls, want 2", i, n)
+			if n := d.count("FieldValues"); n != 3 {
+				t.Fatalf("gpu%d: %d FieldValues calls, want 3", i, n)
 			}
-			if last := d.fields(); len(last) != 2 || last[0] != FI_DEV_POWER_INSTANT || last[1] != FI_DEV_TOTAL_ENERGY_CONSUMPTION {
-				t.Fatalf("gpu%d: field call %+v", i, last)
+			if last := d.fields(); len(last) != 1 || last[0] != FI_DEV_TOTAL_ENERGY_CONSUMPTION {
+				t.Fatalf("gpu%d: last field call %+v", i, last)
 			}
 			if n := d.count("PowerUsage"); n != 0 {
 				t.Fatalf("gpu%d: PowerUsage called %d times with the field available", i, n)
@@ -687,6 +689,7 @@ func TestSlowCadence(t *testing.T) {
 		if len(got) != 102 || got[101].Tick != sampler.ClosingTick || st.Missed != 0 || st.Errors != 0 {
 			t.Fatalf("%d readings, stats %+v; want 101 and the closing one", len(got), st)
 		}
+		closing := got[101]
 		got = got[:101]
 		// GPU k reads its slow values in tick 0, then after the first tick
 		// at or after k·12.5 ms + m·100 ms, for the tick that follows.
@@ -721,7 +724,20 @@ func TestSlowCadence(t *testing.T) {
 					}
 					last[k] = rd.Tick
 				}
-				if !sampler.Has(d.PowerW) || !sampler.Has(d.EnergyJ) || !sampler.Has(d.UtilPct) || !sampler.Has(d.MemUsedBytes) {
+				// The energy counter has the same cadence (100 ms by default).
+				if sampler.Has(d.EnergyJ) != slow {
+					t.Fatalf("tick %d %s: energy %v, want present=%v", rd.Tick, d.Device, d.EnergyJ, slow)
+				}
+				// A counter read just after the previous tick is one interval
+				// old (on synctest's clock, exactly); one read in the tick, 0.
+				wantLag := time.Duration(0)
+				if slow && rd.Tick > 0 {
+					wantLag = 10 * time.Millisecond
+				}
+				if d.EnergyLag != wantLag {
+					t.Fatalf("tick %d %s: EnergyLag %v, want %v", rd.Tick, d.Device, d.EnergyLag, wantLag)
+				}
+				if !sampler.Has(d.PowerW) || !sampler.Has(d.UtilPct) || !sampler.Has(d.MemUsedBytes) {
 					t.Fatalf("tick %d %s: fast values missing: %+v", rd.Tick, d.Device, d)
 				}
 			}
@@ -730,8 +746,14 @@ func TestSlowCadence(t *testing.T) {
 			}
 		}
 		for k, d := range r.gpus {
-			if n := d.count("Temperature"); n != 11 {
-				t.Errorf("gpu%d: %d temperature reads in 1 s at 100 ms, want 11", k, n)
+			if n := d.count("Temperature"); n != 12 { // 11 on the schedule, and the closing reading
+				t.Errorf("gpu%d: %d temperature reads in 1 s at 100 ms, want 11 and the closing one", k, n)
+			}
+		}
+		// The closing reading reads every value in the tick.
+		for _, d := range closing.Devices {
+			if !sampler.Has(d.EnergyJ) || d.EnergyLag != 0 || !sampler.Has(d.TempC) || !sampler.Has(d.PowerW) {
+				t.Errorf("closing reading %s lacks a value: %+v", d.Device, d)
 			}
 		}
 	})
@@ -744,7 +766,7 @@ func TestEnergyCounterReset(t *testing.T) {
 			// Open's support check, then the ticks: a reload after 3000 mJ.
 			g.energySeq = []uint64{900, 1000, 2000, 3000, 200, 700, 700, 1700}
 		})
-		s := r.open(t)
+		s := r.open(t, WithEnergyInterval(0)) // the counter in every tick
 		defer s.Close()
 		var got []float64
 		for range 7 {

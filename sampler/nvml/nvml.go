@@ -29,11 +29,11 @@ type Sampler struct {
 	handles []Device // per inventory GPU, for Processes
 	notes   []string // remarks fixed at Open (GPUs left out, …)
 
-	slowEvery time.Duration
-	probe     time.Duration
-	nextSlow  []time.Time // per GPU: when its slow values are next due
-	ticked    bool        // a tick has been requested
-	seq       uint64
+	slow   cadence // clocks, temperature, clock-event reasons
+	energy cadence // the energy counter
+	probe  time.Duration
+	ticked bool // a tick has been requested
+	seq    uint64
 
 	done     chan uint64
 	quit     chan struct{}
@@ -48,6 +48,7 @@ type Sampler struct {
 
 var (
 	_ sampler.Sampler       = (*Sampler)(nil)
+	_ sampler.FullSampler   = (*Sampler)(nil)
 	_ sampler.Describer     = (*Sampler)(nil)
 	_ sampler.ProcessLister = (*Sampler)(nil)
 )
@@ -165,7 +166,7 @@ func open(lib Library, desc string, c *config) (*Sampler, error) {
 		return nil, fmt.Errorf("%w: nvml: NVML (%s) found no GPU (in a container, was it started with --gpus?)", sampler.ErrUnavailable, desc)
 	}
 
-	s := &Sampler{lib: lib, slowEvery: c.slowInterval, probe: c.sensorProbe}
+	s := &Sampler{lib: lib, slow: cadence{every: c.slowInterval}, energy: cadence{every: c.energyInterval}, probe: c.sensorProbe}
 	s.inv, s.handles, s.notes = inventory(lib, n)
 	if len(s.inv.GPUs) == 0 {
 		return nil, fmt.Errorf("%w: nvml: NVML (%s) counts %d GPUs but gave a handle for none: %s",
@@ -200,7 +201,8 @@ func open(lib Library, desc string, c *config) (*Sampler, error) {
 		wg.Wait()
 	}
 
-	s.nextSlow = make([]time.Time, len(s.devs))
+	s.slow.next = make([]time.Time, len(s.devs))
+	s.energy.next = make([]time.Time, len(s.devs))
 	s.done = make(chan uint64, 2*len(s.devs))
 	s.quit = make(chan struct{})
 	for _, d := range s.devs {
@@ -286,17 +288,31 @@ func selectGPUs(gpus []GPU, c *config) ([]GPU, error) {
 func (s *Sampler) Name() string { return "nvml" }
 
 // Sample reads every sampled GPU once, in parallel on the workers, and
-// appends one reading per GPU, in index order, to dst. Clocks, temperature
-// and clock-event reasons are read in the first tick and then every slow
-// interval, just after the tick they were due in, for the next tick's
-// reading (see WithSlowInterval); they are NaN on the other ticks. Sample
-// waits for all GPUs unless ctx is done first, in which case it returns
-// ctx's error (the GPUs still being read finish in the background, and
-// their late results are discarded). A value that fails to read is NaN and
-// counted in Health; Sample fails only when every GPU failed every read,
-// with an error joining each GPU's last failure. It allocates nothing
+// appends one reading per GPU, in index order, to dst. Two kinds of value
+// have a slower cadence, read in the first tick and then after the tick
+// they are due in, for the next tick's reading (at most one interval old),
+// and NaN on the other ticks: the energy counter (see WithEnergyInterval),
+// and clocks, temperature and clock-event reasons (see WithSlowInterval).
+// Sample waits for all GPUs unless ctx is done first, in which case it
+// returns ctx's error (the GPUs still being read finish in the background,
+// and their late results are discarded). A value that fails to read is NaN
+// and counted in Health; Sample fails only when every GPU failed every
+// read, with an error joining each GPU's last failure. It allocates nothing
 // beyond growing dst.
 func (s *Sampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sampler.DeviceReading, error) {
+	return s.sample(ctx, dst, false)
+}
+
+// SampleFull reads every value of every GPU in the call itself, the slow
+// ones and the energy counter included, as the first tick does, and
+// leaves their cadences as they were. sampler.Run takes its closing
+// reading with it, so that the energy counter reaches the end of a window.
+// Otherwise it is Sample.
+func (s *Sampler) SampleFull(ctx context.Context, dst []sampler.DeviceReading) ([]sampler.DeviceReading, error) {
+	return s.sample(ctx, dst, true)
+}
+
+func (s *Sampler) sample(ctx context.Context, dst []sampler.DeviceReading, full bool) ([]sampler.DeviceReading, error) {
 	if s.closed.Load() {
 		return dst, errClosed
 	}
@@ -307,12 +323,12 @@ func (s *Sampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sa
 	now := time.Now()
 	first := !s.ticked
 	s.ticked = true
-	// Slow values are read inside the tick on the first one, and on every
-	// one when they are due at every tick; otherwise after it (readLater).
-	inline := first || s.slowEvery == 0
 	for i, d := range s.devs {
+		r := request{seq: s.seq, at: now}
+		r.slowNow, r.slowLater = s.slow.due(i, now, first, full)
+		r.energyNow, r.energyLater = s.energy.due(i, now, first, full)
 		select {
-		case d.req <- request{seq: s.seq, slow: s.slowDue(i, now, first), inline: inline}:
+		case d.req <- r:
 		case <-ctx.Done():
 			return dst, ctx.Err()
 		case <-s.quit:
@@ -348,32 +364,48 @@ func (s *Sampler) Sample(ctx context.Context, dst []sampler.DeviceReading) ([]sa
 	return dst, nil
 }
 
-// slowDue reports whether GPU i reads its slow values at this tick, and
-// schedules its next slow read. Every GPU reads them on the first tick;
-// afterwards GPU i is due at first + i·S/n + k·S (S the slow interval, n the
-// number of GPUs), so that the GPUs' slow reads, which take twice as many
-// NVML calls, spread over the ticks instead of lengthening one tick in ten.
-// A GPU more than S late restarts its schedule from now.
-func (s *Sampler) slowDue(i int, now time.Time, first bool) bool {
-	if s.slowEvery == 0 {
-		return true
-	}
-	if first {
-		if i == 0 {
-			s.nextSlow[i] = now.Add(s.slowEvery)
-		} else {
-			s.nextSlow[i] = now.Add(time.Duration(i) * (s.slowEvery / time.Duration(len(s.devs))))
+// cadence schedules values that each GPU reads less often than every tick.
+// A zero every means every tick, in the tick.
+type cadence struct {
+	every time.Duration
+	next  []time.Time // per GPU: when its values are next due
+}
+
+// due reports whether GPU i reads the cadence's values at this tick: now
+// (in the tick) or later (just after it, for the next tick's reading). The
+// first tick and a full read read them now; a zero cadence reads them now
+// at every tick. Otherwise every GPU reads them on the first tick, and
+// afterwards GPU i is due at first + i·S/n + k·S (S the cadence, n the
+// number of GPUs), so that the GPUs' reads spread over the ticks instead
+// of lengthening one tick in ten; a GPU more than S late restarts its
+// schedule from now. A full read does not move the schedule.
+func (c *cadence) due(i int, now time.Time, first, full bool) (inTick, later bool) {
+	switch {
+	case full || c.every == 0:
+		if first && c.every > 0 {
+			c.start(i, now)
 		}
-		return true
+		return true, false
+	case first:
+		c.start(i, now)
+		return true, false
+	case now.Before(c.next[i]):
+		return false, false
 	}
-	if now.Before(s.nextSlow[i]) {
-		return false
+	c.next[i] = c.next[i].Add(c.every)
+	if !c.next[i].After(now) {
+		c.next[i] = now.Add(c.every)
 	}
-	s.nextSlow[i] = s.nextSlow[i].Add(s.slowEvery)
-	if !s.nextSlow[i].After(now) {
-		s.nextSlow[i] = now.Add(s.slowEvery)
+	return false, true
+}
+
+// start sets GPU i's first due time after the first tick, at now.
+func (c *cadence) start(i int, now time.Time) {
+	if i == 0 {
+		c.next[i] = now.Add(c.every)
+	} else {
+		c.next[i] = now.Add(time.Duration(i) * (c.every / time.Duration(len(c.next))))
 	}
-	return true
 }
 
 // closeWait is how long Close waits for NVML calls in progress, and
@@ -614,8 +646,8 @@ func (s *Sampler) Describe() sampler.Info {
 		}
 	}
 	if len(s.devs) > 0 {
-		if s.slowEvery > 0 {
-			notes.add("", fmt.Sprintf("clocks, temperature and clock-event reasons are read every %v; NaN on the ticks in between", s.slowEvery))
+		if n := s.cadenceNote(); n != "" {
+			notes.add("", n)
 		}
 	}
 	info.Notes = append(slices.Clone(s.notes), notes.list()...)
@@ -639,6 +671,26 @@ func (s *Sampler) Describe() sampler.Info {
 		}
 	}
 	return info
+}
+
+// cadenceNote says which values are read less often than every tick.
+func (s *Sampler) cadenceNote() string {
+	const slowValues = "clocks, temperature and clock-event reasons"
+	energy := s.energy.every > 0 && slices.ContainsFunc(s.devs, func(d *device) bool { return d.energy != energyNone })
+	var what string
+	switch {
+	case energy && s.slow.every == s.energy.every:
+		what = fmt.Sprintf("the energy counter, %s are read every %v", slowValues, s.slow.every)
+	case energy && s.slow.every > 0:
+		what = fmt.Sprintf("the energy counter is read every %v, %s every %v", s.energy.every, slowValues, s.slow.every)
+	case energy:
+		what = fmt.Sprintf("the energy counter is read every %v", s.energy.every)
+	case s.slow.every > 0:
+		what = fmt.Sprintf("%s are read every %v", slowValues, s.slow.every)
+	default:
+		return ""
+	}
+	return what + ", just after a tick and reported with the next (at most one interval old); NaN on the ticks in between"
 }
 
 // roundPeriod rounds a measured period for a note: to 1 ms above 10 ms, to

@@ -27,6 +27,11 @@ const (
 	// DefaultSlowInterval is how often clocks, temperature and clock-event
 	// reasons are read when WithSlowInterval is not used.
 	DefaultSlowInterval = 100 * time.Millisecond
+	// DefaultEnergyInterval is how often the energy counter is read when
+	// WithEnergyInterval is not used: the update period of the counter
+	// measured on an H200 (driver 580), where one read takes 2–3 ms (15 ms
+	// at p99) against a microsecond for the power.
+	DefaultEnergyInterval = 100 * time.Millisecond
 	// DefaultSensorProbe is how long Open reads each GPU's power back to back
 	// to measure the sensor's update period when WithSensorProbe is not used.
 	DefaultSensorProbe = 300 * time.Millisecond
@@ -50,6 +55,7 @@ type config struct {
 	selectors      []string
 	selectorsSet   bool
 	slowInterval   time.Duration
+	energyInterval time.Duration
 	sensorProbe    time.Duration
 	openTimeout    time.Duration
 	iface          any // a Library, set by WithInterface (cgo builds only)
@@ -58,10 +64,11 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{
-		libraryPath:  DefaultLibraryPath,
-		slowInterval: DefaultSlowInterval,
-		sensorProbe:  DefaultSensorProbe,
-		openTimeout:  DefaultOpenTimeout,
+		libraryPath:    DefaultLibraryPath,
+		slowInterval:   DefaultSlowInterval,
+		energyInterval: DefaultEnergyInterval,
+		sensorProbe:    DefaultSensorProbe,
+		openTimeout:    DefaultOpenTimeout,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -124,6 +131,23 @@ func WithSlowInterval(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.slowInterval = d })
 }
 
+// WithEnergyInterval sets how often each GPU's energy counter
+// (FI_DEV_TOTAL_ENERGY_CONSUMPTION, or nvmlDeviceGetTotalEnergyConsumption)
+// is read; on the ticks in between EnergyJ is NaN. The schedule is
+// WithSlowInterval's: every GPU reads the counter in the first tick, then
+// just after the first tick at or after each due time, for the next tick's
+// reading (so a value is at most one sampling interval old), the GPUs'
+// due times staggered; the closing reading (sampler.Run, SampleFull)
+// reads it in the tick. Reading it less often loses nothing when d is at
+// most the counter's own update period: on an H200 the counter changes
+// every 100 ms and one read takes 2–3 ms (15 ms at p99), which in every
+// 10 ms tick made the ticks late and missed some. 0 reads it in every
+// tick. It must not be negative. By default, if this option is not used,
+// it is read every DefaultEnergyInterval (100 ms).
+func WithEnergyInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.energyInterval = d })
+}
+
 // WithSensorProbe sets how long Open reads each GPU's power back to back
 // (all GPUs in parallel) to measure the power sensor's real update period:
 // the median time between two changes of the value. The result is
@@ -163,6 +187,9 @@ func (c *config) validate() error {
 	}
 	if c.slowInterval < 0 {
 		errs = append(errs, fmt.Errorf("nvml: WithSlowInterval: negative interval %v", c.slowInterval))
+	}
+	if c.energyInterval < 0 {
+		errs = append(errs, fmt.Errorf("nvml: WithEnergyInterval: negative interval %v", c.energyInterval))
 	}
 	if c.sensorProbe < 0 {
 		errs = append(errs, fmt.Errorf("nvml: WithSensorProbe: negative duration %v", c.sensorProbe))

@@ -106,6 +106,9 @@ func Conformance(t *testing.T, open func() (sampler.Sampler, error)) {
 					t.Errorf("tick %d: device %q read twice", i, d.Device)
 				}
 				seen[d.Device] = true
+				if d.EnergyLag < 0 || (d.EnergyLag != 0 && !sampler.Has(d.EnergyJ)) {
+					t.Errorf("tick %d: %s: EnergyLag %v (with EnergyJ %v): it is never negative, and 0 without a value", i, d.Device, d.EnergyLag, d.EnergyJ)
+				}
 				if sampler.Has(d.EnergyJ) {
 					if last, ok := energy[d.Device]; ok && d.EnergyJ < last {
 						t.Errorf("tick %d: %s: energy counter went down from %v to %v J", i, d.Device, last, d.EnergyJ)
