@@ -79,6 +79,8 @@ func (r *run) execute(ctx context.Context, p *plan) (*execution, error) {
 	r.loadSent = true
 	x.info, x.stats, runErr = r.c.orchestrate(ctx, p.gen, x, files)
 	r.res.Run, r.res.Samplers = x.info, x.stats
+	x.gpus.refreshSensors(x.tel)
+	r.res.GPUs = *x.gpus
 	flushErr := files.close()
 	switch {
 	case errors.Is(runErr, loadgen.ErrWarmupFailed) && ctx.Err() == nil:

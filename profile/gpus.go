@@ -55,9 +55,30 @@ type GPUInfo struct {
 	EnginePIDs []int
 	// PowerAveraged and SensorPeriod describe its power sensor, as its
 	// sampler measured it (sampler.DeviceInfo): a 1 s moving average or the
-	// instant field, and the measured update period (0 unknown).
+	// instant field, and the measured update period (0 unknown), as the
+	// sampler knows it after the run (sampler/nvml measures it at Open and
+	// from its ticks).
 	PowerAveraged bool
 	SensorPeriod  time.Duration
+}
+
+// refreshSensors updates each GPU's SensorPeriod from its sampler's
+// Describe: a sampler may measure the period better from the run's
+// readings than it could when it opened.
+func (s *GPUSelection) refreshSensors(t *telemetry) {
+	for _, smp := range t.samplers {
+		d, ok := smp.Sampler.(sampler.Describer)
+		if !ok {
+			continue
+		}
+		for _, di := range d.Describe().Devices {
+			for i := range s.GPUs {
+				if g := &s.GPUs[i]; g.Sampler == smp.Sampler.Name() && g.Device == di.Device && di.SensorPeriod > 0 {
+					g.SensorPeriod = di.SensorPeriod
+				}
+			}
+		}
+	}
 }
 
 // counted returns the GPUs to give energy.WithGPUs: nil when every GPU

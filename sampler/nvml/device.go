@@ -145,6 +145,55 @@ type device struct {
 	mu       sync.Mutex
 	lastCall string
 	lastRet  Return
+	seen     sensorSeen // under mu
+}
+
+// sensorRing is how many of the latest power changes a device keeps to
+// estimate its sensor's period from the ticks.
+const sensorRing = 1024
+
+// sensorSeen is what the ticks saw of the power sensor: when the reading
+// changed (the latest sensorRing times, from the first read), and the
+// reads' span, to tell a period the ticks resolve from one they cannot.
+type sensorSeen struct {
+	first, lastAt time.Time
+	last          float64
+	reads         int64
+	changes       [sensorRing]time.Duration
+	n             int // changes recorded in all
+}
+
+// add records a power reading at at.
+func (s *sensorSeen) add(p float64, at time.Time) {
+	if s.reads == 0 {
+		s.first = at
+	} else if p != s.last {
+		s.changes[s.n%sensorRing] = at.Sub(s.first)
+		s.n++
+	}
+	s.reads++
+	s.last, s.lastAt = p, at
+}
+
+// period estimates the sensor's period from the ticks (see sensorPeriod):
+// 0 unless at least 6 updates were seen and the period is at least three
+// times the mean time between reads (a faster sensor only shows that it is
+// at least as fast as the sampling).
+func (s *sensorSeen) period() (time.Duration, int) {
+	if s.reads < 2 {
+		return 0, 0
+	}
+	k := min(s.n, sensorRing)
+	changes := make([]time.Duration, 0, k)
+	for i := s.n - k; i < s.n; i++ {
+		changes = append(changes, s.changes[i%sensorRing])
+	}
+	p, updates := sensorPeriod(changes)
+	meanGap := s.lastAt.Sub(s.first) / time.Duration(s.reads-1)
+	if updates < 6 || p < 3*meanGap {
+		return 0, updates
+	}
+	return p, updates
 }
 
 // setup decides, once, where each value comes from: the field call when the
@@ -211,11 +260,8 @@ func (d *device) setup() {
 }
 
 // probeSensor reads the power for window, at most every probePace, and
-// keeps the median time between two changes of the value as the sensor's
-// update period. The
-// median, unlike the shortest gap, holds when a read is delayed (which
-// makes one gap short and the next long) and when an update happens to
-// repeat the value. Fewer than two gaps leave the period unknown (0).
+// estimates the sensor's update period from the times the value changed
+// (see sensorPeriod); too few changes leave it unknown (0).
 func (d *device) probeSensor(window time.Duration) {
 	if window <= 0 || d.power == powerNone {
 		return
@@ -223,10 +269,10 @@ func (d *device) probeSensor(window time.Duration) {
 	d.probed = true
 	deadline := time.Now().Add(window)
 	var (
-		last       float64
-		have       bool
-		lastChange time.Time
-		gaps       []time.Duration
+		last    float64
+		have    bool
+		origin  = time.Now()
+		changes []time.Duration
 	)
 	for n := 0; n < maxProbeReads; n++ {
 		before := time.Now()
@@ -241,24 +287,48 @@ func (d *device) probeSensor(window time.Duration) {
 		if !ok {
 			continue
 		}
-		at := before.Add(took / 2)
-		if !have {
-			last, have = p, true
+		if have && p != last {
+			changes = append(changes, before.Add(took/2).Sub(origin))
+		}
+		last, have = p, true
+	}
+	d.probeDiff = len(changes)
+	d.sensor, _ = sensorPeriod(changes)
+}
+
+// sensorPeriod estimates a power sensor's update period from the times its
+// reading changed: the median time between updates, where an update may
+// show as several changes close together (an H200's instant power changes
+// twice, 2-8 ms apart, every 100 ms). Changes less than a quarter of the
+// gaps' 75th percentile after the previous one continue its update. The
+// median holds when a read is delayed (one gap short, the next long) and
+// when an update repeats the value. It returns 0 without two gaps between
+// updates, and the number of updates.
+func sensorPeriod(changes []time.Duration) (time.Duration, int) {
+	if len(changes) < 3 {
+		return 0, len(changes)
+	}
+	gaps := make([]time.Duration, 0, len(changes)-1)
+	for i := 1; i < len(changes); i++ {
+		gaps = append(gaps, changes[i]-changes[i-1])
+	}
+	sorted := slices.Clone(gaps)
+	slices.Sort(sorted)
+	merge := sorted[len(sorted)*3/4] / 4
+	var between []time.Duration
+	start := changes[0]
+	for i, g := range gaps {
+		if g < merge {
 			continue
 		}
-		if p == last {
-			continue
-		}
-		if d.probeDiff > 0 {
-			gaps = append(gaps, at.Sub(lastChange))
-		}
-		d.probeDiff++
-		last, lastChange = p, at
+		between = append(between, changes[i+1]-start)
+		start = changes[i+1]
 	}
-	if len(gaps) >= 2 {
-		slices.Sort(gaps)
-		d.sensor = gaps[len(gaps)/2]
+	if len(between) < 2 {
+		return 0, len(between) + 1
 	}
+	slices.Sort(between)
+	return between[len(between)/2], len(between) + 1
 }
 
 // readPower reads the power alone, for the sensor probe.
@@ -329,6 +399,7 @@ func (d *device) read(slow, energy bool, at time.Time) {
 				if mw, ok := fieldFloat(v); ok && f == FieldPower {
 					r.PowerW = mw / 1000
 					d.tick.got++
+					d.notePower(r.PowerW, at)
 				} else {
 					d.miss(&d.tick, f, callFieldValues, ERROR_UNKNOWN, false)
 				}
@@ -339,6 +410,7 @@ func (d *device) read(slow, energy bool, at time.Time) {
 		if mw, ret := d.h.PowerUsage(); ret == SUCCESS {
 			r.PowerW = float64(mw) / 1000
 			d.tick.got++
+			d.notePower(r.PowerW, at)
 		} else {
 			d.miss(&d.tick, FieldPower, callPowerUsage, ret, false)
 		}
@@ -384,6 +456,38 @@ func (d *device) read(slow, energy bool, at time.Time) {
 	if d.tick.got == 0 && d.tick.failed > 0 {
 		d.empty.Add(1)
 	}
+}
+
+// notePower tells the sensor tracking of a tick's power reading.
+func (d *device) notePower(p float64, at time.Time) {
+	d.mu.Lock()
+	d.seen.add(p, at)
+	d.mu.Unlock()
+}
+
+// sensorEstimate is a power sensor's period as known now.
+type sensorEstimate struct {
+	period  time.Duration // 0 unknown
+	from    string        // "ticks", "probe" or ""
+	updates int           // updates the ticks saw, when from the ticks
+	reads   int64         // ticks with a power reading
+	changes int           // changes the ticks saw
+}
+
+// sensorPeriodNow returns the best estimate of the power sensor's period:
+// the ticks' once they resolve it, else the probe at Open's.
+func (d *device) sensorPeriodNow() sensorEstimate {
+	d.mu.Lock()
+	p, updates := d.seen.period()
+	e := sensorEstimate{reads: d.seen.reads, changes: d.seen.n}
+	d.mu.Unlock()
+	switch {
+	case p > 0:
+		e.period, e.from, e.updates = p, "ticks", updates
+	case d.sensor > 0:
+		e.period, e.from = d.sensor, "probe"
+	}
+	return e
 }
 
 // readLater reads the slow values, the energy counter or both after a

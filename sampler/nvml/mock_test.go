@@ -978,8 +978,18 @@ func TestSensorProbe(t *testing.T) {
 	if d := s2.Describe().Devices[0]; d.SensorPeriod != 0 {
 		t.Errorf("constant power: period %v", d.SensorPeriod)
 	}
-	if notes := strings.Join(s2.Describe().Notes, "\n"); !strings.Contains(notes, "gpu0: power sensor update period unknown: the reading changed 0 time(s)") {
-		t.Errorf("notes:\n%s", notes)
+	// Before the first tick nothing is said; after it, that it is unknown.
+	if notes := strings.Join(s2.Describe().Notes, "\n"); strings.Contains(notes, "power sensor") {
+		t.Errorf("notes before a tick:\n%s", notes)
+	}
+	for range 3 {
+		if _, err := s2.Sample(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "gpu0: power sensor update period unknown: the reading changed 0 time(s) in the 10ms probe at Open and 0 time(s) in 3 readings"
+	if notes := strings.Join(s2.Describe().Notes, "\n"); !strings.Contains(notes, want) {
+		t.Errorf("notes lack %q:\n%s", want, notes)
 	}
 }
 
@@ -1065,5 +1075,101 @@ func TestProcesses(t *testing.T) {
 	}
 	if _, err := s.Processes(); err == nil {
 		t.Error("Processes after Close succeeded")
+	}
+}
+
+func TestSensorPeriodEstimate(t *testing.T) {
+	ms := func(vs ...float64) []time.Duration {
+		out := make([]time.Duration, len(vs))
+		for i, v := range vs {
+			out[i] = time.Duration(v * float64(time.Millisecond))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name    string
+		changes []time.Duration
+		want    time.Duration // within 1 ms
+		updates int
+	}{
+		// Change times read back to back on an H200 (driver 580), idle and
+		// with an engine loaded: two changes per update, 2-8 ms apart.
+		{"H200 idle", ms(183.5, 185.8, 283.6, 285.9, 383.5, 385.8, 483.5, 485.7, 585.3, 683.5, 685.7, 783.6, 785.8, 883.5, 885.7, 983.7, 986), 100 * time.Millisecond, 9},
+		{"H200 loaded", ms(161.9, 169.4, 261.4, 268.4, 361.8, 461.4, 468.3, 561.4, 661.4, 668.3, 761.7, 769, 961.8), 100 * time.Millisecond, 8},
+		{"regular 5 ms", ms(0, 5, 10, 15, 20, 25, 30), 5 * time.Millisecond, 7},
+		{"one read delayed", ms(0, 20, 40, 63, 80, 100), 20 * time.Millisecond, 6},
+		{"an update repeats its value", ms(0, 100, 300, 400, 500), 100 * time.Millisecond, 5},
+		{"too few changes", ms(0, 100), 0, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, updates := sensorPeriod(tc.changes)
+			if d := got - tc.want; d < -time.Millisecond || d > time.Millisecond || updates != tc.updates {
+				t.Errorf("sensorPeriod = %v over %d updates, want %v over %d", got, updates, tc.want, tc.updates)
+			}
+		})
+	}
+}
+
+// The ticks measure the sensor's period where the probe at Open cannot (an
+// H200's power field answers from a cache, and at idle may not change in
+// 300 ms): its power changes twice, 4 ms apart, every 100 ms, and sampled
+// every 10 ms for 2 s the period reads 100 ms. A power that changes at
+// every tick is faster than the ticks resolve: the period stays unknown.
+func TestSensorPeriodFromTicks(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		power func(since time.Duration) uint32
+		want  time.Duration
+		note  string
+	}{
+		{"H200", func(since time.Duration) uint32 {
+			v := 2 * uint32(since/(100*time.Millisecond))
+			if since%(100*time.Millisecond) >= 4*time.Millisecond {
+				v++
+			}
+			return 100_000 + v
+		}, 100 * time.Millisecond, "gpu0: power sensor updates every ~100ms (the median time between "},
+		{"every tick", func(since time.Duration) uint32 { return 100_000 + uint32(since/(5*time.Millisecond)) }, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(1)
+				start := time.Now()
+				var energy uint64
+				r.gpus[0].fieldFunc = func(vs []FieldValue) Return {
+					for i := range vs {
+						vs[i].Return = SUCCESS
+						switch vs[i].FieldID {
+						case FI_DEV_POWER_INSTANT:
+							vs[i].ValueType = VALUE_TYPE_UNSIGNED_INT
+							binary.NativeEndian.PutUint32(vs[i].Value[:], tc.power(time.Since(start)))
+						default:
+							energy += 1000
+							vs[i].ValueType = VALUE_TYPE_UNSIGNED_LONG_LONG
+							binary.NativeEndian.PutUint64(vs[i].Value[:], energy)
+						}
+					}
+					return SUCCESS
+				}
+				s := r.open(t)
+				defer s.Close()
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				defer cancel()
+				if _, err := sampler.Run(ctx, s, 10*time.Millisecond, time.Now(), nil); err != nil {
+					t.Fatal(err)
+				}
+				info := s.Describe()
+				if got := info.Devices[0].SensorPeriod; got != tc.want {
+					t.Errorf("SensorPeriod = %v, want %v", got, tc.want)
+				}
+				notes := strings.Join(info.Notes, "\n")
+				if tc.note != "" && !strings.Contains(notes, tc.note) {
+					t.Errorf("notes lack %q:\n%s", tc.note, notes)
+				}
+				if tc.note == "" && strings.Contains(notes, "power sensor updates every") {
+					t.Errorf("a period the ticks cannot resolve is reported:\n%s", notes)
+				}
+			})
+		})
 	}
 }

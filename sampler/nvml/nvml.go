@@ -598,18 +598,20 @@ func (s *Sampler) Health() []DeviceHealth {
 
 // Describe describes the sampled GPUs and the quality of their readings:
 // whether the power is a 1-second average (the nvmlDeviceGetPowerUsage
-// fallback), the measured sensor update period, the slow cadence, values
+// fallback), the measured sensor update period (from the ticks once they
+// resolve it, else from the probe at Open), the slow cadence, values
 // the GPUs do not support, and failures and energy-counter resets so far.
 func (s *Sampler) Describe() sampler.Info {
 	var info sampler.Info
 	var notes noteSet
 	for _, d := range s.devs {
+		est := d.sensorPeriodNow()
 		info.Devices = append(info.Devices, sampler.DeviceInfo{
 			Device:        d.name,
 			Kind:          sampler.KindGPU,
 			Model:         d.model,
 			PowerAveraged: d.power == powerUsage,
-			SensorPeriod:  d.sensor,
+			SensorPeriod:  est.period,
 		})
 		switch d.power {
 		case powerUsage:
@@ -628,12 +630,22 @@ func (s *Sampler) Describe() sampler.Info {
 			notes.add(d.name, "clock-event reasons from the older "+callThrottle+" (the driver lacks "+callEventReasons+")")
 		}
 		switch {
-		case d.probed && d.sensor > 0:
-			notes.add(d.name, fmt.Sprintf("power sensor updates every ~%v (the median gap between changes in a %v probe at Open): "+
-				"a trace sampled more often repeats values", roundPeriod(d.sensor), s.probe))
-		case d.probed:
-			notes.add(d.name, fmt.Sprintf("power sensor update period unknown: the reading changed %d time(s) in the %v probe at Open",
-				d.probeDiff, s.probe))
+		case est.from == "ticks":
+			notes.add(d.name, fmt.Sprintf("power sensor updates every ~%v (the median time between %d updates the ticks saw): "+
+				"a trace sampled more often repeats values", roundPeriod(est.period), est.updates))
+		case est.from == "probe":
+			notes.add(d.name, fmt.Sprintf("power sensor updates every ~%v (the median time between updates in a %v probe at Open): "+
+				"a trace sampled more often repeats values", roundPeriod(est.period), s.probe))
+		case est.reads > 0:
+			// Before the first tick there is nothing to say yet: the ticks
+			// measure the period (an H200's probe at Open often sees no
+			// change at all).
+			seen := fmt.Sprintf("%d time(s) in %d readings", est.changes, est.reads)
+			if d.probed {
+				seen = fmt.Sprintf("%d time(s) in the %v probe at Open and %s", d.probeDiff, s.probe, seen)
+			}
+			notes.add(d.name, "power sensor update period unknown: the reading changed "+seen+
+				" (too few updates, or faster than the sampling resolves)")
 		}
 		var unsup []string
 		for f := FieldUtilization; f < numFields; f++ {
