@@ -1,6 +1,7 @@
-// Package nvml samples NVIDIA GPUs through NVML: power, the energy counter,
-// utilization and memory on every tick, clocks, temperature and clock-event
-// reasons on a slower cadence. It is the module's only cgo package.
+// Package nvml samples NVIDIA GPUs through NVML: power, utilization and
+// memory on every tick; the energy counter, clocks, temperature and
+// clock-event reasons on a slower cadence. It is the module's only cgo
+// package.
 //
 // [Open] initializes NVML, takes stock of the GPUs ([Sampler.Inventory],
 // for the hardware fingerprint) and starts one worker goroutine per sampled
@@ -10,20 +11,28 @@
 // with GOMAXPROCS below the number of GPUs a tick takes longer: for 8 GPUs
 // at 100 µs per call on a 2-core machine, about 1.7 ms with GOMAXPROCS=2
 // against 1.3 ms with 8.) Clocks, temperature and clock-event reasons, which double
-// a GPU's calls, are read on a slower cadence staggered across the GPUs,
-// after a tick rather than in it (they come with the next tick), so that
-// they neither lengthen a tick nor move its time.
+// a GPU's calls, and the energy counter, which costs 2-3 ms per read on an
+// H200 (15 ms at p99, against under a microsecond for the power) and
+// changes only every 100 ms there, are read on slower cadences staggered
+// across the GPUs ([WithSlowInterval], [WithEnergyInterval]), after a tick
+// rather than in it (they come with the next tick), so that they neither
+// lengthen a tick nor move its time. An energy value read so carries its
+// age, [sampler.DeviceReading].EnergyLag, and the closing reading
+// ([Sampler.SampleFull]) reads everything in the tick.
 // [Sampler.Close] stops the workers, waits for them and shuts NVML down.
 //
-// Power and energy come from one nvmlDeviceGetFieldValues call per tick
-// (FI_DEV_POWER_INSTANT and FI_DEV_TOTAL_ENERGY_CONSUMPTION). Where the GPU
+// Power and energy come from nvmlDeviceGetFieldValues (FI_DEV_POWER_INSTANT
+// and FI_DEV_TOTAL_ENERGY_CONSUMPTION, each in a call of its own). Where the GPU
 // or driver lacks them, the sampler falls back to nvmlDeviceGetPowerUsage,
 // which Ampere and later GPUs average over one second, and says so in
 // [Sampler.Describe]. The energy counter is made monotonic: a decrease (a
 // driver reload or GPU reset) continues from the last value and is counted
-// in [Sampler.Health]. At Open the sampler also reads the power back to
-// back for a short while to measure how often the sensor really updates
-// (see [WithSensorProbe]); a trace sampled faster repeats values.
+// in [Sampler.Health]. At Open the sampler also reads the power for a short
+// while to measure how often the sensor really updates (see
+// [WithSensorProbe]), and it measures the period again from its ticks once
+// they show enough updates (an H200's probe at Open often sees none: its
+// power changes every 100 ms, in two steps a few ms apart); a trace
+// sampled faster repeats values.
 //
 // A field that NVML reports as ERROR_NOT_SUPPORTED is absent (NaN), never a
 // failure. Other failures of one field make it absent and are counted in

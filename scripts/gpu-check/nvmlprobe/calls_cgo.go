@@ -233,6 +233,11 @@ func overlap(dev string, h nvml.Device, n int) []Overlap {
 	for _, pair := range [][2]string{
 		{"FieldValues(POWER_INSTANT,TOTAL_ENERGY)", "UtilizationRates"},
 		{"FieldValues(POWER_INSTANT,TOTAL_ENERGY)", "FieldValues(POWER_INSTANT,TOTAL_ENERGY)"},
+		// The sampler reads the energy counter apart from the tick's
+		// values: does a slow energy read hold up the fast ones?
+		{"FieldValues(TOTAL_ENERGY)", "FieldValues(POWER_INSTANT)"},
+		{"TotalEnergyConsumption", "FieldValues(POWER_INSTANT)"},
+		{"FieldValues(TOTAL_ENERGY)", "MemoryInfo"},
 	} {
 		a, b := pick(pair[0]), pick(pair[1])
 		o := Overlap{Device: dev, A: a.name, B: b.name}
