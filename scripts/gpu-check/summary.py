@@ -243,10 +243,14 @@ S["nvml_sample_count"] = metrics.get("nvml_sample_count")
 
 # ---------------------------------------------------------------- power sensor period
 parts = []
+for g in (((envelope or {}).get("driver_options") or {}).get("telemetry") or {}).get("gpus") or []:
+    sp = g.get("sensor_period_ms")
+    parts.append("%s ~%s ms (the envelope: bench's measure, from its ticks or its probe at Open; %s power)" % (
+        g.get("device"), fmt(sp, "%g") if sp else "unknown", g.get("power_field", "?")))
 for name, probe in (("probe", probe_idle),):
     for d in (probe or {}).get("devices") or []:
         sp = d.get("sensor_period_ms")
-        parts.append("%s ~%s ms (NVML probe at Open%s)" % (d["device"], fmt(sp, "%g") if sp else "unknown", ", power averaged over 1 s" if d.get("power_averaged") else ""))
+        parts.append("%s ~%s ms (nvmlprobe, GPU idle, after 3 s of ticks%s)" % (d["device"], fmt(sp, "%g") if sp else "unknown", ", power averaged over 1 s" if d.get("power_averaged") else ""))
 for dev, pts in sorted(per_dev.items()):
     changes = [t for (t, p), (_, q) in zip(pts[1:], pts) if p != q]
     if len(changes) > 2:
