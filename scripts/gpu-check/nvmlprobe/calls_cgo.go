@@ -135,14 +135,12 @@ func updates(dev string, h nvml.Device) []ValueUpdate {
 		name := map[uint32]string{nvml.FI_DEV_POWER_INSTANT: "field POWER_INSTANT", nvml.FI_DEV_TOTAL_ENERGY_CONSUMPTION: "field TOTAL_ENERGY"}[id]
 		u := ValueUpdate{Device: dev, Value: name}
 		var (
-			gaps, tsGaps, ages []float64
-			last               uint64
-			lastTS             int64
-			lastChange         time.Time
-			have               bool
+			tsGaps, ages []float64
+			lastTS       int64
 		)
 		fv := []nvml.FieldValue{{}}
 		start := time.Now()
+		ch := changeTracker{u: &u, start: start}
 		for time.Since(start) < time.Second {
 			fv[0] = nvml.FieldValue{FieldID: id}
 			before := time.Now()
@@ -159,38 +157,23 @@ func updates(dev string, h nvml.Device) []ValueUpdate {
 			if fv[0].Timestamp > 0 {
 				ages = append(ages, float64(at.UnixMicro()-fv[0].Timestamp)/1e3)
 			}
-			if have && fv[0].Timestamp != lastTS && lastTS > 0 {
+			if fv[0].Timestamp != lastTS && lastTS > 0 {
 				tsGaps = append(tsGaps, float64(fv[0].Timestamp-lastTS)/1e3)
 			}
 			lastTS = fv[0].Timestamp
-			if have && v != last {
-				if len(u.ChangesAtMS) < 40 {
-					u.ChangesAtMS = append(u.ChangesAtMS, round1(float64(at.Sub(start))/1e6))
-				}
-				if !lastChange.IsZero() {
-					gaps = append(gaps, float64(at.Sub(lastChange))/1e6)
-				}
-				u.Changes++
-				lastChange = at
-			}
-			last, have = v, true
+			ch.see(v, at)
 			u.ValueType = int(fv[0].ValueType)
 			u.LatencyUS = fv[0].LatencyUsec
 		}
-		_, u.ChangeGapP50MS, _, _, _ = describe(gaps)
+		ch.done()
 		_, u.TimestampGapP50MS, _, _, u.TimestampGapMaxMS = describe(tsGaps)
 		_, u.AgeP50MS, _, u.AgeP99MS, _ = describe(ages)
 		out = append(out, u)
 	}
 	// The averaged power, for comparison: no timestamp.
 	u := ValueUpdate{Device: dev, Value: "PowerUsage"}
-	var (
-		last       uint32
-		have       bool
-		lastChange time.Time
-		gaps       []float64
-	)
 	start := time.Now()
+	ch := changeTracker{u: &u, start: start}
 	for time.Since(start) < time.Second {
 		before := time.Now()
 		mw, ret := h.PowerUsage()
@@ -200,21 +183,40 @@ func updates(dev string, h nvml.Device) []ValueUpdate {
 		}
 		at := before.Add(time.Since(before) / 2)
 		u.Reads++
-		if have && mw != last {
-			if len(u.ChangesAtMS) < 40 {
-				u.ChangesAtMS = append(u.ChangesAtMS, round1(float64(at.Sub(start))/1e6))
-			}
-			if !lastChange.IsZero() {
-				gaps = append(gaps, float64(at.Sub(lastChange))/1e6)
-			}
-			u.Changes++
-			lastChange = at
-		}
-		last, have = mw, true
+		ch.see(uint64(mw), at)
 	}
-	_, u.ChangeGapP50MS, _, _, _ = describe(gaps)
+	ch.done()
 	return append(out, u)
 }
+
+// changeTracker counts a value's changes into a ValueUpdate: how many, the
+// first 40 times, and the median gap between them.
+type changeTracker struct {
+	u          *ValueUpdate
+	start      time.Time
+	last       uint64
+	have       bool
+	lastChange time.Time
+	gaps       []float64
+}
+
+// see takes the value read at at.
+func (c *changeTracker) see(v uint64, at time.Time) {
+	if c.have && v != c.last {
+		if len(c.u.ChangesAtMS) < 40 {
+			c.u.ChangesAtMS = append(c.u.ChangesAtMS, round1(float64(at.Sub(c.start))/1e6))
+		}
+		if !c.lastChange.IsZero() {
+			c.gaps = append(c.gaps, float64(at.Sub(c.lastChange))/1e6)
+		}
+		c.u.Changes++
+		c.lastChange = at
+	}
+	c.last, c.have = v, true
+}
+
+// done writes the median gap.
+func (c *changeTracker) done() { _, c.u.ChangeGapP50MS, _, _, _ = describe(c.gaps) }
 
 // overlap times a pair of calls made at once from two goroutines on one
 // GPU, against each alone: equal times mean NVML runs them in parallel,
