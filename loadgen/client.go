@@ -355,7 +355,7 @@ func (c *Client) Do(ctx context.Context, clock Clock, prompt string, r *Result) 
 	defer cancel()
 	// The trace callback runs on the transport's goroutine, which may call
 	// it even after Do has returned when the request is cancelled; it only
-	// ever touches this atomic.
+	// ever touches this atomic and ResponseBegun, which are safe for that.
 	var firstByte atomic.Int64
 	firstByte.Store(-1)
 	outcome, err := c.do(ctx, cancel, clock, prompt, r, &firstByte)
@@ -381,7 +381,10 @@ func (c *Client) do(ctx context.Context, abort context.CancelFunc, clock Clock, 
 		req.Header.Set("Authorization", "Bearer "+c.cfg.apiKey)
 	}
 	trace := &httptrace.ClientTrace{
-		GotFirstResponseByte: func() { firstByte.Store(int64(clock.since())) },
+		GotFirstResponseByte: func() {
+			firstByte.Store(int64(clock.since()))
+			ResponseBegun(ctx)
+		},
 	}
 	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
 	r.Sent = clock.since()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -261,5 +262,59 @@ func TestDriverAgainstEngine(t *testing.T) {
 	sum := loadgen.Summarize(rs, loadgen.SLO{})
 	if sum.Window <= 0 || sum.TTFT.N == 0 {
 		t.Fatalf("summary %+v", sum)
+	}
+}
+
+// startCounter wraps a Client and cancels the run once its last worker
+// has sent a first request.
+type startCounter struct {
+	c       *loadgen.Client
+	workers int
+	cancel  context.CancelFunc
+	mu      sync.Mutex
+	started map[int]bool
+}
+
+func (s *startCounter) Do(ctx context.Context, clock loadgen.Clock, prompt string, r *loadgen.Result) {
+	s.mu.Lock()
+	s.started[r.Worker] = true
+	if len(s.started) == s.workers {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	s.c.Do(ctx, clock, prompt, r)
+}
+
+// TestClientPacesTheStart: the Client reports each response begun at its
+// first byte, so a closed loop whose start step is an hour still starts
+// every worker, each once the previous one was answered, long before any
+// first token (an hour away); without the report only the first worker
+// would start. A request that fails (a refused connection) lets the next
+// worker go when it returns.
+func TestClientPacesTheStart(t *testing.T) {
+	for _, refused := range []bool{false, true} {
+		srv := enginetest.MustStart(t, enginetest.WithTTFT(time.Hour))
+		url := srv.URL()
+		if refused {
+			srv.Close()
+		}
+		c, err := loadgen.NewClient(url, enginetest.DefaultModel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		req := &startCounter{c: c, workers: 4, cancel: cancel, started: map[int]bool{}}
+		d, err := loadgen.NewDriver(req, []string{"a"}, loadgen.ClosedLoop{Concurrency: 4},
+			loadgen.WithStartStep(time.Hour), loadgen.WithDuration(20*time.Second), loadgen.WithGrace(0), loadgen.WithWarmup(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := d.Run(ctx, nil)
+		if !errors.Is(err, context.Canceled) || info.Started != 4 {
+			t.Errorf("refused=%v: Run error %v, %d workers started; want all 4, then the cancellation", refused, err, info.Started)
+		}
+		cancel()
+		c.CloseIdleConnections()
+		srv.Close()
 	}
 }

@@ -100,7 +100,12 @@
 //
 // A [Driver] issues requests in a [Mode]: [ClosedLoop] with N workers,
 // [Poisson] arrivals at rate R from a PCG generator seeded with the
-// envelope's seed, or [ConstantRate]. Open-loop arrivals are scheduled on
+// envelope's seed, or [ConstantRate]. A closed loop's workers start one
+// after another, each once the previous one's response has begun
+// ([ResponseBegun]), worker w at the latest w steps after the run's start
+// ([WithStartStep]), so
+// that a simultaneous start's queue in the client and the engine's accept
+// path does not land in the first requests' TTFT. Open-loop arrivals are scheduled on
 // absolute times from the run's start; an arrival that finds the in-flight
 // cap reached waits, and its wait is recorded; arrivals that could not be
 // sent before the end of the duration are counted as dropped. The first

@@ -16,6 +16,12 @@ const (
 	DefaultDuration = 30 * time.Second
 	DefaultGrace    = 30 * time.Second
 	DefaultWarmup   = 3
+	// DefaultStartStep is the longest a closed-loop worker waits for the
+	// previous one before it sends its first request (see WithStartStep).
+	DefaultStartStep = time.Millisecond
+	// maxDefaultStart bounds the whole start when the step is the default:
+	// with many workers the step shrinks to maxDefaultStart/Concurrency.
+	maxDefaultStart = time.Second
 	// sinkBuffer is how many finished results may wait for the sink before
 	// request goroutines block on it.
 	sinkBuffer = 1024
@@ -50,8 +56,27 @@ var ErrWarmupFailed = errors.New("every warmup request failed")
 // tests and users can substitute their own. Do is called from many
 // goroutines at once and must honour ctx, classifying a cancellation whose
 // cause is ErrCutOff as OutcomeCutOff.
+//
+// A Requester should call [ResponseBegun] with Do's ctx as soon as the
+// engine's response has begun (its first byte arrived), so that a closed
+// loop's start goes at the engine's pace (see WithStartStep); one that does
+// not is paced by Do's return and the start step alone.
 type Requester interface {
 	Do(ctx context.Context, clock Clock, prompt string, r *Result)
+}
+
+// beganKey is the context key of the callback ResponseBegun calls.
+type beganKey struct{}
+
+// ResponseBegun tells the driver that the request Do is sending with ctx
+// has its response under way: the engine has accepted it and answered.
+// [Client] calls it when the first response byte arrives. It is safe to
+// call from any goroutine, more than once, or with a ctx that no driver
+// made; only the first call for a request does anything.
+func ResponseBegun(ctx context.Context) {
+	if f, ok := ctx.Value(beganKey{}).(func()); ok {
+		f()
+	}
 }
 
 var _ Requester = (*Client)(nil)
@@ -106,6 +131,8 @@ type driverConfig struct {
 	grace       time.Duration
 	warmup      int
 	maxInFlight int
+	startStep   time.Duration
+	stepSet     bool // WithStartStep was used; else the default applies
 }
 
 // WithDuration sets how long requests are issued. By default it is
@@ -137,6 +164,27 @@ func WithWarmup(n int) DriverOption {
 // MaxConcurrency.
 func WithMaxInFlight(n int) DriverOption {
 	return driverOptionFunc(func(c *driverConfig) { c.maxInFlight = n })
+}
+
+// WithStartStep sets how a closed loop's workers start. Worker w sends its
+// first request as soon as worker w−1's response has begun (its first byte
+// arrived, or its request ended; see [ResponseBegun]), and at the latest w·d
+// after the run's start, whichever comes first. The workers then enter the
+// engine one after another as fast as it answers, instead of all in the same
+// instant: on a small machine a simultaneous start of a few hundred
+// connections queues them in the client and in the engine's accept path, and
+// that wait, which is neither the engine's generation nor its steady state,
+// would land in the first requests' TTFT. Zero starts every worker at once,
+// as the reference does. The requests keep Scheduled = Sent: a worker's first
+// request is due when the start lets it go, and RunInfo.Started and
+// LastStart say how many workers went and when the last one did.
+//
+// By default, if this option is not used, d is DefaultStartStep (1 ms), but
+// at most 1 s / Concurrency, so that the start never takes more than a
+// second. It must not be negative nor more than MaxDuration. Open loops
+// ignore it: their schedule says when each request is due.
+func WithStartStep(d time.Duration) DriverOption {
+	return driverOptionFunc(func(c *driverConfig) { c.startStep, c.stepSet = d, true })
 }
 
 // Driver issues a workload of prompts against a Requester in a Mode.
@@ -194,6 +242,9 @@ func NewDriver(req Requester, prompts []string, mode Mode, opts ...DriverOption)
 	if c.warmup < 0 {
 		errs = append(errs, fmt.Errorf("warmup must not be negative, got %d", c.warmup))
 	}
+	if c.startStep < 0 || c.startStep > MaxDuration {
+		errs = append(errs, fmt.Errorf("start step must be between 0 and MaxDuration (%v), got %v", MaxDuration, c.startStep))
+	}
 	if c.maxInFlight < 0 || c.maxInFlight > MaxConcurrency {
 		errs = append(errs, fmt.Errorf("max in flight must be between 0 (the default) and MaxConcurrency (%d), got %d", MaxConcurrency, c.maxInFlight))
 	}
@@ -230,6 +281,14 @@ type RunInfo struct {
 	CutOff  int
 	// Elapsed is the time from Start until the last request ended.
 	Elapsed time.Duration
+	// StartStep is the closed loop's start step in effect (see
+	// WithStartStep; 0: every worker started at once). Started counts the
+	// workers that sent a request (fewer than Concurrency when the run
+	// ended or was stopped during the start), and LastStart is when, from
+	// Start, the last of them sent its first one.
+	StartStep time.Duration
+	Started   int
+	LastStart time.Duration
 }
 
 // Run drives one run: requests are issued for the duration, those still in
@@ -283,7 +342,8 @@ func (d *Driver) Run(ctx context.Context, sink Sink) (*RunInfo, error) {
 	switch m := d.mode.(type) {
 	case ClosedLoop:
 		info.Concurrency = m.Concurrency
-		issued = d.closedLoop(runCtx, reqCtx, clock, m.Concurrency, finished)
+		info.StartStep = d.startStep(m.Concurrency)
+		issued, info.Started, info.LastStart = d.closedLoop(runCtx, reqCtx, clock, m.Concurrency, info.StartStep, finished)
 	case Poisson:
 		info.RPS = m.RPS
 		info.MaxInFlight = d.maxInFlight(m.RPS)
@@ -392,26 +452,101 @@ func (w *warmupWatch) verdict() error {
 	return w.err
 }
 
+// startStep is the closed loop's start step for n workers.
+func (d *Driver) startStep(n int) time.Duration {
+	if d.cfg.stepSet {
+		return d.cfg.startStep
+	}
+	return min(DefaultStartStep, maxDefaultStart/time.Duration(n))
+}
+
 // closedLoop runs n workers until the duration ends (or ctx is done) and
-// returns how many requests were issued.
-func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, finished func(Result)) int {
+// returns how many requests were issued, how many workers sent one, and
+// when the last of those sent its first. With a step, the workers start
+// one after another (see WithStartStep).
+func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, step time.Duration, finished func(Result)) (issued, started int, lastStart time.Duration) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var start *startRamp
+	if step > 0 {
+		start = newStartRamp(n, step)
+	}
+	var mu sync.Mutex
 	for w := range n {
 		wg.Go(func() {
+			first := true
 			for ctx.Err() == nil && clock.since() < d.cfg.duration {
+				rctx := reqCtx
+				if first && start != nil {
+					if !start.wait(ctx, clock, w) || clock.since() >= d.cfg.duration {
+						start.begun(w) // let the next one check for itself
+						return
+					}
+					rctx = context.WithValue(reqCtx, beganKey{}, func() { start.begun(w) })
+				}
 				i := int(next.Add(1) - 1)
 				r := d.newResult(i, w)
 				r.Scheduled = clock.since()
-				d.req.Do(reqCtx, clock, d.prompts[r.Prompt], &r)
+				d.req.Do(rctx, clock, d.prompts[r.Prompt], &r)
 				r.Scheduled = r.Sent // a closed loop sends as soon as it may
+				if first {
+					if start != nil {
+						start.begun(w)
+					}
+					mu.Lock()
+					started++
+					lastStart = max(lastStart, r.Sent)
+					mu.Unlock()
+					first = false
+				}
 				finished(r)
 			}
 		})
 	}
 	wg.Wait()
-	return int(next.Load())
+	return int(next.Load()), started, lastStart
 }
+
+// startRamp starts a closed loop's workers one after another: worker w
+// goes once worker w−1's response has begun, or at w·step from the start.
+type startRamp struct {
+	step  time.Duration
+	begin []chan struct{} // begin[w] is closed once worker w's response began
+	once  []sync.Once
+}
+
+func newStartRamp(n int, step time.Duration) *startRamp {
+	s := &startRamp{step: step, begin: make([]chan struct{}, n), once: make([]sync.Once, n)}
+	for w := range s.begin {
+		s.begin[w] = make(chan struct{})
+	}
+	return s
+}
+
+// wait blocks until worker w may send its first request; false if ctx
+// ended first.
+func (s *startRamp) wait(ctx context.Context, clock Clock, w int) bool {
+	if w == 0 {
+		return ctx.Err() == nil
+	}
+	late := time.Duration(w)*s.step - clock.since()
+	if late <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(late)
+	defer t.Stop()
+	select {
+	case <-s.begin[w-1]:
+	case <-t.C:
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+// begun marks worker w's first response as begun; only the first call
+// counts.
+func (s *startRamp) begun(w int) { s.once[w].Do(func() { close(s.begin[w]) }) }
 
 // schedule is an open loop's arrivals: at(i) is when arrival i is due,
 // called with i = 0, 1, 2, … in order; dueFrom(i), called once after

@@ -79,8 +79,130 @@ func TestClosedLoop(t *testing.T) {
 		if warm != 3 {
 			t.Errorf("%d warmup requests; want 3", warm)
 		}
-		if info.Elapsed != 10*time.Second {
-			t.Errorf("elapsed %v; want 10s", info.Elapsed)
+		// fakeRequester never reports its response begun, so the workers
+		// start DefaultStartStep apart: worker 3 at 3 ms, and its tenth
+		// request ends 3 ms after the others'.
+		if info.StartStep != DefaultStartStep || info.Started != 4 || info.LastStart != 3*time.Millisecond {
+			t.Errorf("start step %v, %d started, the last at %v; want 1ms, 4 and 3ms", info.StartStep, info.Started, info.LastStart)
+		}
+		if info.Elapsed != 10*time.Second+3*time.Millisecond {
+			t.Errorf("elapsed %v; want 10.003s", info.Elapsed)
+		}
+	})
+}
+
+// beganRequester reports its response begun `began` after sending (never
+// when began is 0) and ends after total.
+type beganRequester struct {
+	began, total time.Duration
+}
+
+func (b beganRequester) Do(ctx context.Context, clock Clock, prompt string, r *Result) {
+	r.Sent = clock.since()
+	if b.began > 0 {
+		t := time.AfterFunc(b.began, func() { ResponseBegun(ctx) })
+		defer t.Stop()
+	}
+	select {
+	case <-time.After(b.total):
+		r.Outcome = OutcomeOK
+	case <-ctx.Done():
+		r.Outcome = OutcomeCutOff
+	}
+	r.End = clock.since()
+}
+
+// firstSends returns each worker's first Sent, by worker.
+func firstSends(rs []Result, n int) []time.Duration {
+	first := make([]time.Duration, n)
+	seen := make([]bool, n)
+	for _, r := range rs { // the sink sees a worker's requests in order
+		if !seen[r.Worker] {
+			first[r.Worker], seen[r.Worker] = r.Sent, true
+		}
+	}
+	return first
+}
+
+// TestClosedLoopStart: the workers start one after another, each when the
+// previous one's response began, or at the latest w·step from the start;
+// with step 0 all at once. Times are exact on synctest's clock.
+func TestClosedLoopStart(t *testing.T) {
+	tests := []struct {
+		name    string
+		n       int
+		req     Requester
+		opts    []DriverOption
+		step    time.Duration             // want RunInfo.StartStep
+		firstAt func(w int) time.Duration // want worker w's first Sent
+		last    time.Duration             // want RunInfo.LastStart
+	}{
+		{"paced by the engine's answers", 8, beganRequester{began: 200 * time.Microsecond, total: time.Second}, nil,
+			DefaultStartStep, func(w int) time.Duration { return time.Duration(w) * 200 * time.Microsecond }, 1400 * time.Microsecond},
+		{"slow answers: the step bounds each start", 8, beganRequester{began: 5 * time.Millisecond, total: time.Second}, nil,
+			DefaultStartStep, func(w int) time.Duration { return time.Duration(w) * time.Millisecond }, 7 * time.Millisecond},
+		{"no answers reported: the step, from the start", 8, beganRequester{total: time.Second}, []DriverOption{WithStartStep(3 * time.Millisecond)},
+			3 * time.Millisecond, func(w int) time.Duration { return time.Duration(w) * 3 * time.Millisecond }, 21 * time.Millisecond},
+		{"a request that ends early lets the next one go", 4, beganRequester{total: 100 * time.Microsecond}, nil,
+			DefaultStartStep, func(w int) time.Duration { return time.Duration(w) * 100 * time.Microsecond }, 300 * time.Microsecond},
+		{"step 0: all at once", 8, beganRequester{total: time.Second}, []DriverOption{WithStartStep(0)},
+			0, func(int) time.Duration { return 0 }, 0},
+		{"many workers: the default start takes at most a second", 4000, beganRequester{total: 10 * time.Second}, nil,
+			250 * time.Microsecond, func(w int) time.Duration { return time.Duration(w) * 250 * time.Microsecond }, 3999 * 250 * time.Microsecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				opts := append([]DriverOption{WithDuration(5 * time.Second), WithWarmup(0)}, tt.opts...)
+				d := mustDriver(t, tt.req, ClosedLoop{Concurrency: tt.n}, opts...)
+				rs, info, err := collect(t, d, context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info.StartStep != tt.step || info.Started != tt.n || info.LastStart != tt.last {
+					t.Errorf("start step %v, %d started, the last at %v; want %v, %d and %v", info.StartStep, info.Started, info.LastStart, tt.step, tt.n, tt.last)
+				}
+				for w, at := range firstSends(rs, tt.n) {
+					if want := tt.firstAt(w); at != want {
+						t.Fatalf("worker %d sent its first request at %v; want %v", w, at, want)
+					}
+				}
+				for _, r := range rs {
+					if r.Scheduled != r.Sent {
+						t.Fatalf("request %d scheduled at %v, sent at %v; a closed loop sends when due", r.Index, r.Scheduled, r.Sent)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestClosedLoopStartEnds: the duration ending or ctx being cancelled
+// during the start stops the workers still waiting, and Run returns with
+// no goroutine left behind.
+func TestClosedLoopStartEnds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		d := mustDriver(t, beganRequester{total: time.Second}, ClosedLoop{Concurrency: 100}, WithDuration(50*time.Millisecond), WithWarmup(0))
+		rs, info, err := collect(t, d, context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Workers 0..49 are due before 50 ms; the others never send.
+		if len(rs) != 50 || info.Issued != 50 || info.Started != 50 || info.LastStart != 49*time.Millisecond {
+			t.Errorf("%d results, %d issued, %d started, the last at %v; want 50, 50, 50 and 49ms", len(rs), info.Issued, info.Started, info.LastStart)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		d := mustDriver(t, beganRequester{total: time.Minute}, ClosedLoop{Concurrency: 100}, WithDuration(time.Minute), WithStartStep(time.Second))
+		time.AfterFunc(2500*time.Millisecond, cancel)
+		start := time.Now()
+		rs, _, err := collect(t, d, ctx)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run error %v; want context.Canceled", err)
+		}
+		if len(rs) != 3 || time.Since(start) != 2500*time.Millisecond {
+			t.Errorf("%d results after %v; want the 3 started workers' requests, cancelled at 2.5s", len(rs), time.Since(start))
 		}
 	})
 }
@@ -369,13 +491,15 @@ func TestDriverLimits(t *testing.T) {
 		{"max in flight beyond MaxConcurrency", ConstantRate{RPS: 1}, []DriverOption{WithMaxInFlight(MaxConcurrency + 1)}},
 		{"negative max in flight", ConstantRate{RPS: 1}, []DriverOption{WithMaxInFlight(-1)}},
 		{"negative warmup", ClosedLoop{1}, []DriverOption{WithWarmup(-1)}},
+		{"negative start step", ClosedLoop{1}, []DriverOption{WithStartStep(-1)}},
+		{"start step beyond MaxDuration", ClosedLoop{1}, []DriverOption{WithStartStep(MaxDuration + 1)}},
 	}
 	for _, tt := range bad {
 		if _, err := NewDriver(req, []string{"a"}, tt.mode, tt.opts...); !errors.Is(err, ErrInvalidOption) {
 			t.Errorf("%s: %v; want ErrInvalidOption", tt.name, err)
 		}
 	}
-	atLimit := []DriverOption{WithDuration(MaxDuration), WithGrace(MaxDuration), WithMaxInFlight(MaxConcurrency)}
+	atLimit := []DriverOption{WithDuration(MaxDuration), WithGrace(MaxDuration), WithMaxInFlight(MaxConcurrency), WithStartStep(MaxDuration)}
 	for _, mode := range []Mode{ClosedLoop{MaxConcurrency}, Poisson{RPS: MaxRPS}, ConstantRate{RPS: MaxRPS}} {
 		if _, err := NewDriver(req, []string{"a"}, mode, atLimit...); err != nil {
 			t.Errorf("%#v at the limits: %v", mode, err)

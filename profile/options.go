@@ -70,6 +70,7 @@ type config struct {
 	baseURL      string
 	duration     time.Duration
 	grace        time.Duration
+	startStep    time.Duration // with WithStartStep; else loadgen's default
 	nvmlInterval time.Duration
 	raplInterval time.Duration
 	outputDir    string
@@ -149,6 +150,19 @@ func WithDuration(d time.Duration) Option {
 // WithGrace sets how long requests in flight at the end of the duration may
 // finish before they are cut off. By default it is DefaultGrace (30 s).
 func WithGrace(d time.Duration) Option { return opt("WithGrace", func(c *config) { c.grace = d }) }
+
+// WithStartStep sets how a closed-loop point's workers start
+// (loadgen.WithStartStep): worker w sends its first request once worker
+// w−1's response has begun, and at the latest w·d after the load's start,
+// so that a few hundred workers do not all connect in the same instant and
+// put the client's and the engine's start-up queue into the first requests'
+// TTFT. Zero starts them all at once, as the reference does. By default, if
+// this option is not used, d is loadgen.DefaultStartStep (1 ms), but at
+// most 1 s / concurrency. It must not be negative nor more than
+// loadgen.MaxDuration; it cannot be combined with WithLoadGenerator.
+func WithStartStep(d time.Duration) Option {
+	return opt("WithStartStep", func(c *config) { c.startStep = d })
+}
 
 // WithNVMLInterval sets the GPU sampling interval. By default it is
 // DefaultNVMLInterval (10 ms). It must be positive; to sample no GPU use
@@ -553,7 +567,7 @@ func (c *config) conflicts() error {
 		}
 	}
 	if c.uses("WithLoadGenerator") {
-		if n := firstOf("WithPoint", "WithDataset"); n != "" {
+		if n := firstOf("WithPoint", "WithDataset", "WithStartStep"); n != "" {
 			errs = append(errs, fmt.Errorf("%s configures the built-in load, which WithLoadGenerator replaces; drop one of them", n))
 		}
 	}
@@ -568,6 +582,9 @@ func (c *config) validate() error {
 	}
 	if c.grace < 0 || c.grace > loadgen.MaxDuration {
 		errs = append(errs, fmt.Errorf("grace period must be between 0 and %v, got %v", loadgen.MaxDuration, c.grace))
+	}
+	if c.startStep < 0 || c.startStep > loadgen.MaxDuration {
+		errs = append(errs, fmt.Errorf("start step must be between 0 and %v, got %v", loadgen.MaxDuration, c.startStep))
 	}
 	if c.nvmlInterval <= 0 {
 		errs = append(errs, fmt.Errorf("NVML interval must be positive, got %v", c.nvmlInterval))

@@ -201,6 +201,9 @@ func (c *config) buildDriver(suite catalog.Suite, src *envelope.Envelope, ds cat
 	} else {
 		mode = loadgen.Poisson{RPS: p.RPS, Seed: uint64(src.Seed)}
 	}
-	return loadgen.NewDriver(client, ds.Prompts, mode,
-		loadgen.WithDuration(c.duration), loadgen.WithGrace(c.grace), loadgen.WithWarmup(suite.WarmupRequests))
+	opts := []loadgen.DriverOption{loadgen.WithDuration(c.duration), loadgen.WithGrace(c.grace), loadgen.WithWarmup(suite.WarmupRequests)}
+	if c.uses("WithStartStep") {
+		opts = append(opts, loadgen.WithStartStep(c.startStep))
+	}
+	return loadgen.NewDriver(client, ds.Prompts, mode, opts...)
 }

@@ -123,6 +123,19 @@ func TestRunEndToEnd(t *testing.T) {
 	if c, _ := back.DriverOptions.Get("concurrency"); c.GoString() != "16" {
 		t.Errorf("driver_options.concurrency = %#v", c)
 	}
+	// The closed loop's start is on record: the step (the default, 1 ms),
+	// all 16 workers started, the last within the run's second.
+	for k, want := range map[string]func(float64) bool{
+		"start_step_ms":   func(v float64) bool { return v == 1 },
+		"workers_started": func(v float64) bool { return v == 16 },
+		"last_start_s":    func(v float64) bool { return v > 0 && v < 1 },
+	} {
+		v, ok := back.DriverOptions.Get(k)
+		f, _ := v.AsFloat64()
+		if !ok || !want(f) {
+			t.Errorf("driver_options.%s = %#v", k, v)
+		}
+	}
 	// Every sampler takes a closing reading when it is stopped, after the
 	// last request: the readings cover the window to its end.
 	if w := strings.Join(res.Warnings, "\n"); strings.Contains(w, "before it ends") {
@@ -413,6 +426,8 @@ func TestOptionsValidatedAsAWhole(t *testing.T) {
 		{"NVML options without default samplers", []profile.Option{profile.WithNVMLInterval(10 * time.Millisecond)}, []string{"WithNVMLInterval", "WithoutDefaultSamplers"}},
 		{"GPUs without default samplers", []profile.Option{profile.WithGPUs("0")}, []string{"WithGPUs"}},
 		{"point with a load generator", []profile.Option{profile.WithLoadGenerator(&countingGenerator{}), profile.WithPoint(loadgen.Point{Concurrency: 2})}, []string{"WithPoint", "WithLoadGenerator"}},
+		{"start step with a load generator", []profile.Option{profile.WithLoadGenerator(&countingGenerator{}), profile.WithStartStep(time.Millisecond)}, []string{"WithStartStep", "WithLoadGenerator"}},
+		{"negative start step", []profile.Option{profile.WithStartStep(-time.Millisecond)}, []string{"start step"}},
 		{"nil option", []profile.Option{nil}, []string{"is nil"}},
 		{"nil signer", []profile.Option{profile.WithSigner(nil)}, []string{"WithSigner was given nil"}},
 		{"nil load generator", []profile.Option{profile.WithLoadGenerator(nil)}, []string{"WithLoadGenerator was given nil"}},

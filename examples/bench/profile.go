@@ -33,6 +33,8 @@ type profileFlags struct {
 	baseURL        string
 	duration       secondsFlag
 	grace          secondsFlag
+	startStep      secondsFlag
+	startStepSet   bool
 	idle           secondsFlag
 	output         string
 	signingMode    string
@@ -73,6 +75,7 @@ func newProfileFlags() *profileFlags {
 	return &profileFlags{verify: true,
 		duration:   secondsFlag{d: profile.DefaultDuration, max: loadgen.MaxDuration},
 		grace:      secondsFlag{d: profile.DefaultGrace, max: loadgen.MaxDuration},
+		startStep:  secondsFlag{d: loadgen.DefaultStartStep, max: loadgen.MaxDuration},
 		idle:       secondsFlag{d: profile.DefaultIdlePhase, max: profile.MaxIdlePhase},
 		maxProbes:  profile.DefaultMaxProbes,
 		precision:  profile.DefaultPeakPrecision,
@@ -86,6 +89,10 @@ func (f *profileFlags) addRunFlags(fs *flag.FlagSet, outputDefault string) {
 	fs.StringVar(&f.baseURL, "base-url", "", "the running engine's OpenAI-compatible `URL`, e.g. http://localhost:8000/v1 (required)")
 	fs.Var(&f.duration, "duration", "how long to send load at each point, `D` in seconds (30) or as a duration (30s); 0 uses the suite's own duration")
 	fs.Var(&f.grace, "grace", "how long requests still in flight after the duration may finish before they are cut off: `D` in seconds or as a duration")
+	fs.Func("start-step", "closed loop: each worker sends its first request once the previous one's response has begun, worker w at the latest w×`D` after the start (seconds or a duration; default 1ms, at most 1s/concurrency); 0 starts them all at once, as the reference", func(s string) error {
+		f.startStepSet = true
+		return f.startStep.Set(s)
+	})
 	fs.Var(&f.idle, "idle", "how long to read the GPUs with the engine idle before the load, for the idle baseline (power_idle_w, energy above idle): `D` in seconds or as a duration; 0 skips it")
 	fs.StringVar(&f.output, "output", "", "output `DIR` (default ./"+outputDefault+")")
 	fs.StringVar(&f.signingMode, "signing-mode", "dev", "`MODE`: dev or keyless")
@@ -246,6 +253,9 @@ func (f *profileFlags) runOptions(suiteID string) ([]profile.Option, error) {
 	}
 	if f.output != "" {
 		opts = append(opts, profile.WithOutputDir(f.output))
+	}
+	if f.startStepSet {
+		opts = append(opts, profile.WithStartStep(f.startStep.d))
 	}
 	switch f.signingMode {
 	case "dev":

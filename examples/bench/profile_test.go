@@ -91,6 +91,7 @@ func TestProfileExitCodes(t *testing.T) {
 		{"duration above the limit", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--duration", "25h"}, 2, []string{"-duration", "limit"}},
 		{"negative idle phase", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--idle", "-1"}, 2, []string{"-idle", "negative"}},
 		{"idle phase above the limit", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--idle", "11m"}, 2, []string{"-idle", "limit"}},
+		{"negative start step", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--start-step", "-1ms"}, 2, []string{"-start-step", "negative"}},
 		{"absurd rps", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--rps", "1e12"}, 2, []string{"--rps", "out of range"}},
 		{"NaN rps", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--rps", "NaN"}, 2, []string{"--rps", "out of range"}},
 		{"absurd concurrency", []string{"profile", unsigned, "--no-verify", "--base-url", url, "--concurrency", "10000000"}, 2, []string{"--concurrency", "out of range"}},
@@ -136,8 +137,9 @@ func TestProfileHappyPath(t *testing.T) {
 	if v := runCLI(t, "verify", matches[0]); v.code != 0 {
 		t.Errorf("bench verify of the new envelope: exit %d\n%s", v.code, v.stderr)
 	}
-	// --json prints a document with the tables.
-	j := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--idle", "0.2", "--json")
+	// --json prints a document with the tables; --start-step 0 starts the
+	// workers all at once, and the envelope says so.
+	j := runCLI(t, "profile", unsigned, "--no-verify", "--base-url", url, "--dev-key", key, "--output", out, "--duration", "1", "--idle", "0.2", "--json", "--start-step", "0")
 	var doc map[string]any
 	if j.code != 0 || json.Unmarshal([]byte(j.stdout), &doc) != nil || doc["tables"] == nil {
 		t.Errorf("--json: exit %d, output %q", j.code, j.stdout)
@@ -148,6 +150,14 @@ func TestProfileHappyPath(t *testing.T) {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("--json files[%s] = %q: %v", role, p, err)
 		}
+	}
+	p, _ := files["envelope"].(string)
+	b, _ := os.ReadFile(p)
+	var env struct {
+		DriverOptions map[string]any `json:"driver_options"`
+	}
+	if err := json.Unmarshal(b, &env); err != nil || env.DriverOptions["start_step_ms"] != 0.0 {
+		t.Errorf("--start-step 0: driver_options %v (%v); want start_step_ms 0", env.DriverOptions, err)
 	}
 }
 
