@@ -474,16 +474,15 @@ func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, ste
 	var mu sync.Mutex
 	for w := range n {
 		wg.Go(func() {
-			first := true
-			for ctx.Err() == nil && clock.since() < d.cfg.duration {
-				rctx := reqCtx
-				if first && start != nil {
-					if !start.wait(ctx, clock, w) || clock.since() >= d.cfg.duration {
-						start.begun(w) // let the next one check for itself
-						return
-					}
-					rctx = context.WithValue(reqCtx, beganKey{}, func() { start.begun(w) })
+			rctx := reqCtx
+			if start != nil {
+				defer start.begun(w) // the next worker never waits on one that sent nothing
+				if !start.wait(ctx, clock, w) {
+					return
 				}
+				rctx = context.WithValue(reqCtx, beganKey{}, func() { start.begun(w) })
+			}
+			for first := true; ctx.Err() == nil && clock.since() < d.cfg.duration; first = false {
 				i := int(next.Add(1) - 1)
 				r := d.newResult(i, w)
 				r.Scheduled = clock.since()
@@ -492,12 +491,12 @@ func (d *Driver) closedLoop(ctx, reqCtx context.Context, clock Clock, n int, ste
 				if first {
 					if start != nil {
 						start.begun(w)
+						rctx = reqCtx
 					}
 					mu.Lock()
 					started++
 					lastStart = max(lastStart, r.Sent)
 					mu.Unlock()
-					first = false
 				}
 				finished(r)
 			}
