@@ -113,7 +113,7 @@ type Poisson struct {
 // ConstantRate issues request i at i/RPS seconds from the run's start.
 type ConstantRate struct{ RPS float64 }
 
-func (ClosedLoop) mode() string   { return "closed_loop" }
+func (ClosedLoop) mode() string   { return string(DriverClosedLoop) }
 func (Poisson) mode() string      { return "poisson" }
 func (ConstantRate) mode() string { return "constant_rate" }
 

@@ -189,7 +189,7 @@ func (c *config) buildEnvelope(src *envelope.Envelope, suite catalog.Suite, ds c
 		driver.Set("issued", envelope.Int(int64(res.Run.Issued)))
 		driver.Set("dropped", envelope.Int(int64(res.Run.Dropped)))
 		driver.Set("cut_off", envelope.Int(int64(res.Run.CutOff)))
-		if res.Run.Mode == "closed_loop" {
+		if res.Run.Mode == string(loadgen.DriverClosedLoop) {
 			// How the workers started: one after another, at most this
 			// step apart (0: all at once), and when the last one went.
 			driver.Set("start_step_ms", envelope.Float(float64(res.Run.StartStep)/1e6))
