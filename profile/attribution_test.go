@@ -352,3 +352,22 @@ func serveChildEngine(model string) {
 	time.Sleep(time.Minute)
 	srv.Close()
 }
+
+// TestIdleBaselineEndsBeforeTheLoad: the idle window's last energy of
+// record is interpolated between the readings around its end, so the load
+// waits for every sampler to read past the end. With a sampler reading
+// every 150 ms and the GPUs at load power from the first request on, a
+// load that started at once would leak tens of watts into the baseline;
+// with the wait the baseline is the idle power exactly.
+func TestIdleBaselineEndsBeforeTheLoad(t *testing.T) {
+	f := newFixture(t)
+	gpus := &loadGPUs{IdleW: []float64{60, 70}, LoadW: []float64{400, 500}, PIDs: [][]int{{os.Getpid()}, {os.Getpid()}}}
+	url := loadEngine(t, f, gpus)
+	opts := slices.Clone(f.opts[:len(f.opts)-1])
+	opts = append(opts, profile.WithBaseURL(url+"/v1"), profile.WithSampler(gpus, 150*time.Millisecond), profile.WithIdlePhase(600*time.Millisecond))
+	res, err := profile.Run(context.Background(), f.src, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	within(t, "power_idle_w", metric(t, res.Envelope, "power_idle_w"), 130, 0.001)
+}

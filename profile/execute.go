@@ -221,7 +221,7 @@ func startSamplers(ctx context.Context, x *execution, csv *sampler.TimelineWrite
 	for i, s := range x.tel.samplers {
 		g.Go(func() error {
 			st, err := sampler.Run(gctx, s.Sampler, s.Interval, x.origin, func(r sampler.Reading) {
-				first.saw(i)
+				first.saw(i, &r)
 				if x.page != nil {
 					x.page.AddReading(r)
 				}
@@ -239,31 +239,74 @@ func startSamplers(ctx context.Context, x *execution, csv *sampler.TimelineWrite
 	return g, stats
 }
 
-// firstReadings closes all once every sampler has taken a reading.
+// firstReadings closes all once every sampler has taken a reading, and
+// follows how far each one's readings reach (waitPast).
 type firstReadings struct {
-	seen []atomic.Bool
-	left atomic.Int64
-	all  chan struct{}
+	seen  []atomic.Bool
+	left  atomic.Int64
+	all   chan struct{}
+	reach []atomic.Int64 // per sampler: when the oldest value of its latest reading was read
+	news  chan struct{}  // holds a token after a reading, for waitPast
 }
 
 func newFirstReadings(n int) *firstReadings {
-	f := &firstReadings{seen: make([]atomic.Bool, n), all: make(chan struct{})}
+	f := &firstReadings{seen: make([]atomic.Bool, n), all: make(chan struct{}), reach: make([]atomic.Int64, n), news: make(chan struct{}, 1)}
 	f.left.Store(int64(n))
+	for i := range f.reach {
+		f.reach[i].Store(math.MinInt64)
+	}
 	if n == 0 {
 		close(f.all)
 	}
 	return f
 }
 
-func (f *firstReadings) saw(i int) {
+// saw records sampler i's reading r. An energy counter read before the
+// tick (DeviceReading.EnergyLag) reaches only as far as its own time.
+func (f *firstReadings) saw(i int, r *sampler.Reading) {
+	t := r.At
+	for _, d := range r.Devices {
+		t = min(t, r.At-d.EnergyLag)
+	}
+	f.reach[i].Store(int64(t))
+	select {
+	case f.news <- struct{}{}:
+	default:
+	}
 	if !f.seen[i].Swap(true) && f.left.Add(-1) == 0 {
 		close(f.all)
 	}
 }
 
+// waitPast returns once every sampler's latest reading holds only values
+// read at or after t (on the telemetry's clock), or after timeout (a
+// sampler that fails its ticks does not hold the run up); it returns ctx's
+// cause if ctx ends first.
+func (f *firstReadings) waitPast(ctx context.Context, t, timeout time.Duration) error {
+	limit := time.NewTimer(timeout)
+	defer limit.Stop()
+	for {
+		past := true
+		for i := range f.reach {
+			past = past && time.Duration(f.reach[i].Load()) >= t
+		}
+		if past {
+			return nil
+		}
+		select {
+		case <-f.news:
+		case <-limit.C:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+}
+
 // idle runs the idle phase (WithIdlePhase): once every sampler has taken
 // its first reading (or after firstReadingWait), nothing is sent for the
-// phase's length, and its window on the telemetry's clock is recorded for
+// phase's length and until every sampler has read past its end (or
+// idleEndWait), and its window on the telemetry's clock is recorded for
 // the idle baseline. Without a GPU sampler there is no baseline to take,
 // and no phase is run.
 func (c *config) idle(ctx context.Context, x *execution, first *firstReadings) error {
@@ -290,9 +333,18 @@ func (c *config) idle(ctx context.Context, x *execution, first *firstReadings) e
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
-	x.idle = &energy.Window{Start: start, End: time.Since(x.origin)}
-	return nil
+	end := time.Since(x.origin)
+	x.idle = &energy.Window{Start: start, End: end}
+	// The window's last energy of record is interpolated between the
+	// readings around its end: the load waits until every sampler has read
+	// past the end, or a request's power would leak into the baseline.
+	return first.waitPast(ctx, end, 2*longest+idleEndWait)
 }
+
+// idleEndWait bounds the wait after the idle phase for readings past its
+// end (beside twice the longest interval): NVML's energy counter is read
+// on its own cadence, 100 ms by default.
+const idleEndWait = 500 * time.Millisecond
 
 // firstReadingWait bounds the wait for every sampler's first reading
 // before the idle phase (beside twice the longest interval): a sampler

@@ -181,7 +181,10 @@ func WithRAPLInterval(d time.Duration) Option {
 // load, with nothing sent, for the idle baseline: power_idle_w (each GPU's
 // idle power and their sum), energy_joules_gpu_above_idle and
 // joules_per_token_above_idle (see the energy package, "Idle baseline").
-// The phase starts once every sampler has taken its first reading. When
+// The phase starts once every sampler has taken its first reading, and the
+// load starts once every sampler has read past its end (a reading after
+// the end bounds its last energy of record; without it the first requests'
+// power would leak into the baseline). When
 // the engine was not idle in it (GPU utilization, or power that did not
 // settle), the idle figures are absent with that reason and a warning says
 // so. 0 skips the phase (the idle figures are then absent); it must not be
